@@ -1,0 +1,339 @@
+"""The `cspkit` command: thin wrappers that parse arguments, show progress and call the library.
+
+Every command's --help ends with a worked example.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from contextlib import contextmanager
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    DownloadColumn,
+    MofNCompleteColumn,
+    Progress,
+    TextColumn,
+    TimeElapsedColumn,
+    TransferSpeedColumn,
+)
+from rich.table import Table
+
+from cspkit.errors import CspkitError
+
+console = Console(stderr=True)
+out = Console()
+
+app = typer.Typer(
+    help="cspkit: from raw partner data to a Community Safety Partnership strategic assessment.\n\n"
+         "Example:\n\n    cspkit demo --db demo.duckdb\n\n    cspkit status --db demo.duckdb",
+    no_args_is_help=True,
+    rich_markup_mode="markdown",
+    pretty_exceptions_enable=False,
+)
+ingest_app = typer.Typer(
+    help="Load data into the warehouse.\n\nExample:\n\n"
+         "    cspkit ingest police 2023-01/ archive.zip --db cspkit.duckdb",
+    no_args_is_help=True, rich_markup_mode="markdown")
+fetch_app = typer.Typer(
+    help="Download public data.\n\nExample:\n\n"
+         "    cspkit fetch police --force bedfordshire --from 2022-01 --to 2023-12 --dest data/",
+    no_args_is_help=True, rich_markup_mode="markdown")
+app.add_typer(ingest_app, name="ingest")
+app.add_typer(fetch_app, name="fetch")
+
+DbOption = Annotated[
+    Path | None,
+    typer.Option("--db", help="Warehouse file (default: $CSPKIT_DB, else ./cspkit.duckdb).",
+                 show_default=False),
+]
+
+
+class OutputFormat(StrEnum):
+    table = "table"
+    json = "json"
+
+
+def main() -> None:
+    try:
+        app()
+    except CspkitError as exc:
+        console.print(f"[bold red]error:[/] {exc}", highlight=False)
+        sys.exit(2)
+
+
+def _progress(transfer: bool = False) -> Progress:
+    columns = [TextColumn("[bold]{task.description}"), BarColumn()]
+    columns += [DownloadColumn(), TransferSpeedColumn()] if transfer else [MofNCompleteColumn()]
+    columns += [TimeElapsedColumn(), TextColumn("{task.fields[item]}", style="dim")]
+    return Progress(*columns, console=console, transient=False)
+
+
+@contextmanager
+def _file_progress(description: str):  # type: ignore[no-untyped-def]
+    """A bar counting files; yields the callback loaders call per file."""
+    with _progress() as progress:
+        task = progress.add_task(description, total=None, item="")
+
+        def on_file(name: str, index: int, total: int) -> None:
+            progress.update(task, completed=index - 1, total=total,
+                            item=name.rsplit("/", 1)[-1][-60:])
+
+        yield on_file
+        progress.update(task, completed=progress.tasks[0].total or 0, item="done")
+
+
+# --------------------------------------------------------------------------- ingest
+
+
+@ingest_app.command("police")
+def ingest_police_cmd(
+    paths: Annotated[list[Path], typer.Argument(help="CSV files, month folders or zip archives.",
+                                                show_default=False)],
+    db: DbOption = None,
+    replace: Annotated[bool, typer.Option(
+        help="A file for a force and month already loaded replaces the earlier one "
+             "(default: it is reported and not loaded).")] = False,
+) -> None:
+    """Load data.police.uk street, outcomes and stop-and-search files.
+
+    Files are recognised by their header; crimes and ASB load as events, outcomes and
+    stop-and-search into their own tables. Every row is loaded or quarantined with its line and
+    reason; the whole ingest is one transaction. A coverage audit is printed at the end.
+
+    Example:
+
+        cspkit ingest police downloads/2023-12.zip 2024-01/ --db cspkit.duckdb
+    """
+    from cspkit.store import connect, transaction
+    from cspkit.store.ingest_log import new_run_id
+    from cspkit.store.load_police import ingest_police
+
+    con = connect(db)
+    with _file_progress("police files") as on_file, transaction(con):
+        report = ingest_police(con, [str(p) for p in paths], run_id=new_run_id(),
+                               replace=replace, on_file=on_file)
+    _print_police_report(report)
+    _print_coverage(con, brief=True)
+
+
+def _print_police_report(report) -> None:  # type: ignore[no-untyped-def]
+    for name, earlier in report.unchanged:
+        note = f" (ingest {earlier})" if earlier else " (twice in this ingest)"
+        console.print(f"[dim]unchanged, already loaded{note}: {name}[/]")
+    for conflict in report.conflicts:
+        console.print(f"[yellow]duplicate coverage:[/] {conflict}")
+    out.print(f"rows in {report.rows_in:,} = loaded {report.rows_loaded:,} + quarantined "
+              f"{report.rows_quarantined:,}  ({len(report.records)} files loaded, "
+              f"{len(report.unchanged)} unchanged)")
+
+
+@ingest_app.command("reference")
+def ingest_reference_cmd(
+    paths: Annotated[list[Path], typer.Argument(help="ONS / MHCLG files (CSV, XLSX, zip, "
+                                                "GeoJSON, shapefile).", show_default=False)],
+    db: DbOption = None,
+    kind: Annotated[str | None, typer.Option(
+        help="lookup | boundaries | population | imd | centroids | classification "
+             "(default: recognised from each file's header).")] = None,
+    edition: Annotated[str | None, typer.Option(
+        help="Deprivation edition, e.g. 2019 or 2025 (default: from the file).")] = None,
+) -> None:
+    """Load geography lookups, boundaries, population and deprivation files.
+
+    Files are recognised by their header, as ONS and MHCLG publish them, so any district of
+    England and Wales can be added from the national files.
+
+    Example:
+
+        cspkit ingest reference ward_lookup_2023.csv File_2_IoD2019.csv.gz --db cspkit.duckdb
+    """
+    from cspkit.sources.reference import ingest_reference
+    from cspkit.store import connect, transaction
+    from cspkit.store.ingest_log import new_run_id
+
+    con = connect(db)
+    with _file_progress("reference files") as on_file, transaction(con):
+        records = ingest_reference(con, [str(p) for p in paths], kind=kind, edition=edition,
+                                   run_id=new_run_id(), on_file=on_file)
+    _print_records(records)
+
+
+def _print_records(records) -> None:  # type: ignore[no-untyped-def]
+    table = Table("file", "kind", "status", "rows in", "loaded", "quarantined")
+    for r in records:
+        table.add_row(r.file.rsplit("/", 1)[-1], r.kind, r.status, f"{r.rows_in:,}",
+                      f"{r.rows_loaded:,}", f"{r.rows_quarantined:,}")
+    out.print(table)
+
+
+# --------------------------------------------------------------------------- status
+
+
+@app.command("status")
+def status_cmd(
+    db: DbOption = None,
+    format: Annotated[OutputFormat, typer.Option("--format", help="table or json.")
+                      ] = OutputFormat.table,
+) -> None:
+    """Show what the warehouse holds: the ingest log and the police coverage audit
+    (force x month present or missing, rows, unlocated share, duplicates skipped).
+
+    Example:
+
+        cspkit status --db cspkit.duckdb --format json > coverage.json
+    """
+    from cspkit.store import connect
+
+    con = connect(db, read_only=True)
+    if format is OutputFormat.json:
+        from cspkit.store.coverage import coverage
+
+        # Plain stdout: rich would wrap long lines, and this output is read by programs.
+        sys.stdout.write(json.dumps(coverage(con).as_json(), indent=2) + "\n")
+        return
+    _print_coverage(con, brief=False)
+
+
+def _print_coverage(con, brief: bool) -> None:  # type: ignore[no-untyped-def]
+    from cspkit.store.coverage import coverage
+
+    cov = coverage(con)
+    totals = cov.totals()
+    if not brief:
+        table = Table("id", "kind", "status", "file", "rows in", "loaded", "quarantined",
+                      title="Ingests")
+        for i in cov.ingests:
+            table.add_row(str(i["ingest_id"]), i["kind"], i["status"],
+                          str(i["file"]).rsplit("/", 1)[-1], f"{i['rows_in']:,}",
+                          f"{i['rows_loaded']:,}", f"{i['rows_quarantined']:,}")
+        out.print(table)
+    table = Table("force", "month", "rows", "unlocated", "unlocated %", "duplicates skipped",
+                  "LSOA vintage", title="Police coverage (street files)")
+    for fm in cov.force_months:
+        table.add_row(fm.force, fm.month, f"{fm.rows:,}", f"{fm.unlocated:,}",
+                      f"{100 * fm.unlocated_share:.1f}", f"{fm.duplicates_skipped:,}",
+                      fm.lsoa_vintage or "-")
+    out.print(table)
+    if cov.missing_months:
+        by_force: dict[str, list[str]] = {}
+        for m in cov.missing_months:
+            by_force.setdefault(m["force"], []).append(m["month"])
+        for force, months in by_force.items():
+            out.print(f"[yellow]missing[/] {force}: {len(months)} month(s) between the first and "
+                      f"last loaded: {', '.join(months)}")
+    out.print(f"{totals['months_present']} force-months, {totals['rows']:,} events, "
+              f"{100 * totals['unlocated_share']:.1f}% unlocated, "
+              f"{totals['duplicates_skipped']:,} duplicates skipped, "
+              f"{totals['months_missing']} months missing")
+
+
+# --------------------------------------------------------------------------- fetch
+
+
+@fetch_app.command("police")
+def fetch_police_cmd(
+    force: Annotated[str, typer.Option(help="data.police.uk force id, e.g. bedfordshire.",
+                                       show_default=False)],
+    start: Annotated[str, typer.Option("--from", help="First month, YYYY-MM.",
+                                       show_default=False)],
+    end: Annotated[str, typer.Option("--to", help="Last month, YYYY-MM.", show_default=False)],
+    dest: Annotated[Path, typer.Option(help="Folder to write YYYY-MM/ folders into.")
+                    ] = Path("police-data"),
+    kinds: Annotated[str, typer.Option(help="Comma-separated: street, outcomes, "
+                                            "stop-and-search.")] = "street",
+    base_url: Annotated[str, typer.Option(envvar="CSPKIT_POLICE_URL",
+                                          help="data.police.uk address (for mirrors/tests).")
+                        ] = "https://data.police.uk",
+) -> None:
+    """Download a force's street-level files from the data.police.uk monthly archive.
+
+    Resumable (re-run the same command after an interruption) and verified (size and every
+    extracted file's checksum). Files land as DEST/YYYY-MM/YYYY-MM-FORCE-street.csv, ready for
+    `cspkit ingest police DEST`.
+
+    Example:
+
+        cspkit fetch police --force bedfordshire --from 2022-01 --to 2023-12 --dest data/
+    """
+    from cspkit.sources.police_fetch import fetch_police
+
+    with _progress(transfer=True) as progress:
+        tasks: dict[str, int] = {}
+
+        def on_progress(label: str, done: int, total: int | None) -> None:
+            if label not in tasks:
+                tasks[label] = progress.add_task(label, total=total, item="")
+            progress.update(tasks[label], completed=done, total=total)
+
+        result = fetch_police(force, start, end, dest,
+                              kinds=tuple(k.strip() for k in kinds.split(",") if k.strip()),
+                              base_url=base_url, progress=on_progress)
+    out.print(f"{len(result.files)} files in {dest}")
+    for missing in result.missing:
+        out.print(f"[yellow]not in the archive:[/] {missing}")
+
+
+# --------------------------------------------------------------------------- areas & demo
+
+
+@app.command("area")
+def area_cmd(
+    query: Annotated[str, typer.Argument(help="A name or GSS code.", show_default=False)],
+    db: DbOption = None,
+) -> None:
+    """Look up an area by name or code (case-insensitive), with its parents and population.
+
+    Example:
+
+        cspkit area "east cambridgeshire" --db cspkit.duckdb
+    """
+    from cspkit.store import connect
+    from cspkit.store.areas import resolve_area
+
+    con = connect(db, read_only=True)
+    area = resolve_area(con, query)
+    out.print(f"{area.name} ({area.level} {area.code})")
+    for code, level, name in con.execute(
+        """SELECT DISTINCT l.parent_code, l.parent_level, a.name FROM area_links l
+           LEFT JOIN areas a ON a.code = l.parent_code WHERE l.child_code = ? ORDER BY 2""",
+        [area.code]).fetchall():
+        out.print(f"  in {level} {name} ({code})")
+
+
+@app.command("demo")
+def demo_cmd(db: DbOption = None) -> None:
+    """Build a warehouse from the demo data shipped with cspkit (real police.uk data for
+    Bedfordshire, 36 months, and Cambridgeshire, 8 months, with their geography, population
+    and deprivation) and print a summary.
+
+    Example:
+
+        cspkit demo --db demo.duckdb
+    """
+    from cspkit.demo import build_demo, summary
+    from cspkit.store import connect
+
+    con = connect(db)
+    with _progress() as progress:
+        task = progress.add_task("demo data", total=None, item="")
+
+        def on_file(name: str, index: int, total: int) -> None:
+            progress.update(task, completed=index - 1, total=total,
+                            item=name.rsplit("/", 1)[-1][-60:])
+
+        build_demo(con, on_file=on_file)
+        progress.update(task, completed=progress.tasks[0].total or 0, item="done")
+    for line in summary(con):
+        out.print(line)
+    _print_coverage(con, brief=True)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,33 @@
+"""Errors a user can act on: each names the file (and line and column where there is one) and
+says what was expected."""
+
+from __future__ import annotations
+
+
+class CspkitError(Exception):
+    """Base class for errors shown to the user without a traceback."""
+
+
+class InputError(CspkitError):
+    """A file cannot be loaded as it stands."""
+
+    def __init__(self, file: str, problem: str, *, line: int | None = None,
+                 column: str | None = None, expected: str | None = None) -> None:
+        self.file = file
+        self.line = line
+        self.column = column
+        self.problem = problem
+        self.expected = expected
+        where = file
+        if line is not None:
+            where += f", line {line}"
+        if column is not None:
+            where += f", column '{column}'"
+        message = f"{where}: {problem}"
+        if expected:
+            message += f" (expected {expected})"
+        super().__init__(message)
+
+
+class AreaNotFound(CspkitError):
+    """An area name or code matched nothing in the warehouse."""

@@ -1,0 +1,295 @@
+"""data.police.uk CSV files: recognise them by header, parse them, validate every row.
+
+Three layouts are published per force and month: ``street`` (crimes and ASB), ``outcomes`` and
+``stop-and-search``. Parsing runs inside DuckDB (a private staging table per file) so a year of
+a force's data parses in well under a second; rows are never dropped here: each one is either
+valid or carries the reason it is not (column ``_reason``), and the loader quarantines those.
+
+Quirks handled (all seen in real downloads): UTF-8 BOM; CRLF or LF line endings; a quoted LSOA
+name containing a comma in a file where nothing else is quoted (DuckDB's dialect sniffer then
+guesses "no quoting", so the dialect is fixed rather than sniffed); ASB rows with no Crime ID; rows
+with no coordinates or LSOA (kept, unlocated); the same Crime ID twice in one file.
+"""
+
+from __future__ import annotations
+
+import csv
+import gzip
+import io
+import re
+from dataclasses import dataclass
+
+import duckdb
+import pyarrow as pa
+
+from cspkit.errors import InputError
+from cspkit.sources.inputs import InputFile, looks_like_html
+
+STREET = ("Crime ID", "Month", "Reported by", "Falls within", "Longitude", "Latitude",
+          "Location", "LSOA code", "LSOA name", "Crime type", "Last outcome category", "Context")
+OUTCOMES = ("Crime ID", "Month", "Reported by", "Falls within", "Longitude", "Latitude",
+            "Location", "LSOA code", "LSOA name", "Outcome type")
+STOP_SEARCH = ("Type", "Date", "Part of a policing operation", "Policing operation", "Latitude",
+               "Longitude", "Gender", "Age range", "Self-defined ethnicity",
+               "Officer-defined ethnicity", "Legislation", "Object of search", "Outcome",
+               "Outcome linked to object of search", "Removal of more than just outer clothing")
+# Columns without which a file of that layout is unusable (older stop-and-search files lack some
+# of the optional ones).
+_REQUIRED = {
+    "street": set(STREET) - {"Context"},
+    "outcomes": set(OUTCOMES),
+    "stop-and-search": {"Type", "Date", "Latitude", "Longitude", "Gender", "Age range",
+                        "Object of search", "Outcome"},
+}
+LAYOUTS = {"street": STREET, "outcomes": OUTCOMES, "stop-and-search": STOP_SEARCH}
+
+FILE_NAME = re.compile(r"(?P<month>\d{4}-\d{2})-(?P<force>[a-z-]+?)-"
+                       r"(?P<kind>street|outcomes|stop-and-search)\.csv$")
+# Broad box around the UK; anything outside is a corrupt coordinate, not an anonymised one.
+LON_RANGE = (-11.0, 3.0)
+LAT_RANGE = (49.0, 61.5)
+
+
+@dataclass
+class PoliceFile:
+    """A recognised data.police.uk file, before loading."""
+
+    file: InputFile
+    kind: str                  # street | outcomes | stop-and-search
+    header: list[str]
+    text: str                  # decoded content, BOM removed
+    force: str | None          # from the file name, else from the rows
+    month: str | None          # YYYY-MM from the file name, else from the rows
+
+
+def recognise(file: InputFile) -> PoliceFile:
+    """Read and decode `file`, and say which data.police.uk layout it is; InputError if none."""
+    raw = file.path.read_bytes()
+    if file.path.name.lower().endswith(".gz"):
+        try:
+            raw = gzip.decompress(raw)
+        except (OSError, EOFError) as exc:
+            raise InputError(file.display, f"not a readable gzip file ({exc})",
+                             expected="a gzip-compressed CSV") from exc
+    if not raw.strip():
+        raise InputError(file.display, "the file is empty",
+                         expected="a data.police.uk CSV with a header row")
+    if looks_like_html(raw):
+        raise InputError(file.display, "this is an HTML page, not a CSV (often an error page "
+                         "saved in place of a download)", expected="a data.police.uk CSV")
+    if raw.startswith(b"PK\x03\x04"):
+        raise InputError(file.display, "this is a zip archive named as a CSV",
+                         expected="a CSV, or pass the .zip itself")
+    if raw.startswith(b"\xef\xbb\xbf"):
+        raw = raw[3:]
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = raw.count(b"\n", 0, exc.start) + 1
+        col = exc.start - (raw.rfind(b"\n", 0, exc.start) + 1) + 1
+        raise InputError(file.display, f"byte 0x{raw[exc.start]:02x} at character {col} is not "
+                         "valid UTF-8", line=line,
+                         expected="UTF-8 text, as data.police.uk publishes") from exc
+    first = text.split("\n", 1)[0].rstrip("\r")
+    header = next(csv.reader([first]))
+    header = [h.strip() for h in header]
+    kind = _layout_of(header)
+    if kind is None:
+        raise InputError(
+            file.display,
+            f"unrecognised header: {', '.join(header[:6])}{' ...' if len(header) > 6 else ''}",
+            line=1,
+            expected="a data.police.uk street file (" + ", ".join(STREET) + "), an outcomes "
+                     "file (... Outcome type) or a stop-and-search file (Type, Date, ...)",
+        )
+    match = FILE_NAME.search(file.name)
+    force = match.group("force") if match else None
+    month = match.group("month") if match else None
+    if match and match.group("kind") != kind:
+        raise InputError(file.display, f"the name says {match.group('kind')} but the header is "
+                         f"that of a {kind} file", line=1, expected=f"a {kind} file name")
+    return PoliceFile(file, kind, header, text, force, month)
+
+
+def _layout_of(header: list[str]) -> str | None:
+    present = set(header)
+    for kind, required in _REQUIRED.items():
+        if required <= present and (kind != "street" or "Crime type" in present):
+            if kind == "outcomes" and "Crime type" in present:
+                continue
+            return kind
+    return None
+
+
+def stage_many(con: duckdb.DuckDBPyConnection, files: list[PoliceFile], table: str) -> None:
+    """Parse `files` (all of one layout) into the temporary table `table`: ``_file`` (index into
+    `files`), ``_line`` (the physical line the row starts on), ``_error`` (a structural problem
+    such as a wrong number of fields, else NULL) and one VARCHAR column per layout field.
+
+    Well-formed files are read by DuckDB in one pass per header variant; a file with blank lines,
+    records spanning lines or rows DuckDB rejects is re-read with Python's csv module, which
+    gives exact line numbers and keeps malformed rows for quarantine."""
+    layout = LAYOUTS[files[0].kind]
+    cols = ", ".join(f'"{c}" VARCHAR' for c in layout)
+    con.execute(f'DROP TABLE IF EXISTS "{table}"')
+    con.execute(f'CREATE TEMP TABLE "{table}" (_file INTEGER, _line BIGINT, _error VARCHAR, '
+                f"{cols})")
+    slow: list[int] = []
+    # One DuckDB read per header and line-ending variant: a multi-file read takes its dialect
+    # from the first file, and LF files read with a CRLF dialect come out wrong.
+    variants: dict[tuple[tuple[str, ...], bool], list[int]] = {}
+    for index, pf in enumerate(files):
+        if _fast_path_ok(pf):
+            crlf = "\r\n" in pf.text[:4096]
+            variants.setdefault((tuple(pf.header), crlf), []).append(index)
+        else:
+            slow.append(index)
+    for (header, _), indexes in variants.items():
+        slow.extend(_stage_with_duckdb(con, [files[i] for i in indexes], indexes, header,
+                                       layout, table))
+    for index in sorted(slow):
+        _stage_with_csv_module(con, files[index], index, layout, table)
+
+
+def _fast_path_ok(pf: PoliceFile) -> bool:
+    # Line numbers come from row order only when no blank line sits between records (records
+    # spanning lines are caught afterwards by comparing row and line counts).
+    body = pf.text.rstrip("\r\n")
+    return "\n\n" not in body and "\n\r\n" not in body and "\r\r" not in body
+
+
+def _stage_with_duckdb(con: duckdb.DuckDBPyConnection, files: list[PoliceFile],
+                       indexes: list[int], header: tuple[str, ...], layout: tuple[str, ...],
+                       table: str) -> list[int]:
+    """Returns the indexes of files that need the slow path after all."""
+    raw = f"{table}_raw"
+    columns = ", ".join(f"'{c}': 'VARCHAR'" for c in header)
+    paths = "[" + ", ".join("'" + str(pf.file.path).replace("'", "''") + "'"
+                            for pf in files) + "]"
+    con.execute(f'DROP TABLE IF EXISTS "{raw}"')
+    con.execute(
+        f"""CREATE TEMP TABLE "{raw}" AS
+            SELECT * FROM read_csv({paths}, header = true, delim = ',', quote = '"',
+                                   escape = '"', columns = {{{columns}}}, strict_mode = true,
+                                   filename = '_path', store_rejects = true,
+                                   rejects_table = '{table}_rej', rejects_scan = '{table}_scan')"""
+    )
+    rejected = {r[0] for r in con.execute(
+        f"""SELECT DISTINCT s.file_path FROM "{table}_rej" r
+            JOIN "{table}_scan" s USING (scan_id, file_id)""").fetchall()}
+    counts = dict(con.execute(f'SELECT _path, count(*) FROM "{raw}" GROUP BY 1').fetchall())
+    con.execute(f'DROP TABLE IF EXISTS "{table}_rej"')
+    con.execute(f'DROP TABLE IF EXISTS "{table}_scan"')
+    good: list[tuple[int, str]] = []
+    slow: list[int] = []
+    for pf, index in zip(files, indexes, strict=True):
+        path = str(pf.file.path)
+        physical = pf.text.rstrip("\r\n").count("\n")  # lines after the header
+        if path in rejected or counts.get(path, 0) != physical:
+            slow.append(index)
+        else:
+            good.append((index, path))
+    if good:
+        mapping = pa.table({"_file": [g[0] for g in good], "_path": [g[1] for g in good]})
+        con.register("_stage_files", mapping)
+        select = ", ".join(f'r."{c}"' if c in header else "NULL" for c in layout)
+        # Insertion order is scan order, so rowid order within a file is line order; the
+        # header is line 1.
+        con.execute(
+            f"""INSERT INTO "{table}"
+                SELECT m._file, row_number() OVER (PARTITION BY r._path ORDER BY r.rowid) + 1,
+                       NULL, {select}
+                FROM "{raw}" r JOIN _stage_files m USING (_path)"""
+        )
+        con.unregister("_stage_files")
+    con.execute(f'DROP TABLE IF EXISTS "{raw}"')
+    return slow
+
+
+def _stage_with_csv_module(con: duckdb.DuckDBPyConnection, pf: PoliceFile, index: int,
+                           layout: tuple[str, ...], table: str) -> None:
+    """Exact line numbers and structural errors, at Python speed (used for unusual files)."""
+    reader = csv.reader(io.StringIO(pf.text, newline=""))
+    next(reader)  # header
+    width = len(pf.header)
+    position = {name: i for i, name in enumerate(pf.header)}
+    cols: list[list[str | None]] = [[] for _ in range(width)]
+    lines: list[int] = []
+    errors: list[str | None] = []
+    start = reader.line_num + 1
+    for record in reader:
+        this_start, start = start, reader.line_num + 1
+        if not record or all(not f.strip() for f in record):
+            continue  # blank line: not a row
+        lines.append(this_start)
+        if len(record) != width:
+            errors.append(f"expected {width} fields, found {len(record)}")
+            record = (record + [""] * width)[:width]
+        else:
+            errors.append(None)
+        for i, value in enumerate(record):
+            cols[i].append(value if value != "" else None)
+    data: dict[str, pa.Array] = {
+        "_file": pa.array([index] * len(lines), pa.int32()),
+        "_line": pa.array(lines, pa.int64()),
+        "_error": pa.array(errors, pa.string()),
+    }
+    for name in layout:
+        values = cols[position[name]] if name in position else [None] * len(lines)
+        data[name] = pa.array(values, pa.string())
+    con.register("_stage_slow", pa.table(data))
+    con.execute(f'INSERT INTO "{table}" SELECT * FROM _stage_slow')
+    con.unregister("_stage_slow")
+
+
+def raw_lines(pf: PoliceFile, line_numbers: list[int]) -> dict[int, str]:
+    """The text of the given physical lines (to keep beside a quarantined row)."""
+    wanted = set(line_numbers)
+    out: dict[int, str] = {}
+    for number, line in enumerate(pf.text.split("\n"), start=1):
+        if number in wanted:
+            out[number] = line.rstrip("\r")
+    return out
+
+
+def location_checks_sql() -> str:
+    """CASE branches shared by street and outcomes files (columns lon, lat, lsoa)."""
+    return f"""
+        WHEN nullif(trim("Longitude"), '') IS NOT NULL AND lon IS NULL
+          THEN 'Longitude: expected a number, found "' || "Longitude" || '"'
+        WHEN nullif(trim("Latitude"), '') IS NOT NULL AND lat IS NULL
+          THEN 'Latitude: expected a number, found "' || "Latitude" || '"'
+        WHEN (lon IS NULL) <> (lat IS NULL) THEN 'Longitude/Latitude: one given without the other'
+        WHEN lon IS NOT NULL AND (lon NOT BETWEEN {LON_RANGE[0]} AND {LON_RANGE[1]}
+                                  OR lat NOT BETWEEN {LAT_RANGE[0]} AND {LAT_RANGE[1]})
+          THEN 'Longitude/Latitude: ' || lon || ', ' || lat || ' is outside the UK'
+        WHEN lsoa IS NOT NULL AND NOT regexp_full_match(lsoa, '[EW]01\\d{{6}}')
+          THEN 'LSOA code: expected E01/W01 and 6 digits, found "' || lsoa || '"'"""
+
+
+def validation_sql(table: str, files: str, type_column: str) -> str:
+    """SELECT over a staged street or outcomes table joined to `files` (_file, ingest_id,
+    month, conflict): canonical columns plus `_reason` (NULL = valid)."""
+    return f"""
+    WITH v AS (
+      SELECT s.*, f.ingest_id, f.month AS file_month, f.conflict,
+        TRY_CAST(nullif(trim("Longitude"), '') AS DOUBLE) AS lon,
+        TRY_CAST(nullif(trim("Latitude"), '') AS DOUBLE) AS lat,
+        nullif(trim("LSOA code"), '') AS lsoa,
+        nullif(trim("{type_column}"), '') AS ctype
+      FROM "{table}" s JOIN "{files}" f USING (_file)
+    )
+    SELECT *,
+      CASE
+        WHEN conflict IS NOT NULL THEN conflict
+        WHEN _error IS NOT NULL THEN _error
+        WHEN "Month" IS NULL OR NOT regexp_full_match("Month", '\\d{{4}}-(0[1-9]|1[0-2])')
+          THEN 'Month: expected YYYY-MM, found ' || coalesce('"' || "Month" || '"', 'nothing')
+        WHEN file_month IS NOT NULL AND "Month" <> file_month
+          THEN 'Month: ' || "Month" || ' in a file for ' || file_month
+        WHEN ctype IS NULL THEN '{type_column}: empty'
+        {location_checks_sql()}
+        ELSE NULL
+      END AS _reason
+    FROM v
+    """

@@ -1,0 +1,79 @@
+"""The ingest log: one row per file offered, one quarantine row per rejected input row.
+
+Invariant kept by every loader: rows_in = rows_loaded + rows_quarantined.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+import duckdb
+
+
+def new_run_id() -> str:
+    return uuid.uuid4().hex[:12]
+
+
+@dataclass
+class IngestRecord:
+    ingest_id: int
+    kind: str
+    file: str
+    status: str
+    rows_in: int = 0
+    rows_loaded: int = 0
+    rows_quarantined: int = 0
+    force: str | None = None
+    month: str | None = None
+    lsoa_vintage: str | None = None
+    note: str | None = None
+
+
+def start_ingest(con: duckdb.DuckDBPyConnection, *, run_id: str, kind: str, file: str,
+                 sha256: str, size: int | None, force: str | None = None,
+                 month: str | None = None, status: str = "loading") -> int:
+    """Insert the ingest row and return its id (rows are filled in by finish_ingest)."""
+    row = con.execute(
+        """INSERT INTO ingests (run_id, kind, file, sha256, bytes, force, month, status)
+           VALUES (?, ?, ?, ?, ?, ?, CAST(? AS DATE), ?) RETURNING ingest_id""",
+        [run_id, kind, file, sha256, size, force,
+         f"{month}-01" if month and len(month) == 7 else month, status],
+    ).fetchone()
+    assert row is not None
+    return int(row[0])
+
+
+def finish_ingest(con: duckdb.DuckDBPyConnection, ingest_id: int, *, status: str,
+                  rows_in: int, rows_loaded: int, rows_quarantined: int,
+                  note: str | None = None, lsoa_vintage: str | None = None) -> None:
+    if rows_in != rows_loaded + rows_quarantined:
+        raise AssertionError(
+            f"ingest {ingest_id}: rows in {rows_in} != loaded {rows_loaded} + "
+            f"quarantined {rows_quarantined}"
+        )
+    con.execute(
+        """UPDATE ingests SET status = ?, rows_in = ?, rows_loaded = ?, rows_quarantined = ?,
+               note = ?, lsoa_vintage = ? WHERE ingest_id = ?""",
+        [status, rows_in, rows_loaded, rows_quarantined, note, lsoa_vintage, ingest_id],
+    )
+
+
+def quarantine_rows(con: duckdb.DuckDBPyConnection, ingest_id: int, file: str,
+                    rows: Iterable[tuple[int | None, str | None, str, str | None]]) -> int:
+    """Store rejected rows as (line_no, column, reason, raw line); returns how many."""
+    batch = [(ingest_id, file, line, column, reason, raw) for line, column, reason, raw in rows]
+    if batch:
+        con.executemany("INSERT INTO quarantine VALUES (?, ?, ?, ?, ?, ?)", batch)
+    return len(batch)
+
+
+def loaded_with_hash(con: duckdb.DuckDBPyConnection, sha256: str, kind: str) -> int | None:
+    """The ingest id that already loaded exactly these bytes as this kind, if any."""
+    row = con.execute(
+        "SELECT ingest_id FROM ingests WHERE sha256 = ? AND kind = ? AND status = 'loaded' "
+        "ORDER BY ingest_id LIMIT 1",
+        [sha256, kind],
+    ).fetchone()
+    return int(row[0]) if row else None
