@@ -78,7 +78,10 @@ def expand_inputs(paths: Iterable[str | os.PathLike[str]],
             if not path.exists():
                 raise InputError(str(path), "no such file or folder")
             if path.is_dir():
-                for child in sorted(p for p in path.rglob("*") if p.is_file()):
+                # Hidden entries (a downloader's .archives/, editor files) are not data.
+                children = (p for p in path.rglob("*") if p.is_file() and not any(
+                    part.startswith(".") for part in p.relative_to(path).parts))
+                for child in sorted(children):
                     if child.name.lower().endswith(suffixes) and _is_data_file(child.name):
                         found.extend(_expand_file(child, tmp, suffixes))
             else:
