@@ -1,0 +1,1 @@
+"""The measures a strategic assessment reports, computed from the warehouse."""

@@ -1,0 +1,106 @@
+"""An area beside its siblings and its parent: rates side by side, and whether each differs
+significantly from the parent.
+
+A district is compared with the other districts of its county (or, for a unitary authority,
+of its police force area). Each place is tested against the rest of the parent (the parent
+minus that place), so the two counts are independent, as the Poisson test assumes.
+"""
+
+from __future__ import annotations
+
+import duckdb
+import pandas as pd
+
+from cspkit.measures.areas import AreaSelection, children, parents
+from cspkit.measures.change import compare_counts
+from cspkit.measures.counts import ASB, area_period, event_scope
+from cspkit.measures.periods import Period
+from cspkit.measures.settings import Settings
+
+HIGHER = "significantly higher"
+LOWER = "significantly lower"
+SAME = "no significant difference"
+TOO_FEW = "too few to tell"
+
+
+def comparison_parent(con: duckdb.DuckDBPyConnection, area: AreaSelection,
+                      parent_level: str | None = None) -> AreaSelection:
+    """The area to compare against: the nearest county, else force, else region."""
+    found = parents(con, area)
+    if parent_level:
+        found = [p for p in found if p.level == parent_level]
+    preferred = [p for p in found if p.level in ("county", "force")] or found
+    if not preferred:
+        raise ValueError(f"{area.name} has no parent area in the warehouse to compare with")
+    return preferred[0]
+
+
+def _count(con: duckdb.DuckDBPyConnection, area: AreaSelection, period: Period,
+           category: str | None, source: str) -> int:
+    scope, params = event_scope(area, period, source)
+    if category == "All crime (excluding ASB)":
+        scope, params = scope + " AND e.category <> ?", [*params, ASB]
+    elif category:
+        scope, params = scope + " AND e.category = ?", [*params, category]
+    row = con.execute(f"SELECT count(*) {scope}", params).fetchone()
+    return int(row[0]) if row else 0
+
+
+def siblings(con: duckdb.DuckDBPyConnection, area: AreaSelection, period: Period, *,
+             category: str | None = None, parent_level: str | None = None,
+             source: str = "police.uk", settings: Settings | None = None) -> pd.DataFrame:
+    """Rates per 1,000 for `area`, every sibling, and the parent, with each place's test against
+    the rest of the parent.
+
+    Columns: code, name, level, role ('area' | 'sibling' | 'parent'), count, population,
+    population_year, rate_per_1000, parent_rate_per_1000, rate_ratio_vs_parent, p_value,
+    verdict, partial, period, category."""
+    settings = settings or Settings()
+    parent = comparison_parent(con, area, parent_level)
+    level = area.level if area.level != "custom" else "lad"
+    places = children(con, parent, level) if level in ("ward", "lad", "lsoa") else [area]
+    if area.code not in {p.code for p in places}:
+        places.append(area)
+    # The parent's figures are the sums of its children's, so each place and "the rest of the
+    # parent" share one denominator source (a force has no published population of its own).
+    contexts = {p.code: area_period(con, p, period, source) for p in places}
+    counts = {p.code: _count(con, p, period, category, source) for p in places}
+    parent_count = sum(counts.values())
+    pops = [c.population.persons for c in contexts.values()]
+    parent_pop = sum(p for p in pops if p) if all(pops) else None
+    parent_partial = any(c.partial for c in contexts.values())
+    parent_rate = round(settings.rate_per * parent_count / parent_pop, 3) if parent_pop else None
+    rows = []
+    for place in places:
+        ctx, count = contexts[place.code], counts[place.code]
+        pop = ctx.population.persons
+        row = {"code": place.code, "name": place.name, "level": place.level,
+               "role": "area" if place.code == area.code else "sibling",
+               "count": count, "population": pop, "population_year": ctx.population.year,
+               "rate_per_1000": round(settings.rate_per * count / pop, 3) if pop else None,
+               "parent_rate_per_1000": parent_rate,
+               "rate_ratio_vs_parent": None, "p_value": None, "verdict": "",
+               "partial": ctx.partial, "period": period.label,
+               "category": category or "all"}
+        rest_count, rest_pop = parent_count - count, (parent_pop or 0) - (pop or 0)
+        if pop and parent_pop and rest_pop > 0:
+            result = compare_counts(count, rest_count, pop, rest_pop, settings)
+            row["rate_ratio_vs_parent"] = (round(count / pop / (parent_count / parent_pop), 3)
+                                           if parent_count else None)
+            row["p_value"] = result.p_value
+            row["verdict"] = {"significant increase": HIGHER, "significant decrease": LOWER,
+                              "no significant change": SAME}.get(result.verdict, TOO_FEW)
+        rows.append(row)
+    rows.append({"code": parent.code, "name": parent.name, "level": parent.level,
+                 "role": "parent", "count": parent_count, "population": parent_pop,
+                 "population_year": contexts[area.code].population.year
+                 if area.code in contexts else None,
+                 "rate_per_1000": parent_rate, "parent_rate_per_1000": parent_rate,
+                 "rate_ratio_vs_parent": 1.0, "p_value": None, "verdict": "",
+                 "partial": parent_partial, "period": period.label,
+                 "category": category or "all"})
+    frame = pd.DataFrame(rows)
+    order = {"area": 0, "sibling": 1, "parent": 2}
+    frame["_o"] = frame["role"].map(order)
+    frame = frame.sort_values(["_o", "rate_per_1000"], ascending=[True, False])
+    return frame.drop(columns="_o").reset_index(drop=True)

@@ -1,0 +1,119 @@
+"""Counts and rates: events in an area and period by category, per 1,000 residents (or
+households, where that is the right denominator).
+
+Counted in the engine: one GROUP BY over events joined to the LSOA hierarchy. Events with no
+location cannot be placed in an area, so area counts exclude them; the coverage audit reports
+their share.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import duckdb
+import pandas as pd
+
+from cspkit.measures.areas import AreaSelection, Population, months_covered, population
+from cspkit.measures.periods import Period, PeriodCoverage, coverage_of, month_label
+from cspkit.measures.settings import Settings
+
+ALL_CRIME = "All crime (excluding ASB)"
+ASB = "Anti-social behaviour"
+# Categories counted per 1,000 households rather than residents.
+PER_HOUSEHOLD = {"residential burglary", "burglary - residential", "burglary dwelling",
+                 "burglary - dwelling"}
+BY_COLUMNS = {"category": ["category"], "subcategory": ["category", "subcategory"],
+              "all": []}
+
+
+@dataclass(frozen=True)
+class AreaPeriod:
+    """What every result carries about its denominator and the period's completeness."""
+
+    coverage: PeriodCoverage
+    population: Population
+
+    @property
+    def partial(self) -> bool:
+        return self.coverage.partial
+
+    def columns(self) -> dict[str, object]:
+        return {
+            "period": self.coverage.period.label,
+            "partial": self.coverage.partial,
+            "months_in_data": len(self.coverage.months_present),
+            "months_missing": ", ".join(month_label(m) for m in self.coverage.months_missing),
+            "population": self.population.persons,
+            "population_year": self.population.year,
+            "population_note": self.population.note or "",
+        }
+
+
+def event_scope(area: AreaSelection, period: Period, source: str = "police.uk",
+                alias: str = "e") -> tuple[str, list[object]]:
+    """FROM/WHERE clause for the area's located events of `source` in `period`."""
+    condition, params = area.where("g")
+    sql = (f"""FROM events {alias} JOIN lsoa_geography g
+                 ON g.lsoa_code = {alias}.lsoa_code AND g.lsoa_vintage = {alias}.lsoa_vintage
+               WHERE {condition} AND {alias}.source = ?
+                 AND {alias}.month BETWEEN ? AND ?""")
+    return sql, [*params, source, period.start, period.end]
+
+
+def area_period(con: duckdb.DuckDBPyConnection, area: AreaSelection, period: Period,
+                source: str = "police.uk") -> AreaPeriod:
+    coverage = coverage_of(period, months_covered(con, area, source))
+    # Mid-year estimates: the year a period starts in is its mid-point's year for calendar
+    # and financial years alike.
+    return AreaPeriod(coverage, population(con, area, period.start.year))
+
+
+def counts(con: duckdb.DuckDBPyConnection, area: AreaSelection, period: Period, *,
+           by: str = "category", source: str = "police.uk", total: bool = False,
+           settings: Settings | None = None) -> pd.DataFrame:
+    """Events by `by` ('category', 'subcategory' or 'all') with rates per 1,000.
+
+    Columns: the grouping columns, count, rate_per_1000, denominator ('residents' or
+    'households'), then period, partial, months_in_data, months_missing, population,
+    population_year, population_note. With `total`, a row 'All crime (excluding ASB)' is added
+    and flagged in the column `is_total`."""
+    settings = settings or Settings()
+    if by not in BY_COLUMNS:
+        raise ValueError(f"by must be one of {', '.join(BY_COLUMNS)}, not {by!r}")
+    groups = BY_COLUMNS[by]
+    scope, params = event_scope(area, period, source)
+    select = ", ".join(f"e.{c}" for c in groups)
+    if groups:
+        frame = con.execute(
+            f"SELECT {select}, count(*) AS count {scope} GROUP BY ALL ORDER BY count DESC, "
+            f"{select}", params).df()
+    else:
+        frame = con.execute(f"SELECT count(*) AS count {scope}", params).df()
+    context = area_period(con, area, period, source)
+    if total and groups:
+        crime = int(frame.loc[frame["category"] != ASB, "count"].sum())
+        extra = {c: None for c in groups} | {"category": ALL_CRIME, "count": crime}
+        frame = pd.concat([frame, pd.DataFrame([extra])], ignore_index=True)
+        frame["is_total"] = frame["category"] == ALL_CRIME
+    return add_rates(frame, context, settings)
+
+
+def add_rates(frame: pd.DataFrame, context: AreaPeriod, settings: Settings) -> pd.DataFrame:
+    """rate_per_1000 from the right denominator for each row, plus the context columns."""
+    frame = frame.copy()
+    frame["count"] = frame["count"].astype("int64")
+    residents = context.population.persons
+    households = context.population.households
+    label = frame["subcategory"] if "subcategory" in frame else frame.get("category")
+    per_household = (label.fillna("").str.lower().isin(PER_HOUSEHOLD)
+                     if label is not None else pd.Series(False, index=frame.index))
+    denominators = [households if use and households else residents for use in per_household]
+    frame["denominator"] = ["households" if use and households else "residents"
+                            for use in per_household]
+    frame["rate_per_1000"] = [
+        round(settings.rate_per * c / d, 3) if d else None
+        for c, d in zip(frame["count"], denominators, strict=True)]
+    for key, value in context.columns().items():
+        frame[key] = value
+    first = [c for c in ("category", "subcategory") if c in frame] + ["count", "rate_per_1000"]
+    return frame[first + [c for c in frame.columns if c not in first]]

@@ -1,0 +1,175 @@
+"""Deprivation: a district's IMD ranks, its LSOAs' national and local deciles, the most and least
+deprived LSOAs, and how events spread across deprivation deciles.
+
+Editions are kept apart: IoD2019 is published on 2011 LSOAs, IoD2025 on 2021 LSOAs. By default
+the edition whose LSOAs the area's events use is chosen, so every event meets its own LSOA; a
+user may ask for the other, and events are then carried across through the ONS LSOA 2011 <-> 2021
+lookup (an LSOA formed from several takes the mean of their ranks) and the result says so.
+Local deciles rank the LSOAs within the area itself (1 = most deprived tenth of the area).
+"""
+
+from __future__ import annotations
+
+import duckdb
+import pandas as pd
+
+from cspkit.measures.areas import AreaSelection, events_vintage
+from cspkit.measures.counts import event_scope
+from cspkit.measures.periods import Period
+
+EDITION_VINTAGE = {"2015": "2011", "2019": "2011", "2025": "2021"}
+DOMAIN_NAMES = {
+    "imd": "Index of Multiple Deprivation", "income": "Income", "employment": "Employment",
+    "education": "Education, Skills and Training", "health": "Health Deprivation and Disability",
+    "crime": "Crime", "barriers": "Barriers to Housing and Services",
+    "living_environment": "Living Environment", "idaci": "Income Deprivation Affecting Children",
+    "idaopi": "Income Deprivation Affecting Older People",
+}
+
+
+def editions(con: duckdb.DuckDBPyConnection) -> list[str]:
+    return [r[0] for r in con.execute("SELECT DISTINCT edition FROM imd ORDER BY 1").fetchall()]
+
+
+def choose_edition(con: duckdb.DuckDBPyConnection, area: AreaSelection,
+                   edition: str | None = None) -> str:
+    """The requested edition, else the one on the LSOA geography the area's events use."""
+    held = editions(con)
+    if edition:
+        if edition not in held:
+            raise ValueError(f"IoD{edition} is not loaded (loaded: "
+                             f"{', '.join('IoD' + e for e in held) or 'none'})")
+        return edition
+    vintage = events_vintage(con, area)
+    matching = [e for e in held if EDITION_VINTAGE.get(e) == vintage]
+    if not matching and not held:
+        raise ValueError("no deprivation data loaded: `cspkit ingest reference` an IoD file")
+    return (matching or held)[-1]
+
+
+def district_summary(con: duckdb.DuckDBPyConnection, lad_code: str, edition: str = "2019"
+                     ) -> pd.DataFrame:
+    """The district's summary measures per domain (IoD File 10): rank of average rank, rank of
+    average score, share of LSOAs in the most deprived 10% ... (rank 1 = most deprived of all
+    districts). Empty when the edition has no district summaries loaded."""
+    frame = con.execute(
+        """SELECT domain, measure, value FROM imd_district WHERE lad_code = ? AND edition = ?""",
+        [lad_code, edition]).df()
+    if frame.empty:
+        return pd.DataFrame(columns=["domain", "domain_name"])
+    wide = frame.pivot(index="domain", columns="measure", values="value").reset_index()
+    wide.insert(1, "domain_name", wide["domain"].map(DOMAIN_NAMES).fillna(wide["domain"]))
+    wide["n_districts"] = con.execute(
+        "SELECT count(DISTINCT lad_code) FROM imd_district WHERE edition = ?", [edition]
+    ).fetchone()[0]  # type: ignore[index]
+    order = {d: i for i, d in enumerate(DOMAIN_NAMES)}
+    return wide.sort_values("domain", key=lambda s: s.map(order)).reset_index(drop=True)
+
+
+def lsoa_deprivation(con: duckdb.DuckDBPyConnection, area: AreaSelection,
+                     edition: str | None = None) -> pd.DataFrame:
+    """Each LSOA of the area on the edition's geography with its ward, IMD rank, national decile
+    and local decile, and every domain's rank and national decile.
+
+    Columns: lsoa_code, lsoa_name, ward_code, ward_name, imd_rank, national_decile,
+    local_decile, then <domain>_rank and <domain>_decile for each domain, edition."""
+    edition = choose_edition(con, area, edition)
+    vintage = EDITION_VINTAGE.get(edition, "2011")
+    condition, params = area.where("g")
+    frame = con.execute(
+        f"""WITH lsoas AS (SELECT DISTINCT g.lsoa_code, g.lsoa_name, g.ward_code, g.ward_name
+                           FROM lsoa_geography g WHERE {condition} AND g.lsoa_vintage = ?),
+                 imd AS (SELECT lsoa_code, rank, decile FROM imd
+                         WHERE edition = ? AND domain = 'imd')
+            SELECT l.*, i.rank AS imd_rank, i.decile AS national_decile,
+                   -- ntile splits the area's LSOAs, most deprived first, into ten groups
+                   ntile(10) OVER (ORDER BY i.rank) AS local_decile
+            FROM lsoas l JOIN imd i USING (lsoa_code)
+            ORDER BY i.rank""",
+        [*params, vintage, edition]).df()
+    domains = con.execute(
+        f"""SELECT d.lsoa_code, d.domain, d.rank, d.decile FROM imd d
+            WHERE d.edition = ? AND d.domain <> 'imd' AND d.lsoa_code IN
+              (SELECT g.lsoa_code FROM lsoa_geography g WHERE {condition}
+               AND g.lsoa_vintage = ?)""",
+        [edition, *params, vintage]).df()
+    if not domains.empty:
+        wide = domains.pivot(index="lsoa_code", columns="domain", values=["rank", "decile"])
+        wide.columns = [f"{domain}_{what}" for what, domain in wide.columns]
+        frame = frame.merge(wide.reset_index(), on="lsoa_code", how="left")
+    frame["edition"] = edition
+    return frame
+
+
+def extremes(con: duckdb.DuckDBPyConnection, area: AreaSelection, n: int = 5,
+             edition: str | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The `n` most and least deprived LSOAs of the area, with their wards."""
+    frame = lsoa_deprivation(con, area, edition)
+    cols = ["lsoa_code", "lsoa_name", "ward_name", "imd_rank", "national_decile",
+            "local_decile"]
+    return (frame.nsmallest(n, "imd_rank")[cols].reset_index(drop=True),
+            frame.nlargest(n, "imd_rank")[cols].reset_index(drop=True))
+
+
+def decile_distribution(con: duckdb.DuckDBPyConnection, area: AreaSelection) -> pd.DataFrame:
+    """How many of the area's LSOAs fall in each national decile, and the local deciles."""
+    frame = lsoa_deprivation(con, area)
+    counts = frame.groupby("national_decile").size().reindex(range(1, 11), fill_value=0)
+    return pd.DataFrame({"national_decile": range(1, 11), "lsoas": counts.to_numpy()})
+
+
+def events_by_decile(con: duckdb.DuckDBPyConnection, area: AreaSelection, period: Period, *,
+                     category: str | None = None, edition: str | None = None,
+                     source: str = "police.uk", local: bool = False) -> pd.DataFrame:
+    """Events in each deprivation decile of the area's LSOAs (national deciles, or local ones
+    with `local`), with each decile's share of events and of LSOAs.
+
+    Columns: decile, lsoas, count, share_of_events, share_of_lsoas, edition, mapped (True when
+    events were carried to the edition's LSOAs through the 2011 <-> 2021 lookup)."""
+    edition = choose_edition(con, area, edition)
+    target = EDITION_VINTAGE.get(edition, "2011")
+    deciles = lsoa_deprivation(con, area, edition)
+    column = "local_decile" if local else "national_decile"
+    scope, params = event_scope(area, period, source)
+    if category:
+        scope, params = scope + " AND e.category = ?", [*params, category]
+    per_lsoa = con.execute(
+        f"SELECT e.lsoa_code, e.lsoa_vintage, count(*) AS count {scope} GROUP BY ALL",
+        params).df()
+    mapped = bool((per_lsoa["lsoa_vintage"] != target).any()) if not per_lsoa.empty else False
+    if mapped:
+        per_lsoa = _carry_to_vintage(con, per_lsoa, target)
+    merged = per_lsoa.groupby("lsoa_code", as_index=False)["count"].sum().merge(
+        deciles[["lsoa_code", column]], on="lsoa_code", how="inner")
+    by_decile = merged.groupby(column)["count"].sum()
+    lsoas = deciles.groupby(column).size()
+    out = pd.DataFrame({"decile": range(1, 11)})
+    out["lsoas"] = out["decile"].map(lsoas).fillna(0).astype(int)
+    out["count"] = out["decile"].map(by_decile).fillna(0).round(6)
+    total_events, total_lsoas = out["count"].sum(), out["lsoas"].sum()
+    out["share_of_events"] = (out["count"] / total_events).round(4) if total_events else 0.0
+    out["share_of_lsoas"] = (out["lsoas"] / total_lsoas).round(4) if total_lsoas else 0.0
+    out["edition"] = edition
+    out["decile_kind"] = "local" if local else "national"
+    out["mapped"] = mapped
+    return out
+
+
+def _carry_to_vintage(con: duckdb.DuckDBPyConnection, per_lsoa: pd.DataFrame, target: str
+                      ) -> pd.DataFrame:
+    """Counts on one LSOA edition shared equally among the matching LSOAs of the other."""
+    src, dst = ("lsoa21_code", "lsoa11_code") if target == "2011" else ("lsoa11_code",
+                                                                         "lsoa21_code")
+    con.register("_per_lsoa", per_lsoa)
+    try:
+        return con.execute(
+            f"""WITH links AS (SELECT {src} AS s, {dst} AS d,
+                                      count(*) OVER (PARTITION BY {src}) AS n
+                               FROM lsoa_changes)
+                SELECT coalesce(l.d, p.lsoa_code) AS lsoa_code,
+                       sum(p.count / coalesce(l.n, 1)) AS count
+                FROM _per_lsoa p LEFT JOIN links l
+                  ON l.s = p.lsoa_code AND p.lsoa_vintage <> ?
+                GROUP BY 1""", [target]).df()
+    finally:
+        con.unregister("_per_lsoa")
