@@ -1,0 +1,112 @@
+"""Every measure by name, with one calling convention, for the CLI and other scripts.
+
+`run_measure(con, "counts", area="Bedford", period="2023")` returns the measure's tidy table.
+The names and their columns are a contract (`cspkit measure NAME`): add columns, never rename.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import duckdb
+import pandas as pd
+
+from cspkit.measures import comparisons, counts, deprivation, hotspots, period_change, series
+from cspkit.measures.areas import AreaSelection, custom_area, select_area
+from cspkit.measures.periods import Period, parse_period, previous
+from cspkit.measures.settings import Settings
+
+
+@dataclass(frozen=True)
+class Request:
+    area: AreaSelection
+    period: Period | None
+    baseline: Period | None
+    by: str
+    category: str | None
+    level: str
+    edition: str | None
+    allow_partial: bool
+    settings: Settings
+
+    def need_period(self, name: str) -> Period:
+        if self.period is None:
+            raise ValueError(f"measure '{name}' needs --period (e.g. 2023, 2023/24, "
+                             "2023-01..2023-06)")
+        return self.period
+
+    def need_baseline(self, name: str) -> Period:
+        return self.baseline or previous(self.need_period(name))
+
+
+def _concentration(con: duckdb.DuckDBPyConnection, r: Request) -> pd.DataFrame:
+    result = hotspots.lsoa_concentration(con, r.area, r.need_period("concentration"),
+                                         category=r.category)
+    top = result.top_places.rename(columns={"place": "lsoa_code"})
+    top["gini"] = result.gini
+    top["generalized_gini"] = result.generalized_gini
+    top["share_in_top_5pct"] = result.top_shares.get(0.05)
+    top["share_in_top_10pct"] = result.top_shares.get(0.1)
+    top["n_lsoas"] = result.n_places
+    top["n_events"] = result.n_events
+    return top
+
+
+MEASURES: dict[str, tuple[str, Callable[[duckdb.DuckDBPyConnection, Request], pd.DataFrame]]] = {
+    "counts": ("Events by category (or sub-category) with rates per 1,000.",
+               lambda con, r: counts.counts(con, r.area, r.need_period("counts"), by=r.by,
+                                            settings=r.settings)),
+    "change": ("Change from a baseline period, with test, interval and verdict.",
+               lambda con, r: period_change.change(
+                   con, r.area, r.need_period("change"), r.need_baseline("change"), by=r.by,
+                   allow_partial=r.allow_partial, settings=r.settings)),
+    "wards": ("Every ward with counts in both periods and the volume change.",
+              lambda con, r: period_change.place_change(
+                  con, r.area, r.need_period("wards"), r.need_baseline("wards"), level="ward",
+                  category=r.category, allow_partial=r.allow_partial, settings=r.settings)),
+    "lsoas": ("Every LSOA with counts in both periods and the volume change.",
+              lambda con, r: period_change.place_change(
+                  con, r.area, r.need_period("lsoas"), r.need_baseline("lsoas"), level="lsoa",
+                  category=r.category, allow_partial=r.allow_partial, settings=r.settings)),
+    "series": ("Counts by month with rolling mean, control limits and exceptional months.",
+               lambda con, r: series.monthly_series(con, r.area, category=r.category,
+                                                    period=r.period, settings=r.settings)),
+    "seasonality": ("Month-of-year index (1.0 = an average month).",
+                    lambda con, r: series.seasonality(con, r.area, category=r.category,
+                                                      settings=r.settings).reset_index()),
+    "siblings": ("The area beside the other districts of its county or force, and the parent.",
+                 lambda con, r: comparisons.siblings(con, r.area, r.need_period("siblings"),
+                                                     category=r.category,
+                                                     settings=r.settings)),
+    "concentration": ("Share of events in the top 5%/10% of LSOAs, Gini, and those LSOAs.",
+                      _concentration),
+    "deprivation": ("The area's LSOAs with IMD rank, national and local deciles, domains.",
+                    lambda con, r: deprivation.lsoa_deprivation(con, r.area, r.edition)),
+    "district-deprivation": ("The district's IoD summary ranks by domain.",
+                             lambda con, r: deprivation.district_summary(
+                                 con, r.area.code, r.edition or "2019")),
+    "deprivation-events": ("Events by deprivation decile of their LSOA.",
+                           lambda con, r: deprivation.events_by_decile(
+                               con, r.area, r.need_period("deprivation-events"),
+                               category=r.category, edition=r.edition)),
+    "harm": ("Issues ranked by count and by harm-weighted count, side by side.",
+             lambda con, r: hotspots.harm(con, r.area, r.need_period("harm"))),
+}
+
+
+def run_measure(con: duckdb.DuckDBPyConnection, name: str, *, area: str | AreaSelection,
+                period: str | Period | None = None, baseline: str | Period | None = None,
+                by: str = "category", category: str | None = None, level: str = "ward",
+                edition: str | None = None, lsoas: list[str] | None = None,
+                allow_partial: bool = False, settings: Settings | None = None) -> pd.DataFrame:
+    if name not in MEASURES:
+        raise ValueError(f"no measure called {name!r}; measures: {', '.join(MEASURES)}")
+    selection = (custom_area(con, str(area), lsoas) if lsoas else select_area(con, area))
+    request = Request(
+        area=selection,
+        period=parse_period(period) if isinstance(period, str) else period,
+        baseline=parse_period(baseline) if isinstance(baseline, str) else baseline,
+        by=by, category=category, level=level, edition=edition, allow_partial=allow_partial,
+        settings=settings or Settings())
+    return MEASURES[name][1](con, request)
