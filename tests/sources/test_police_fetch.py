@@ -9,6 +9,7 @@ way, answer 500, ignore Range, change the file mid-download, or serve an HTML pa
 from __future__ import annotations
 
 import io
+import json
 import random
 import re
 import socket
@@ -505,3 +506,30 @@ def test_bad_arguments(tmp_path: Path, start: str, end: str, kinds: tuple[str, .
     with pytest.raises(FetchError, match=re.escape(message)):
         fetch_police("bedfordshire", start, end, tmp_path, kinds=kinds,
                      base_url=closed_port_url())
+
+
+def test_cli_fetch_then_ingest_end_to_end(server: State, tmp_path: Path) -> None:
+    """`cspkit fetch police` against the local server, then `cspkit ingest police DEST`: the
+    downloader's private .archives folder is not mistaken for data."""
+    from typer.testing import CliRunner
+
+    from cspkit.cli import app
+
+    server.publish("2024-03", make_archive("2024-03"))
+    server.listing = ["2024-03"]
+    dest = tmp_path / "police"
+    runner = CliRunner()
+    result = runner.invoke(app, ["fetch", "police", "--force", "bedfordshire", "--from",
+                                 "2024-01", "--to", "2024-03", "--dest", str(dest),
+                                 "--base-url", server.base_url])
+    assert result.exit_code == 0, result.output
+    assert "3 files" in result.output
+    db = str(tmp_path / "w.duckdb")
+    result = runner.invoke(app, ["ingest", "police", str(dest), "--db", db])
+    assert result.exit_code == 0, result.output
+    result = runner.invoke(app, ["status", "--db", db, "--format", "json"])
+    status = json.loads(result.stdout)
+    assert [i["month"] for i in status["ingests"]] == ["2024-01", "2024-02", "2024-03"]
+    assert all(i["force"] == "bedfordshire" for i in status["ingests"])
+    assert all(i["rows_in"] == i["rows_loaded"] + i["rows_quarantined"] == 12
+               for i in status["ingests"])
