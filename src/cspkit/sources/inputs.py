@@ -13,6 +13,7 @@ import os
 import shutil
 import tempfile
 import zipfile
+import zlib
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -20,7 +21,8 @@ from pathlib import Path
 
 from cspkit.errors import InputError
 
-DATA_SUFFIXES = (".csv", ".csv.gz", ".xlsx", ".xls", ".geojson", ".json", ".zip", ".shp")
+DATA_SUFFIXES = (".csv", ".csv.gz", ".xlsx", ".xls", ".geojson", ".geojson.gz", ".json",
+                 ".json.gz", ".gpkg", ".zip", ".shp")
 
 
 @dataclass(frozen=True)
@@ -52,7 +54,7 @@ class InputFile:
             try:
                 with gzip.open(self.path, "rb") as handle:
                     return handle.read(limit)
-            except (OSError, EOFError) as exc:
+            except (OSError, EOFError, zlib.error) as exc:
                 raise InputError(self.display, f"not a readable gzip file ({exc})",
                                  expected="a gzip-compressed CSV") from exc
         with open(self.path, "rb") as handle:
