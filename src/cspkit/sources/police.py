@@ -130,10 +130,10 @@ def stage_many(con: duckdb.DuckDBPyConnection, files: list[PoliceFile], table: s
     records spanning lines or rows DuckDB rejects is re-read with Python's csv module, which
     gives exact line numbers and keeps malformed rows for quarantine."""
     layout = LAYOUTS[files[0].kind]
+    drop_stage(con, table)
     cols = ", ".join(f'"{c}" VARCHAR' for c in layout)
-    con.execute(f'DROP TABLE IF EXISTS "{table}"')
-    con.execute(f'CREATE TEMP TABLE "{table}" (_file INTEGER, _line BIGINT, _error VARCHAR, '
-                f"{cols})")
+    con.execute(f'CREATE TEMP TABLE "{table}_slow" (_file INTEGER, _line BIGINT, '
+                f"_error VARCHAR, {cols})")
     slow: list[int] = []
     # One DuckDB read per header and line-ending variant: a multi-file read takes its dialect
     # from the first file, and LF files read with a CRLF dialect come out wrong.
@@ -144,11 +144,28 @@ def stage_many(con: duckdb.DuckDBPyConnection, files: list[PoliceFile], table: s
             variants.setdefault((tuple(pf.header), crlf), []).append(index)
         else:
             slow.append(index)
-    for (header, _), indexes in variants.items():
-        slow.extend(_stage_with_duckdb(con, [files[i] for i in indexes], indexes, header,
-                                       layout, table))
+    parts: list[str] = []
+    for number, ((header, _), indexes) in enumerate(variants.items()):
+        part, again = _stage_with_duckdb(con, [files[i] for i in indexes], indexes, header,
+                                         layout, f"{table}_raw{number}")
+        slow.extend(again)
+        if part:
+            parts.append(part)
     for index in sorted(slow):
-        _stage_with_csv_module(con, files[index], index, layout, table)
+        _stage_with_csv_module(con, files[index], index, layout, f"{table}_slow")
+    parts.append(f'SELECT * FROM "{table}_slow"')
+    # A view, not a copy: the rows are read once more only by the validation that follows.
+    con.execute(f'CREATE TEMP VIEW "{table}" AS ' + " UNION ALL ".join(parts))
+
+
+def drop_stage(con: duckdb.DuckDBPyConnection, table: str) -> None:
+    """Remove a stage made by `stage_many` (the view and the tables behind it)."""
+    con.execute(f'DROP VIEW IF EXISTS "{table}"')
+    for (name,) in con.execute(
+            "SELECT table_name FROM duckdb_tables() WHERE temporary AND "
+            "(table_name LIKE ? ESCAPE '\\' OR table_name = ?)",
+            [table.replace("_", "\\_") + "\\_%", table]).fetchall():
+        con.execute(f'DROP TABLE IF EXISTS "{name}"')
 
 
 def _fast_path_ok(pf: PoliceFile) -> bool:
@@ -160,50 +177,50 @@ def _fast_path_ok(pf: PoliceFile) -> bool:
 
 def _stage_with_duckdb(con: duckdb.DuckDBPyConnection, files: list[PoliceFile],
                        indexes: list[int], header: tuple[str, ...], layout: tuple[str, ...],
-                       table: str) -> list[int]:
-    """Returns the indexes of files that need the slow path after all."""
-    raw = f"{table}_raw"
+                       raw: str) -> tuple[str | None, list[int]]:
+    """Read `files` into the table `raw`; returns the SELECT giving their staged rows (None if
+    no file qualified) and the indexes of files that need the slow path after all."""
     columns = ", ".join(f"'{c}': 'VARCHAR'" for c in header)
     paths = "[" + ", ".join("'" + str(pf.file.path).replace("'", "''") + "'"
                             for pf in files) + "]"
-    con.execute(f'DROP TABLE IF EXISTS "{raw}"')
     con.execute(
         f"""CREATE TEMP TABLE "{raw}" AS
             SELECT * FROM read_csv({paths}, header = true, delim = ',', quote = '"',
                                    escape = '"', columns = {{{columns}}}, strict_mode = true,
                                    filename = '_path', store_rejects = true,
-                                   rejects_table = '{table}_rej', rejects_scan = '{table}_scan')"""
+                                   rejects_table = '{raw}_rej', rejects_scan = '{raw}_scan')"""
     )
     rejected = {r[0] for r in con.execute(
-        f"""SELECT DISTINCT s.file_path FROM "{table}_rej" r
-            JOIN "{table}_scan" s USING (scan_id, file_id)""").fetchall()}
-    counts = dict(con.execute(f'SELECT _path, count(*) FROM "{raw}" GROUP BY 1').fetchall())
-    con.execute(f'DROP TABLE IF EXISTS "{table}_rej"')
-    con.execute(f'DROP TABLE IF EXISTS "{table}_scan"')
-    good: list[tuple[int, str]] = []
+        f"""SELECT DISTINCT s.file_path FROM "{raw}_rej" r
+            JOIN "{raw}_scan" s USING (scan_id, file_id)""").fetchall()}
+    # Insertion order is scan order, so a file's rows are contiguous and in line order: a row's
+    # line is its rowid less the file's first rowid, plus 2 (the header is line 1).
+    spans = {path: (int(n), int(first)) for path, n, first in con.execute(
+        f'SELECT _path, count(*), min(rowid) FROM "{raw}" GROUP BY 1').fetchall()}
+    con.execute(f'DROP TABLE IF EXISTS "{raw}_rej"')
+    con.execute(f'DROP TABLE IF EXISTS "{raw}_scan"')
+    good: list[tuple[int, str, int]] = []
     slow: list[int] = []
     for pf, index in zip(files, indexes, strict=True):
         path = str(pf.file.path)
         physical = pf.text.rstrip("\r\n").count("\n")  # lines after the header
-        if path in rejected or counts.get(path, 0) != physical:
+        n, first = spans.get(path, (0, 0))
+        if path in rejected or n != physical:
             slow.append(index)
         else:
-            good.append((index, path))
-    if good:
-        mapping = pa.table({"_file": [g[0] for g in good], "_path": [g[1] for g in good]})
-        con.register("_stage_files", mapping)
-        select = ", ".join(f'r."{c}"' if c in header else "NULL" for c in layout)
-        # Insertion order is scan order, so rowid order within a file is line order; the
-        # header is line 1.
-        con.execute(
-            f"""INSERT INTO "{table}"
-                SELECT m._file, row_number() OVER (PARTITION BY r._path ORDER BY r.rowid) + 1,
-                       NULL, {select}
-                FROM "{raw}" r JOIN _stage_files m USING (_path)"""
-        )
-        con.unregister("_stage_files")
-    con.execute(f'DROP TABLE IF EXISTS "{raw}"')
-    return slow
+            good.append((index, path, first))
+    if not good:
+        return None, slow
+    mapping = pa.table({"_file": pa.array([g[0] for g in good], pa.int32()),
+                        "_path": [g[1] for g in good],
+                        "_first": pa.array([g[2] for g in good], pa.int64())})
+    con.register("_stage_files", mapping)
+    con.execute(f'CREATE TEMP TABLE "{raw}_map" AS SELECT * FROM _stage_files')
+    con.unregister("_stage_files")
+    select = ", ".join(f'r."{c}"' if c in header else f'NULL::VARCHAR AS "{c}"' for c in layout)
+    return (f"""SELECT m._file, r.rowid - m._first + 2 AS _line, NULL::VARCHAR AS _error,
+                       {select}
+                FROM "{raw}" r JOIN "{raw}_map" m USING (_path)"""), slow
 
 
 def _stage_with_csv_module(con: duckdb.DuckDBPyConnection, pf: PoliceFile, index: int,

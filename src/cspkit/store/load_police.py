@@ -19,6 +19,7 @@ from cspkit.errors import InputError
 from cspkit.sources.inputs import expand_inputs
 from cspkit.sources.police import (
     PoliceFile,
+    drop_stage,
     raw_lines,
     recognise,
     stage_many,
@@ -85,7 +86,8 @@ def ingest_police(con: duckdb.DuckDBPyConnection, paths: list[str | os.PathLike[
             group = [p for p in fresh if p.pf.kind == kind]
             if group:
                 _load_group(con, group, kind, run_id=run_id, replace=replace, report=report)
-    for table in (STAGE, CHECKED, FILES):
+    drop_stage(con, STAGE)
+    for table in (CHECKED, FILES):
         con.execute(f'DROP TABLE IF EXISTS "{table}"')
     resolve_event_vintages(con)
     derive_force_links(con)
