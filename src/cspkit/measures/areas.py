@@ -7,13 +7,40 @@ editions and each event meets the edition it was published on.
 
 from __future__ import annotations
 
+from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
+from typing import Any, TypeVar
 
 import duckdb
 
 from cspkit.errors import AreaNotFound
 from cspkit.store.areas import resolve_area
+
+T = TypeVar("T")
+
+_MEMO: OrderedDict[tuple[Any, ...], Any] = OrderedDict()
+_MEMO_SIZE = 512
+
+
+def _memo(con: duckdb.DuckDBPyConnection, key: tuple[Any, ...], compute: Callable[[], T]) -> T:
+    """Area facts (edition, months covered, population) are asked for again and again by one
+    report; they change only when something is ingested, so they are kept per warehouse and
+    ingest-log state."""
+    state = con.execute(
+        "SELECT (SELECT path FROM duckdb_databases() WHERE database_name = current_database()),"
+        " (SELECT max(ingest_id) FROM ingests), (SELECT count(*) FROM ingests)").fetchone()
+    full = (state, *key)
+    if full in _MEMO:
+        _MEMO.move_to_end(full)
+        return _MEMO[full]  # type: ignore[no-any-return]
+    value = compute()
+    _MEMO[full] = value
+    if len(_MEMO) > _MEMO_SIZE:
+        _MEMO.popitem(last=False)
+    return value
+
 
 LEVEL_COLUMN = {"lsoa": "lsoa_code", "ward": "ward_code", "lad": "lad_code",
                 "county": "county_code", "region": "region_code", "force": "force_code"}
@@ -91,6 +118,10 @@ def parents(con: duckdb.DuckDBPyConnection, area: AreaSelection) -> list[AreaSel
 def events_vintage(con: duckdb.DuckDBPyConnection, area: AreaSelection,
                    source: str = "police.uk") -> str:
     """The LSOA edition most of the area's events carry (2021 when there are none)."""
+    return _memo(con, ("vintage", area, source), lambda: _events_vintage(con, area, source))
+
+
+def _events_vintage(con: duckdb.DuckDBPyConnection, area: AreaSelection, source: str) -> str:
     condition, params = area.where()
     row = con.execute(
         f"""SELECT e.lsoa_vintage, count(*) n FROM events e
@@ -104,6 +135,12 @@ def months_covered(con: duckdb.DuckDBPyConnection, area: AreaSelection,
                    source: str = "police.uk") -> set[date]:
     """Months for which the area's data is complete: for police.uk, the months every force
     covering the area has a loaded street file for."""
+    return set(_memo(con, ("months", area, source),
+                     lambda: frozenset(_months_covered(con, area, source))))
+
+
+def _months_covered(con: duckdb.DuckDBPyConnection, area: AreaSelection,
+                    source: str) -> set[date]:
     condition, params = area.where()
     forces = [r[0] for r in con.execute(
         f"""SELECT DISTINCT e.force FROM events e
@@ -162,6 +199,12 @@ def population(con: duckdb.DuckDBPyConnection, area: AreaSelection, year: int,
     other edition). The nearest year wins; on a tie, the area's own published figure. A sum over
     LSOAs is used only when every LSOA of the area has a figure for that year."""
     vintage = vintage or events_vintage(con, area)
+    return _memo(con, ("population", area, year, vintage),
+                 lambda: _population(con, area, year, vintage))
+
+
+def _population(con: duckdb.DuckDBPyConnection, area: AreaSelection, year: int,
+                vintage: str) -> Population:
     # (distance in years, preference, year, persons, households, description)
     candidates: list[tuple[int, int, int, float, float | None, str]] = []
     if area.level != "custom":

@@ -12,6 +12,7 @@ import pyarrow as pa
 import shapely
 
 from cspkit.store.forces import derive_force_links
+from cspkit.store.geography import rebuild_lsoa_geography
 from cspkit.store.vintages import resolve_event_vintages
 
 APPORTIONED_SOURCE = "apportioned from 2011 LSOAs via ONS LSOA11->LSOA21 lookup, equal split"
@@ -28,6 +29,7 @@ def refresh_derived(con: duckdb.DuckDBPyConnection) -> None:
     derive_ward_links(con)
     resolve_event_vintages(con)
     derive_force_links(con)
+    rebuild_lsoa_geography(con)
 
 
 def apportion_population(con: duckdb.DuckDBPyConnection) -> int:

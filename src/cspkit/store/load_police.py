@@ -27,6 +27,7 @@ from cspkit.sources.police import (
 )
 from cspkit.sources.police_forces import force_id_from_name
 from cspkit.store.forces import derive_force_links
+from cspkit.store.geography import rebuild_lsoa_geography
 from cspkit.store.ingest_log import IngestRecord, finish_ingest, start_ingest
 from cspkit.store.vintages import resolve_event_vintages
 
@@ -91,6 +92,7 @@ def ingest_police(con: duckdb.DuckDBPyConnection, paths: list[str | os.PathLike[
         con.execute(f'DROP TABLE IF EXISTS "{table}"')
     resolve_event_vintages(con)
     derive_force_links(con)
+    rebuild_lsoa_geography(con)
     vintages = dict(con.execute(
         "SELECT ingest_id, lsoa_vintage FROM ingests WHERE run_id = ?", [run_id]).fetchall())
     for record in report.records:

@@ -264,6 +264,18 @@ MIGRATIONS: list[str] = [
                   AND f.parent_level = 'force' AND f.rn = 1
     LEFT JOIN areas fa ON fa.code = f.parent_code;
     """,
+    # 3: lsoa_geography becomes a table, rebuilt whenever links change (store.geography): as a
+    #    view its window functions ran again inside every measure query.
+    """
+    DROP VIEW lsoa_geography;
+    CREATE TABLE lsoa_geography (
+        lsoa_code VARCHAR NOT NULL, lsoa_vintage VARCHAR NOT NULL, lsoa_name VARCHAR,
+        ward_code VARCHAR, ward_name VARCHAR, ward_vintage VARCHAR, ward_method VARCHAR,
+        lad_code VARCHAR, lad_name VARCHAR, county_code VARCHAR, county_name VARCHAR,
+        region_code VARCHAR, region_name VARCHAR, force_code VARCHAR, force_name VARCHAR,
+        PRIMARY KEY (lsoa_code, lsoa_vintage)
+    );
+    """,
 ]
 
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import duckdb
 
+from cspkit.store.geography import rebuild_lsoa_geography
 from cspkit.store.schema import MIGRATIONS, SCHEMA_VERSION
 
 DEFAULT_DB = "cspkit.duckdb"
@@ -49,6 +50,8 @@ def migrate(con: duckdb.DuckDBPyConnection) -> int:
         con.execute("BEGIN TRANSACTION")
         try:
             con.execute(MIGRATIONS[number - 1])
+            if number == 3:  # the hierarchy became a table: fill it from the links held
+                rebuild_lsoa_geography(con)
             con.execute(
                 "INSERT OR REPLACE INTO meta VALUES ('schema_version', ?)", [str(number)]
             )
