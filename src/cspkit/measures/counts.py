@@ -90,12 +90,37 @@ def counts(con: duckdb.DuckDBPyConnection, area: AreaSelection, period: Period, 
     else:
         frame = con.execute(f"SELECT count(*) AS count {scope}", params).df()
     context = area_period(con, area, period, source)
+    if groups:
+        # Shares: of all the area's events, and (by sub-category) of the parent category, e.g.
+        # arson within criminal damage and arson.
+        frame["share"] = (frame["count"] / frame["count"].sum()).round(4) if len(frame) else []
+        if "subcategory" in groups:
+            frame["share_of_category"] = (
+                frame["count"] / frame.groupby("category")["count"].transform("sum")).round(4)
     if total and groups:
         crime = int(frame.loc[frame["category"] != ASB, "count"].sum())
         extra = {c: None for c in groups} | {"category": ALL_CRIME, "count": crime}
         frame = pd.concat([frame, pd.DataFrame([extra])], ignore_index=True)
         frame["is_total"] = frame["category"] == ALL_CRIME
     return add_rates(frame, context, settings)
+
+
+def share_within(con: duckdb.DuckDBPyConnection, area: AreaSelection, period: Period,
+                 part: str, group: list[str], *, source: str = "police.uk") -> dict[str, object]:
+    """The share of `part` within the categories `group` (which should include it), e.g.
+    robbery within acquisitive crime: part count, group count and share."""
+    if part not in group:
+        raise ValueError(f"{part!r} is not one of the group's categories: {', '.join(group)}")
+    scope, params = event_scope(area, period, source)
+    marks = ", ".join("?" for _ in group)
+    row = con.execute(
+        f"SELECT count(*) FILTER (WHERE e.category = ?), count(*) {scope} "
+        f"AND e.category IN ({marks})", [part, *params, *group]).fetchone()
+    part_count, group_count = (int(row[0]), int(row[1])) if row else (0, 0)
+    return {"part": part, "group": ", ".join(group), "count": part_count,
+            "group_count": group_count,
+            "share": round(part_count / group_count, 4) if group_count else None,
+            "period": period.label}
 
 
 def add_rates(frame: pd.DataFrame, context: AreaPeriod, settings: Settings) -> pd.DataFrame:
