@@ -9,7 +9,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from cspkit.demo import demo_data_dir
+from cspkit.demo import build_demo, demo_data_dir
 from cspkit.store import connect
 
 TABLES = ["areas", "area_vintages", "area_links", "lsoa_changes", "area_geometry", "population",
@@ -51,3 +51,22 @@ def extract(zip_path: Path, member: str, dest: Path) -> Path:
 def table_counts(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
     return {t: int(con.execute(f"SELECT count(*) FROM {t}").fetchone()[0])  # type: ignore[index]
             for t in TABLES}
+
+
+@pytest.fixture(scope="session")
+def demo_warehouse_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The full demo warehouse, built once per session (about 30-40 s)."""
+    path = tmp_path_factory.mktemp("demo_warehouse") / "demo.duckdb"
+    con = connect(path)
+    try:
+        build_demo(con)
+    finally:
+        con.close()
+    return path
+
+
+@pytest.fixture(scope="session")
+def demo_warehouse(demo_warehouse_path: Path) -> Iterator[duckdb.DuckDBPyConnection]:
+    con = connect(demo_warehouse_path, read_only=True)
+    yield con
+    con.close()

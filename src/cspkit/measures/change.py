@@ -16,9 +16,9 @@ the exact interval gives [0, x] or [x, inf] there and never under-covers. Being 
 slightly conservative, so near alpha the interval can just include 1 while the E-test is
 significant: the verdict follows the E-test.
 
-For large totals (over E_TEST_MAX_TOTAL events) the p-value is the exact conditional test
-instead (`scipy.stats.binomtest` of count out of the total against the exposure share), which
-agrees with the E-test there and costs a fraction of it.
+For very large totals (over E_TEST_MAX_TOTAL = 10,000 events) the p-value is the Wald test
+of statsmodels' `test_poisson_2indep`, the large-sample form of the E-test's own statistic: the
+two agree to about 1e-4 relative there, at a fraction of the cost.
 
 The verdict is 'too few to tell' when the counts are too small for any test to be useful
 (Settings.min_total_for_test, Settings.small_count), whatever the p-value.
@@ -32,7 +32,8 @@ from functools import lru_cache
 
 import numpy as np
 import pandas as pd
-from scipy.stats import beta, binomtest, poisson_means_test
+from scipy.stats import beta, poisson_means_test
+from statsmodels.stats.rates import test_poisson_2indep
 
 from cspkit.measures.settings import Settings
 
@@ -132,16 +133,16 @@ def _clopper_pearson(k: int, n: int, alpha: float) -> tuple[float, float]:
 
 
 # Above this many events the E-test's sum over the grid of count pairs costs a tenth of a second
-# and more, while it and the exact conditional test agree to many decimals: use the latter.
-E_TEST_MAX_TOTAL = 2000
+# and more (half a second for a district beside its county), while it has converged to the Wald
+# z-test on the same unpooled statistic: they agree to about 1e-4 relative there.
+E_TEST_MAX_TOTAL = 10_000
 
 
 @lru_cache(maxsize=65536)
 def _etest(k1: int, e1: float, k0: float, e0: float) -> float:
     # Ward and LSOA tables repeat the same small count pairs over one exposure: computed once.
     if k1 + k0 > E_TEST_MAX_TOTAL:
-        # Exact conditional test: given the total, k1 ~ Binomial(k1 + k0, e1 / (e1 + e0)).
-        return float(binomtest(int(k1), int(k1 + k0), e1 / (e1 + e0)).pvalue)
+        return float(test_poisson_2indep(k1, e1, int(k0), e0, method="wald").pvalue)
     return float(poisson_means_test(k1, e1, int(k0), e0).pvalue)
 
 

@@ -72,7 +72,7 @@ def _with_tests(frame: pd.DataFrame, now: AreaPeriod, before: AreaPeriod, note: 
     frame["partial"] = now.partial
     frame["baseline_partial"] = before.partial
     frame["population_note"] = "; ".join(
-        n for n in {now.population.note, before.population.note} if n)
+        dict.fromkeys(n for n in (now.population.note, before.population.note) if n))
     frame = frame.drop(columns=["exposure", "baseline_exposure"])
     return frame.sort_values(sort, ascending=False, kind="stable").reset_index(drop=True)
 

@@ -2,11 +2,11 @@
 ONS population, and the MHCLG Indices of Deprivation.
 
 Each file is recognised from its content (or as the `kind` the user names), logged in
-``ingests``, loaded with every bad row quarantined with its line and reason, and skipped as
-'unchanged' when the same bytes were loaded before. Everything is recognised before anything is
-loaded, so a file that cannot be read fails the batch at once; the caller's transaction then
-leaves the warehouse as it was. Derived rows (population on 2021 LSOAs, LSOA -> ward links) are
-rebuilt after every ingest that loaded something.
+``ingests``, loaded with every bad row quarantined with its line and reason, and reported as
+'unchanged' (not logged again) when the same bytes were loaded before. Everything is
+recognised before anything is loaded, so a file that cannot be read fails the batch at once;
+the caller's transaction then leaves the warehouse as it was. Derived rows (population on 2021
+LSOAs, LSOA -> ward links) are rebuilt after every ingest that loaded something.
 """
 
 from __future__ import annotations
@@ -104,14 +104,12 @@ def _ingest_one(con: duckdb.DuckDBPyConnection, item: Recognised, sha: str, *, r
     file = item.file
     log_kind = f"reference-{item.kind}"
     earlier = loaded_with_hash(con, sha, log_kind)
-    status = "unchanged" if earlier is not None else "loading"
-    ingest_id = start_ingest(con, run_id=run_id, kind=log_kind, file=file.display,
-                             sha256=sha, size=file.size(), status=status)
     if earlier is not None:
+        # Reported, not logged: loading the same bytes again changes nothing at all.
         note = f"the same bytes were loaded by ingest {earlier}"
-        finish_ingest(con, ingest_id, status="unchanged", rows_in=0, rows_loaded=0,
-                      rows_quarantined=0, note=note)
-        return IngestRecord(ingest_id, log_kind, file.display, "unchanged", note=note)
+        return IngestRecord(earlier, log_kind, file.display, "unchanged", note=note)
+    ingest_id = start_ingest(con, run_id=run_id, kind=log_kind, file=file.display,
+                             sha256=sha, size=file.size(), status="loading")
     result = _load(con, item, LoadContext(source=file.name, edition=edition))
     quarantined = quarantine_rows(con, ingest_id, file.display, result.rejected)
     finish_ingest(con, ingest_id, status="loaded", rows_in=result.rows_in,
