@@ -90,7 +90,8 @@ def recognise(file: InputFile) -> PoliceFile:
         raise InputError(file.display, f"byte 0x{raw[exc.start]:02x} at character {col} is not "
                          "valid UTF-8", line=line,
                          expected="UTF-8 text, as data.police.uk publishes") from exc
-    first = text.split("\n", 1)[0].rstrip("\r")
+    newline = text.find("\n")
+    first = (text if newline < 0 else text[:newline]).rstrip("\r")
     header = next(csv.reader([first]))
     header = [h.strip() for h in header]
     kind = _layout_of(header)
@@ -168,11 +169,19 @@ def drop_stage(con: duckdb.DuckDBPyConnection, table: str) -> None:
         con.execute(f'DROP TABLE IF EXISTS "{name}"')
 
 
+def _body_end(text: str) -> int:
+    """Where the text ends before its trailing line breaks (found without copying it)."""
+    end = len(text)
+    while end and text[end - 1] in "\r\n":
+        end -= 1
+    return end
+
+
 def _fast_path_ok(pf: PoliceFile) -> bool:
     # Line numbers come from row order only when no blank line sits between records (records
     # spanning lines are caught afterwards by comparing row and line counts).
-    body = pf.text.rstrip("\r\n")
-    return "\n\n" not in body and "\n\r\n" not in body and "\r\r" not in body
+    end = _body_end(pf.text)
+    return all(pf.text.find(gap, 0, end) == -1 for gap in ("\n\n", "\n\r\n", "\r\r"))
 
 
 def _stage_with_duckdb(con: duckdb.DuckDBPyConnection, files: list[PoliceFile],
@@ -203,7 +212,7 @@ def _stage_with_duckdb(con: duckdb.DuckDBPyConnection, files: list[PoliceFile],
     slow: list[int] = []
     for pf, index in zip(files, indexes, strict=True):
         path = str(pf.file.path)
-        physical = pf.text.rstrip("\r\n").count("\n")  # lines after the header
+        physical = pf.text.count("\n", 0, _body_end(pf.text))  # lines after the header
         n, first = spans.get(path, (0, 0))
         if path in rejected or n != physical:
             slow.append(index)
