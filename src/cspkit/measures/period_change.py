@@ -13,7 +13,14 @@ import pandas as pd
 
 from cspkit.measures.areas import LEVEL_COLUMN, AreaSelection, children, events_vintage
 from cspkit.measures.change import compare_frame
-from cspkit.measures.counts import BY_COLUMNS, AreaPeriod, area_period, event_scope
+from cspkit.measures.counts import (
+    ALL_CRIME,
+    ASB,
+    BY_COLUMNS,
+    AreaPeriod,
+    area_period,
+    event_scope,
+)
 from cspkit.measures.periods import Period, comparable
 from cspkit.measures.settings import Settings
 
@@ -28,8 +35,10 @@ def _exposure(context: AreaPeriod) -> float:
 
 def change(con: duckdb.DuckDBPyConnection, area: AreaSelection, period: Period,
            baseline: Period, *, by: str = "category", source: str = "police.uk",
-           allow_partial: bool = False, settings: Settings | None = None) -> pd.DataFrame:
-    """Counts in `period` and `baseline` by `by`, with change, test and verdict.
+           allow_partial: bool = False, total: bool = False,
+           settings: Settings | None = None) -> pd.DataFrame:
+    """Counts in `period` and `baseline` by `by`, with change, test and verdict. With `total`,
+    a row 'All crime (excluding ASB)' is added (flagged in `is_total`), tested like the rest.
 
     Columns: grouping columns, count, baseline_count, change, pct_change, rate_per_1000,
     baseline_rate_per_1000, rate_ratio, ci_low, ci_high, p_value, verdict, comparison_note,
@@ -49,7 +58,15 @@ def change(con: duckdb.DuckDBPyConnection, area: AreaSelection, period: Period,
                    coalesce(a.count, 0) AS count, coalesce(b.baseline_count, 0) AS baseline_count
             FROM a FULL OUTER JOIN b USING ({", ".join(group_cols)})""",
         [*p_now, *p_before]).df()
-    return _with_tests(frame, now, before, note, settings, sort=["count"])
+    if total and by == "category":
+        crime = frame[frame["category"] != ASB]
+        frame = pd.concat([frame, pd.DataFrame([{
+            "category": ALL_CRIME, "count": int(crime["count"].sum()),
+            "baseline_count": int(crime["baseline_count"].sum())}])], ignore_index=True)
+    result = _with_tests(frame, now, before, note, settings, sort=["count"])
+    if total and by == "category":
+        result["is_total"] = result["category"] == ALL_CRIME
+    return result
 
 
 def _with_tests(frame: pd.DataFrame, now: AreaPeriod, before: AreaPeriod, note: str,

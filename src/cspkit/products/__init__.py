@@ -1,0 +1,1 @@
+"""Things people read: the strategic assessment, place profiles, the dashboard."""

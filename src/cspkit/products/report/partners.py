@@ -1,0 +1,70 @@
+"""Partner data sections: one entry per source, shown when its data is in the warehouse and
+listed as "no data supplied" otherwise.
+
+Adding a source is one `PartnerSource` in PARTNER_SOURCES: its key, title, the `source` name
+its loader writes into events/indicators, and a builder that returns the section's blocks.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import duckdb
+
+from cspkit.products.report.document import Block, Paragraph, Section
+
+
+@dataclass(frozen=True)
+class PartnerSource:
+    key: str
+    title: str
+    source: str                       # events.source / indicators.source written by its loader
+    build: Callable[[duckdb.DuckDBPyConnection, object], list[Block]] | None = None
+
+
+def _summary_blocks(con: duckdb.DuckDBPyConnection, source: str) -> list[Block]:
+    # Until a source has its own builder: say what is held, so nothing loaded goes unmentioned.
+    row = con.execute("SELECT (SELECT count(*) FROM events WHERE source = ?),"
+                      " (SELECT count(*) FROM indicators WHERE source = ?)",
+                      [source, source]).fetchone()
+    events, indicators = row if row else (0, 0)
+    return [Paragraph(f"{events:,} records and {indicators:,} aggregate figures are held for "
+                      "this source.")]
+
+
+PARTNER_SOURCES = [
+    PartnerSource("fire", "Fire and rescue incidents", "fire"),
+    PartnerSource("ambulance", "Ambulance callouts for assault", "ambulance"),
+    PartnerSource("ed-assaults", "Emergency department assault attendances (ISTV)", "istv"),
+    PartnerSource("treatment", "Substance misuse treatment", "treatment"),
+    PartnerSource("safe-and-well", "Safe and well visits", "safe-and-well"),
+    PartnerSource("hate-crime", "Hate crime", "hate-crime"),
+    PartnerSource("domestic-abuse", "Domestic abuse", "domestic-abuse"),
+    PartnerSource("cyber", "Cyber crime", "cyber"),
+]
+
+
+def held(con: duckdb.DuckDBPyConnection, source: str) -> bool:
+    row = con.execute(
+        "SELECT EXISTS (SELECT 1 FROM events WHERE source = ?) OR "
+        "EXISTS (SELECT 1 FROM indicators WHERE source = ?)", [source, source]).fetchone()
+    return bool(row and row[0])
+
+
+def partner_section(con: duckdb.DuckDBPyConnection, context: object) -> Section:
+    """Partner data: a subsection per source held, and the list of sources not supplied."""
+    section = Section("partners", "Partner data")
+    missing = []
+    for partner in PARTNER_SOURCES:
+        if not held(con, partner.source):
+            missing.append(partner.title)
+            continue
+        blocks = (partner.build(con, context) if partner.build
+                  else _summary_blocks(con, partner.source))
+        section.subsections.append(Section(f"partner-{partner.key}", partner.title, blocks))
+    if missing:
+        section.blocks.append(Paragraph(
+            "No data supplied for: " + "; ".join(missing) + ". These sections appear when "
+            "the partner's data is loaded with `cspkit ingest`.", kind="caveat"))
+    return section
