@@ -353,6 +353,64 @@ def _write_frame(frame, format: TableFormat) -> None:  # type: ignore[no-untyped
         out.print(table)
 
 
+# --------------------------------------------------------------------------- assessment
+
+
+@app.command("assess")
+def assess_cmd(
+    area: Annotated[str, typer.Option(help="District (or other area) name or code.",
+                                      show_default=False)],
+    out: Annotated[Path, typer.Option(help="Folder to write the document into.")
+                   ] = Path("assessment"),
+    db: DbOption = None,
+    year: Annotated[int | None, typer.Option(help="Calendar year, e.g. 2023.")] = None,
+    financial_year: Annotated[str | None, typer.Option(
+        help="Financial year instead, e.g. 2023/24.")] = None,
+    period: Annotated[str | None, typer.Option(
+        help="Any period instead, e.g. rolling:2024-03 or 2023-01..2023-06.")] = None,
+    compare: Annotated[str | None, typer.Option(
+        help="Period to compare with (default: the period before).")] = None,
+    config: Annotated[Path | None, typer.Option(
+        help="YAML file of local content: priorities, recommendations, commentary, "
+             "sections, comparators.")] = None,
+    pdf: Annotated[bool, typer.Option(help="Also write the PDF.")] = True,
+) -> None:
+    """Write the strategic assessment for an area: one self-contained HTML file, a PDF of the
+    same content, every table as CSV and all of them in one XLSX workbook.
+
+    Example:
+
+        cspkit assess --area Bedford --year 2023 --out reports/ --db demo.duckdb
+    """
+    from cspkit.measures.periods import parse_period
+    from cspkit.products.report.assessment import build_assessment
+    from cspkit.products.report.config import load_local_content
+    from cspkit.products.report.render import write_document
+    from cspkit.store import connect
+
+    chosen = [p for p in (str(year) if year else None, financial_year, period) if p]
+    if len(chosen) != 1:
+        raise CspkitError("give exactly one of --year, --financial-year or --period")
+    local = load_local_content(config)
+    con = connect(db, read_only=True)
+    try:
+        the_period = parse_period(chosen[0])
+        baseline = parse_period(compare or local.compare) if (compare or local.compare) else None
+        with console.status("building the assessment"):
+            doc = build_assessment(con, area, the_period, baseline, local=local)
+        with console.status("writing HTML, PDF and tables"):
+            stem = f"strategic-assessment-{doc.area_code}-{the_period.label.replace('/', '-')}"
+            paths = write_document(doc, out, stem, pdf=pdf)
+    except ValueError as exc:
+        raise CspkitError(str(exc)) from exc
+    tables = [p for k, p in paths.items() if k.startswith("csv:")]
+    console.print(f"{len(doc.tables())} tables, {len(doc.figures())} figures; "
+                  f"{len(tables)} CSV files and {paths['xlsx'].name} in {out}")
+    for kind in ("html", "pdf", "xlsx"):
+        if kind in paths:
+            sys.stdout.write(f"{kind}: {paths[kind]}\n")
+
+
 # --------------------------------------------------------------------------- areas & demo
 
 

@@ -86,7 +86,9 @@ def seasonal_profile(df: pd.DataFrame, settings: Settings | None = None) -> pd.D
     profile["mean_count"] = by_month["mean"].reindex(profile.index)
     profile["sufficient"] = profile["years"] >= settings.seasonal_min_years
     overall = profile["mean_count"].mean()
-    ratio = profile["mean_count"] / overall if overall else np.nan
+    # With no events at all every month is as (un)usual as any other: no index.
+    ratio = (profile["mean_count"] / overall if overall
+             else pd.Series(np.nan, index=profile.index))
     profile["seasonal_index"] = ratio.where(profile["sufficient"])
     return profile
 

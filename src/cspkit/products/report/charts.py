@@ -1,0 +1,584 @@
+"""Charts and maps for the report: Altair (Vega-Lite) specs rendered to static SVG by
+vl-convert, so the HTML and the PDF embed the same inline markup.
+
+Everything renders offline: data goes inline into each spec, vl-convert is allowed no external
+URL at all, fonts are a generic family list (nothing is fetched), and maps draw only the
+boundaries held in the warehouse (no tiles, no basemap, no world files).
+
+Each function returns a `Figure` whose `alt` states in words what the chart shows, with the key
+numbers, for readers who cannot see it. Element ids in the SVG are prefixed with the figure key:
+inline SVGs share one HTML id space, and a second chart's `url(#gradient_0)` would otherwise
+resolve to the first chart's gradient.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+import math
+import re
+import textwrap
+from collections.abc import Sequence
+from datetime import date
+from functools import lru_cache
+from typing import Any
+
+import altair as alt
+import duckdb
+import pandas as pd
+import shapely
+import vl_convert
+from shapely.geometry import MultiPolygon, Polygon
+from shapely.geometry.polygon import orient
+
+from cspkit.products.report.document import Figure
+
+FONT = "DejaVu Sans, Liberation Sans, Arial, sans-serif"
+WIDTH = 600                 # overall SVG width: fits an A4 text block at 96 dpi
+TITLE_CHARS = 80            # about what fits across WIDTH at the title font size
+
+# Colours: dark blue for the data, orange for the average (distinct under common colour
+# vision deficiencies), red/purple for exceptional months, pale grey for missing areas.
+COUNT_COLOUR = "#1f4e79"
+AVERAGE_COLOUR = "#e07b00"
+BAND_COLOUR = "#d9d9d9"
+HIGH_COLOUR = "#c00000"
+LOW_COLOUR = "#7030a0"
+BAR_COLOUR = "#8fb3d9"
+HIGHLIGHT_COLOUR = "#1f4e79"
+BASELINE_COLOUR = "#a6c8e8"
+NOT_SHOWN_COLOUR = "#c8c8c8"
+MAP_SCHEME = "blues"
+
+NO_BOUNDARIES = "No boundaries loaded for this map"
+NO_DATA = "No data for this chart"
+
+Datasets = dict[str, list[dict[str, Any]]]
+
+LEVEL_WORDS = {"lsoa": "LSOA", "msoa": "MSOA", "oa": "output area", "lad": "district",
+               "ward": "ward", "cty": "county", "county": "county", "pfa": "force area"}
+
+
+# -- public API ---------------------------------------------------------------------------------
+
+def trend_chart(key: str, title: str, series: pd.DataFrame, *, y_title: str = "Count",
+                area_name: str = "", source: str = "") -> Figure:
+    """Monthly counts as a line with points, the 12-month rolling mean as a second line, the
+    control limits (if given) as a shaded band and exceptional months as larger marks."""
+    frame = _trend_frame(series)
+    if frame.empty:
+        return _message_figure(key, title, NO_DATA, f"{title}: no months to chart.", source)
+    names, colours = ["Monthly count"], [COUNT_COLOUR]
+    x = alt.X("month:T", title="Month", scale=alt.Scale(type="utc"),
+              axis=alt.Axis(format="%b %Y", labelAngle=0, grid=False,
+                            tickCount={"interval": "month", "step": _month_step(len(frame))}))
+    y_scale = alt.Scale(zero=True)
+    layers: list[alt.Chart] = []
+    datasets: Datasets = {}
+    has_band = bool(frame["lower"].notna().any() and frame["upper"].notna().any())
+    if has_band:
+        names.append("Control limits")
+        colours.append(BAND_COLOUR)
+    has_average = bool(frame["rolling_mean"].notna().any())
+    if has_average:
+        names.append("12-month average")
+        colours.append(AVERAGE_COLOUR)
+    flagged = frame[frame["exceptional"].isin(["above", "below"])]
+    for direction, name, colour in (("above", "Exceptionally high", HIGH_COLOUR),
+                                    ("below", "Exceptionally low", LOW_COLOUR)):
+        if (flagged["exceptional"] == direction).any():
+            names.append(name)
+            colours.append(colour)
+    color = alt.Color("series:N", title=None, scale=alt.Scale(domain=names, range=colours),
+                      legend=alt.Legend(orient="bottom", direction="horizontal", symbolOpacity=1,
+                                        columns=3 if len(names) > 3 else len(names)))
+
+    if has_band:
+        band = _values(datasets, "band", frame[frame["lower"].notna() & frame["upper"].notna()],
+                       series="Control limits")
+        layers.append(alt.Chart(band).mark_area(opacity=0.6).encode(
+            x=x, y=alt.Y("lower:Q", scale=y_scale), y2="upper:Q", color=color))
+    counts = _values(datasets, "counts", frame, series="Monthly count")
+    layers.append(alt.Chart(counts).mark_line(
+        point=alt.OverlayMarkDef(filled=True, size=22), strokeWidth=1.5).encode(
+            x=x, y=alt.Y("count:Q", title=y_title, scale=y_scale), color=color))
+    if has_average:
+        average = _values(datasets, "average", frame[frame["rolling_mean"].notna()],
+                          series="12-month average")
+        layers.append(alt.Chart(average).mark_line(strokeWidth=2.5).encode(
+            x=x, y=alt.Y("rolling_mean:Q", scale=y_scale), color=color))
+    if not flagged.empty:
+        labelled = _values(datasets, "flagged", flagged.assign(series=flagged["exceptional"].map(
+            {"above": "Exceptionally high", "below": "Exceptionally low"})))
+        layers.append(alt.Chart(labelled).mark_point(
+            filled=True, size=90, opacity=1, stroke="white", strokeWidth=1).encode(
+                x=x, y=alt.Y("count:Q", scale=y_scale), color=color))
+
+    description = _trend_alt(title, frame, area_name, has_band)
+    chart = alt.layer(*layers).properties(
+        width=WIDTH - 60, height=260, title=_title(title))
+    return _figure(key, title, chart, description, source, datasets)
+
+
+def bar_chart(key: str, title: str, frame: pd.DataFrame, *, category: str, value: str,
+              value_title: str, highlight: str | None = None, category_title: str = "",
+              source: str = "") -> Figure:
+    """Horizontal bars sorted largest first, with value labels; `highlight` (a category, e.g.
+    the selected district among its siblings) is drawn in a stronger colour and bold label."""
+    data = pd.DataFrame({"category": frame[category].astype(str),
+                         "value": pd.to_numeric(frame[value], errors="coerce")})
+    missing = data.loc[data["value"].isna(), "category"].tolist()
+    data = data.dropna(subset=["value"]).sort_values(["value", "category"],
+                                                     ascending=[False, True])
+    if data.empty:
+        return _message_figure(key, title, NO_DATA, f"{title}: no values to chart.", source)
+    fmt = _number_format(data["value"])
+    data["label"] = [format(v, fmt) for v in data["value"]]
+    data["highlight"] = data["category"] == highlight
+    datasets: Datasets = {}
+    order = data["category"].tolist()
+    y = alt.Y("category:N", sort=order, title=category_title or None,
+              axis=alt.Axis(labelLimit=190, labelFontWeight=_bold_if(highlight)))
+    x = alt.X("value:Q", title=value_title, axis=_value_axis(fmt))
+    base = alt.Chart(_values(datasets, "bars", data)).encode(y=y)
+    bars = base.mark_bar().encode(
+        x=x, color=alt.condition("datum.highlight", alt.value(HIGHLIGHT_COLOUR),
+                                 alt.value(BAR_COLOUR)))
+    labels = _value_labels(base, "value", "label")
+    description = _bar_alt(title, data, value_title, category_title, highlight, missing)
+    chart = alt.layer(bars, *labels).properties(
+        width=WIDTH - 230, height=alt.Step(20), title=_title(title))
+    return _figure(key, title, chart, description, source, datasets)
+
+
+def change_chart(key: str, title: str, frame: pd.DataFrame, *, category: str, count: str,
+                 baseline: str, period: str, baseline_period: str, value_title: str = "Count",
+                 category_title: str = "", source: str = "") -> Figure:
+    """Grouped horizontal bars, one pair per category (or ward): the baseline period above the
+    current one, categories ordered by the current count."""
+    wide = pd.DataFrame({"category": frame[category].astype(str),
+                         "count": pd.to_numeric(frame[count], errors="coerce"),
+                         "baseline": pd.to_numeric(frame[baseline], errors="coerce")})
+    wide = wide.sort_values(["count", "baseline", "category"], ascending=[False, False, True],
+                            na_position="last")
+    if wide[["count", "baseline"]].isna().all().all():
+        return _message_figure(key, title, NO_DATA, f"{title}: no values to chart.", source)
+    fmt = _number_format(pd.concat([wide["count"], wide["baseline"]]).dropna())
+    rows = [{"category": r.category, "period": label, "order": order, "value": float(v),
+             "label": format(v, fmt)}
+            for r in wide.itertuples()
+            for label, order, v in ((baseline_period, 0, r.baseline), (period, 1, r.count))
+            if not pd.isna(v)]
+    long = pd.DataFrame(rows)
+    datasets: Datasets = {}
+    y = alt.Y("category:N", sort=wide["category"].tolist(), title=category_title or None,
+              axis=alt.Axis(labelLimit=190))
+    offset = alt.YOffset("period:N", sort=[baseline_period, period])
+    base = alt.Chart(_values(datasets, "bars", long)).encode(y=y, yOffset=offset)
+    bars = base.mark_bar().encode(
+        x=alt.X("value:Q", title=value_title, axis=_value_axis(fmt)),
+        color=alt.Color("period:N", title=None,
+                        scale=alt.Scale(domain=[baseline_period, period],
+                                        range=[BASELINE_COLOUR, COUNT_COLOUR]),
+                        legend=alt.Legend(orient="bottom", direction="horizontal")))
+    labels = _value_labels(base, "value", "label", size=10)
+    description = _change_alt(title, wide, period, baseline_period, category_title, fmt)
+    chart = alt.layer(bars, *labels).properties(
+        width=WIDTH - 230, height=alt.Step(15), title=_title(title))
+    return _figure(key, title, chart, description, source, datasets)
+
+
+def choropleth(key: str, title: str, con: duckdb.DuckDBPyConnection, *,
+               codes_values: pd.DataFrame, level: str, value_title: str,
+               vintage: str | None = None, source: str = "") -> Figure:
+    """Areas shaded by value on a sequential scale; areas whose value is None (suppressed or
+    unknown) are grey and labelled 'Not shown'. Boundaries come from `area_geometry`; when none
+    is held for the codes, the figure says so instead of raising."""
+    data = _map_frame(codes_values)
+    shapes = _geometries(con, data["code"].tolist(), level, vintage)
+    singular = LEVEL_WORDS.get(level.lower(), level)
+    plural = _plural(singular)
+    if not shapes:
+        return _message_figure(key, title, NO_BOUNDARIES,
+                               f"{title}: map not drawn. No boundaries loaded for this map "
+                               f"(none held for {_count_of(len(data), singular)}).", source)
+    drawn = data[data["code"].isin(list(shapes))]
+    fmt = _number_format(drawn["value"].dropna())
+    features = [_feature(shapes[r.code], r.code, r.name, r.value, fmt)
+                for r in drawn.itertuples()]
+    layers: list[alt.Chart] = []
+    projection = alt.Projection(type="mercator")
+    map_width = WIDTH - 150
+    height = _map_height(list(shapes.values()), map_width)
+    outline = {"stroke": "white", "strokeWidth": 0.6}
+    if drawn["value"].notna().any():
+        layers.append(alt.Chart(alt.Data(name="areas")).mark_geoshape(**outline)
+                      .transform_filter("isValid(datum.properties.value)")
+                      .encode(color=alt.Color(
+                          "properties.value:Q", title=_wrap(value_title, 18),
+                          scale=alt.Scale(scheme=MAP_SCHEME, zero=False),
+                          legend=alt.Legend(format=fmt, gradientLength=min(height - 60, 180)))))
+    if drawn["value"].isna().any():
+        layers.append(alt.Chart(alt.Data(name="areas")).mark_geoshape(**outline)
+                      .transform_filter("!isValid(datum.properties.value)")
+                      .encode(fill=alt.Fill("properties.status:N", title=None,
+                                            scale=alt.Scale(domain=["Not shown"],
+                                                            range=[NOT_SHOWN_COLOUR]))))
+    description = _map_alt(title, data, drawn, value_title, plural, fmt)
+    chart = alt.layer(*layers).properties(
+        width=map_width, height=height, projection=projection, title=_title(title))
+    return _figure(key, title, chart, description, source, {"areas": features})
+
+
+# -- rendering ----------------------------------------------------------------------------------
+
+def _figure(key: str, title: str, chart: alt.LayerChart, alt_text: str, source: str,
+            datasets: Datasets | None = None) -> Figure:
+    return Figure(key=key, title=title, svg=_render(chart, key, alt_text, datasets),
+                  alt=alt_text, source=source)
+
+
+def _render(chart: alt.LayerChart, key: str, alt_text: str,
+            datasets: Datasets | None = None) -> str:
+    # aria=False: Vega's per-mark labels ('properties.value: 5') are noise to a screen reader;
+    # the whole SVG is announced as one image described by the figure's alt text instead.
+    configured = (chart.configure(font=FONT, background="white", padding=8, aria=False)
+                  .configure_view(stroke=None)
+                  .configure_title(fontSize=14, anchor="start", offset=10, color="#222222")
+                  .configure_axis(labelFontSize=11, titleFontSize=12, titleColor="#333333",
+                                  labelColor="#333333")
+                  .configure_legend(labelFontSize=11, titleFontSize=11, labelLimit=240))
+    # allowed_base_urls=[]: no spec may pull anything over the network, even by accident.
+    spec = configured.to_dict()
+    spec.setdefault("datasets", {}).update(datasets or {})
+    svg = vl_convert.vegalite_to_svg(spec, vl_version=_vl_version(),
+                                     allowed_base_urls=[])
+    svg = svg.replace("<svg ", f'<svg role="img" aria-label="{html.escape(alt_text)}" ', 1)
+    return _scope_ids(svg, key)
+
+
+@lru_cache(maxsize=1)
+def _vl_version() -> str | None:
+    """The Vega-Lite version Altair writes specs for, if vl-convert bundles it."""
+    match = re.match(r"v?(\d+\.\d+)", alt.SCHEMA_VERSION)
+    wanted = match.group(1) if match else None
+    return wanted if wanted in vl_convert.get_vegalite_versions() else None
+
+
+def _scope_ids(svg: str, key: str) -> str:
+    prefix = "fig-" + re.sub(r"[^A-Za-z0-9_-]", "-", key) + "-"
+    svg = re.sub(r'\bid="([^"]+)"', lambda m: f'id="{prefix}{m.group(1)}"', svg)
+    svg = re.sub(r"url\(#([^)]+)\)", lambda m: f"url(#{prefix}{m.group(1)})", svg)
+    return re.sub(r'href="#([^"]+)"', lambda m: f'href="#{prefix}{m.group(1)}"', svg)
+
+
+def _message_figure(key: str, title: str, message: str, alt_text: str, source: str) -> Figure:
+    text = html.escape(message)
+    svg = (f'<svg xmlns="http://www.w3.org/2000/svg" width="{WIDTH}" height="60" '
+           f'viewBox="0 0 {WIDTH} 60" role="img" aria-label="{text}">'
+           f'<rect x="0.5" y="0.5" width="{WIDTH - 1}" height="59" fill="#f7f7f7" '
+           f'stroke="#cccccc"/><text x="{WIDTH / 2:g}" y="35" text-anchor="middle" '
+           f'font-family="{FONT}" font-size="14" fill="#555555">{text}</text></svg>')
+    return Figure(key=key, title=title, svg=svg, alt=alt_text, source=source)
+
+
+def _title(title: str) -> alt.TitleParams:
+    # Vega does not wrap titles: long ones become several lines rather than overflow A4.
+    return alt.TitleParams(text=_wrap(title, TITLE_CHARS))
+
+
+def _wrap(text: str, width: int) -> str | list[str]:
+    lines = textwrap.wrap(text, width) or [text]
+    return lines[0] if len(lines) == 1 else lines
+
+
+def _values(datasets: Datasets, name: str, frame: pd.DataFrame, **constant: Any) -> alt.Data:
+    """Rows as a named inline dataset, added to the spec only when rendering: Altair would
+    otherwise deep-copy and validate every row (every map coordinate) at each step."""
+    datasets[name] = [{k: _json_value(v) for k, v in {**record, **constant}.items()}
+                      for record in frame.to_dict(orient="records")]
+    return alt.Data(name=name)
+
+
+def _json_value(value: Any) -> Any:
+    if isinstance(value, pd.Timestamp | date):
+        return value.strftime("%Y-%m-%d")
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return None
+    if hasattr(value, "item"):   # numpy scalars
+        return value.item()
+    return value
+
+
+def _value_labels(base: alt.Chart, field: str, label: str, size: int = 11) -> list[alt.Chart]:
+    """Value labels just past the end of each bar (left of it for negative values)."""
+    labels = []
+    for test, align, dx in ((f"datum.{field} >= 0", "left", 3), (f"datum.{field} < 0", "right",
+                                                                    -3)):
+        labels.append(base.mark_text(align=align, baseline="middle", dx=dx, fontSize=size,
+                                     color="#333333")
+                      .encode(x=alt.X(f"{field}:Q"), text=alt.Text(f"{label}:N"))
+                      .transform_filter(test))
+    return labels
+
+
+def _value_axis(fmt: str) -> alt.Axis:
+    # Ticks trimmed of trailing zeros ('10', not '10.0'); whole counts get whole-number ticks.
+    if fmt == ",.0f":
+        return alt.Axis(format=",~f", tickMinStep=1)
+    return alt.Axis(format=",~f")
+
+
+def _bold_if(highlight: str | None) -> Any:
+    if highlight is None:
+        return "normal"
+    return alt.ExprRef(expr=f"datum.value === {json.dumps(highlight)} ? 'bold' : 'normal'")
+
+
+# -- data preparation ---------------------------------------------------------------------------
+
+def _trend_frame(series: pd.DataFrame) -> pd.DataFrame:
+    frame = pd.DataFrame({"month": pd.to_datetime(series["month"]),
+                          "count": pd.to_numeric(series["count"], errors="coerce")})
+    for column in ("rolling_mean", "lower", "upper"):
+        frame[column] = (pd.to_numeric(series[column], errors="coerce")
+                         if column in series else float("nan"))
+    frame["exceptional"] = (series["exceptional"].fillna("").astype(str)
+                            if "exceptional" in series else "")
+    return frame.dropna(subset=["month", "count"]).sort_values("month").reset_index(drop=True)
+
+
+def _month_step(months: int) -> int:
+    return 1 if months <= 8 else 3 if months <= 24 else 6 if months <= 60 else 12
+
+
+def _number_format(values: pd.Series) -> str:
+    """One format for labels, axis and alt text: whole numbers without decimals, small
+    rates with enough digits to tell them apart."""
+    if values.empty or bool((values == values.round()).all()):
+        return ",.0f"
+    largest = float(values.abs().max())
+    return ",.0f" if largest >= 100 else ",.1f" if largest >= 1 else ",.2f"
+
+
+def _map_frame(codes_values: pd.DataFrame) -> pd.DataFrame:
+    data = pd.DataFrame({"code": codes_values["code"].astype(str).str.strip()})
+    names = (codes_values["name"] if "name" in codes_values
+             else pd.Series([None] * len(data), index=codes_values.index))
+    data["name"] = [str(n) if isinstance(n, str) and n.strip() else c
+                    for n, c in zip(names, data["code"], strict=True)]
+    data["value"] = pd.to_numeric(codes_values["value"], errors="coerce")
+    return data.drop_duplicates("code").reset_index(drop=True)
+
+
+def _geometries(con: duckdb.DuckDBPyConnection, codes: Sequence[str], level: str,
+                vintage: str | None) -> dict[str, Polygon | MultiPolygon]:
+    """The boundary for each code (the given vintage first, else the newest held), rings wound
+    clockwise as Vega's spherical geometry expects (anticlockwise fills the rest of the globe)
+    and simplified below what a 600 px map can show."""
+    if not codes:
+        return {}
+    try:
+        rows = con.execute(
+            """SELECT code, geometry_wkb FROM (
+                   SELECT code, geometry_wkb, row_number() OVER (
+                       PARTITION BY code ORDER BY vintage = ? DESC, vintage DESC) AS rn
+                   FROM area_geometry
+                   WHERE code IN (SELECT unnest(?)) AND lower(level) = lower(?))
+               WHERE rn = 1""", [vintage or "", list(codes), level]).fetchall()
+    except duckdb.Error:
+        return {}   # e.g. an older warehouse without boundaries: the map just says so
+    geoms = {code: shapely.from_wkb(bytes(wkb)) for code, wkb in rows}
+    geoms = {code: g for code, g in geoms.items() if g is not None and not g.is_empty}
+    if not geoms:
+        return {}
+    minx, miny, maxx, maxy = shapely.total_bounds(list(geoms.values()))
+    tolerance = max(maxx - minx, maxy - miny) / 3000
+    out: dict[str, Polygon | MultiPolygon] = {}
+    for code, geom in geoms.items():
+        simple = shapely.simplify(geom, tolerance, preserve_topology=True)
+        polygons = [p for p in getattr(simple, "geoms", [simple])
+                    if isinstance(p, Polygon) and not p.is_empty]
+        if polygons:
+            wound = [orient(p, sign=-1.0) for p in polygons]
+            out[code] = wound[0] if len(wound) == 1 else MultiPolygon(wound)
+    return out
+
+
+def _feature(geom: Polygon | MultiPolygon, code: str, name: str, value: float,
+             fmt: str) -> dict[str, Any]:
+    shown = not pd.isna(value)
+    return {"type": "Feature", "geometry": json.loads(shapely.to_geojson(geom)),
+            "properties": {"code": code, "name": name,
+                           "value": float(value) if shown else None,
+                           "label": format(value, fmt) if shown else "not shown",
+                           "status": "Value" if shown else "Not shown"}}
+
+
+def _map_height(shapes: list[Polygon | MultiPolygon], width: int) -> int:
+    """Height matching the shapes' Mercator aspect ratio, kept within an A4 page."""
+    minx, miny, maxx, maxy = shapely.total_bounds(shapes)
+
+    def mercator_y(lat: float) -> float:
+        return math.log(math.tan(math.pi / 4 + math.radians(lat) / 2))
+
+    span_x = math.radians(maxx - minx) or 1e-9
+    ratio = (mercator_y(maxy) - mercator_y(miny)) / span_x
+    return int(min(max(width * ratio, 220), 620))
+
+
+# -- alt text -----------------------------------------------------------------------------------
+
+def _trend_alt(title: str, frame: pd.DataFrame, area_name: str, has_band: bool) -> str:
+    counts = frame["count"]
+    fmt = _number_format(counts)
+    first, last = frame["month"].iloc[0], frame["month"].iloc[-1]
+    subject = _lower_first(title)
+    if area_name and area_name.lower() not in title.lower():
+        subject += f" in {area_name}"
+    parts = [f"Line chart of {subject}, {_month(first)} to {_month(last)}"
+             f" ({len(frame)} months)"]
+    facts = [f"highest {format(counts.max(), fmt)} in "
+             f"{_months(frame.loc[counts == counts.max(), 'month'])}",
+             f"lowest {format(counts.min(), fmt)} in "
+             f"{_months(frame.loc[counts == counts.min(), 'month'])}"]
+    averages = frame["rolling_mean"].dropna()
+    if len(averages) >= 2:
+        avg_fmt = _number_format(averages)
+        start, end = format(averages.iloc[0], avg_fmt), format(averages.iloc[-1], avg_fmt)
+        if start == end:
+            facts.append(f"12-month average steady at {end}")
+        else:
+            verb = "rose" if averages.iloc[-1] > averages.iloc[0] else "fell"
+            facts.append(f"12-month average {verb} from {start} to {end}")
+    elif len(averages) == 1:
+        facts.append(f"12-month average {format(averages.iloc[0], _number_format(averages))}")
+    if has_band:
+        lower, upper = frame["lower"].dropna(), frame["upper"].dropna()
+        if lower.nunique() == 1 and upper.nunique() == 1:
+            limits_fmt = _number_format(pd.concat([lower, upper]))
+            facts.append(f"control limits {format(lower.iloc[0], limits_fmt)} to "
+                         f"{format(upper.iloc[0], limits_fmt)}")
+    for direction, word in (("above", "high"), ("below", "low")):
+        months = frame.loc[frame["exceptional"] == direction, "month"]
+        if not months.empty:
+            facts.append(f"{_count_of(len(months), 'month')} exceptionally {word} "
+                         f"({_months(months, limit=6)})")
+    return f"{parts[0]}: {'; '.join(facts)}."
+
+
+def _bar_alt(title: str, data: pd.DataFrame, value_title: str, category_title: str,
+             highlight: str | None, missing: list[str]) -> str:
+    n = len(data)
+    what = f"{_lower_first(value_title)} by {_lower_first(category_title) or 'category'}"
+    text = f"Bar chart: {title}. {_count_of(n, 'bar')} of {what}"
+    top, bottom = data.iloc[0], data.iloc[-1]
+    if n == 1:
+        text += f": {top['category']} {top['label']}"
+    else:
+        text += (f": highest {top['category']} ({top['label']}), "
+                 f"lowest {bottom['category']} ({bottom['label']})")
+    text += "."
+    if highlight is not None and highlight in set(data["category"]):
+        rank = data["category"].tolist().index(highlight) + 1
+        value = data.loc[data["category"] == highlight, "label"].iloc[0]
+        text += f" {highlight} (highlighted) is {value}, {_ordinal(rank)} of {n}."
+    if 2 < n <= 12:
+        text += " All values: " + "; ".join(f"{c} {v}" for c, v in
+                                            zip(data["category"], data["label"], strict=True))
+        text += "."
+    if missing:
+        text += f" Not shown: {_join(missing, limit=6)}."
+    return text
+
+
+def _change_alt(title: str, wide: pd.DataFrame, period: str, baseline_period: str,
+                category_title: str, fmt: str) -> str:
+    what = _lower_first(category_title) or "category"
+    text = (f"Grouped bar chart: {title}. Compares {period} with {baseline_period} for "
+            f"{_count_of(len(wide), what)}")
+    total, base = wide["count"].sum(min_count=1), wide["baseline"].sum(min_count=1)
+    if not pd.isna(total) and not pd.isna(base):
+        text += f"; in total {format(total, fmt)}, {_change_words(total, base, fmt)}"
+    text += "."
+    shown = wide.head(12)
+    items = []
+    for r in shown.itertuples():
+        if pd.isna(r.count) or pd.isna(r.baseline):
+            now = "not shown" if pd.isna(r.count) else format(r.count, fmt)
+            was = "not shown" if pd.isna(r.baseline) else format(r.baseline, fmt)
+            items.append(f"{r.category} {now} (was {was})")
+        else:
+            items.append(f"{r.category} {format(r.count, fmt)} "
+                         f"({_change_words(r.count, r.baseline, fmt)})")
+    label = "By " + what if len(wide) <= 12 else f"Largest 12 of {len(wide)}"
+    return text + f" {label}: " + "; ".join(items) + "."
+
+
+def _change_words(now: float, was: float, fmt: str) -> str:
+    if now == was:
+        return f"unchanged from {format(was, fmt)}"
+    if was == 0:
+        return f"up from {format(was, fmt)}"
+    pct = (now - was) / was * 100
+    verb = "up" if now > was else "down"
+    return f"{verb} {abs(pct):.0f}% from {format(was, fmt)}"
+
+
+def _map_alt(title: str, data: pd.DataFrame, drawn: pd.DataFrame, value_title: str,
+             plural: str, fmt: str) -> str:
+    text = (f"Map: {title}. {_count_of(len(drawn), plural)} shaded by "
+            f"{_lower_first(value_title)}, darker for higher values")
+    valued = drawn.dropna(subset=["value"]).sort_values(["value", "name"],
+                                                        ascending=[False, True])
+    if len(valued) >= 2:
+        top = valued.head(3)
+        text += ("; highest " + ", ".join(f"{r.name} ({format(r.value, fmt)})"
+                                          for r in top.itertuples())
+                 + f"; lowest {valued.iloc[-1]['name']} ({format(valued.iloc[-1]['value'], fmt)})")
+    elif len(valued) == 1:
+        text += f"; {valued.iloc[0]['name']} {format(valued.iloc[0]['value'], fmt)}"
+    text += "."
+    hidden = drawn.loc[drawn["value"].isna(), "name"].tolist()
+    if hidden:
+        text += f" Not shown (grey): {_join(hidden, limit=6)}."
+    undrawn = data.loc[~data["code"].isin(drawn["code"]), "name"].tolist()
+    if undrawn:
+        text += f" No boundary held, not drawn: {_join(undrawn, limit=6)}."
+    return text
+
+
+def _month(value: pd.Timestamp) -> str:
+    return value.strftime("%B %Y")
+
+
+def _months(values: pd.Series, limit: int = 3) -> str:
+    return _join([_month(v) for v in values], limit)
+
+
+def _join(items: list[str], limit: int) -> str:
+    if len(items) > limit:
+        return ", ".join(items[:limit]) + f" and {len(items) - limit} more"
+    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
+
+
+def _count_of(n: int, noun: str) -> str:
+    return f"{n} {noun if n == 1 else _plural(noun)}"
+
+
+def _plural(noun: str) -> str:
+    if noun.endswith("y") and not noun.endswith(("ay", "ey", "oy")):
+        return noun[:-1] + "ies"
+    return noun if noun.endswith("s") else noun + "s"
+
+
+def _ordinal(n: int) -> str:
+    suffix = "th" if 10 <= n % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(n % 10, "th")
+    return f"{n}{suffix}"
+
+
+def _lower_first(text: str) -> str:
+    """'Anti-social behaviour' -> 'anti-social behaviour', but 'ASB' and 'LSOA' stay."""
+    if len(text) > 1 and text[0].isupper() and text[1].islower():
+        return text[0].lower() + text[1:]
+    return text

@@ -1,0 +1,408 @@
+"""Render a numbered Document: one self-contained HTML file, a PDF made from it, and the tables
+as CSV files and one XLSX workbook.
+
+Rendering only formats what the document holds. The HTML must open anywhere (an email
+attachment, an offline laptop) and never fetch anything, so styles and figures are inline and
+`render_html` refuses output that points outside itself.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import numbers
+import re
+from dataclasses import dataclass
+from datetime import date, datetime, time
+from importlib.resources import files
+from pathlib import Path
+from typing import Any
+
+import jinja2
+import pandas as pd
+from markupsafe import Markup
+
+from cspkit.products.report.document import Document, Figure, Paragraph, Section, Table
+
+PACKAGE = "cspkit.products.report"
+TEMPLATE = "assessment.html.j2"
+STYLESHEET = "assessment.css"
+
+KIND_LABELS = {"finding": "Finding", "caveat": "Caveat", "local": "Partnership commentary"}
+PARAGRAPH_KINDS = {"text", *KIND_LABELS}
+
+# Column names that hold rates or proportions, shown to one decimal place.
+_RATE_WORDS = {"rate", "rates", "pct", "percent", "percentage", "share", "shares", "%"}
+# Published strings that still belong in a number column: suppressed or bounded counts.
+_NUMBER_LIKE = re.compile(r"^\s*(?:[<>≤≥~]\s*)?-?[\d,]*\.?\d+\s*%?\s*$|^\s*[*:x.-]\s*$")
+_KEY = re.compile(r"^[A-Za-z0-9_-]+$")
+_SHEET_FORBIDDEN = re.compile(r"[\[\]:*?/\\]")
+
+
+@dataclass(frozen=True)
+class Cell:
+    text: str
+    numeric: bool
+
+
+@dataclass(frozen=True)
+class Column:
+    name: str
+    numeric: bool
+
+
+@dataclass(frozen=True)
+class TableView:
+    columns: list[Column]
+    rows: list[list[Cell]]
+
+
+# ---------------------------------------------------------------------------------------------
+# HTML
+
+
+def render_html(doc: Document) -> str:
+    """The whole document as one HTML string with its CSS and SVG inline."""
+    _require_numbered(doc)
+    for section in doc.walk():
+        for block in section.blocks:
+            if isinstance(block, Paragraph) and block.kind not in PARAGRAPH_KINDS:
+                raise ValueError(f"section {section.number}: unknown paragraph kind "
+                                 f"{block.kind!r} (expected one of {sorted(PARAGRAPH_KINDS)})")
+    template = _environment().get_template(TEMPLATE)
+    css = (files(PACKAGE) / "templates" / STYLESHEET).read_text(encoding="utf-8")
+    html = template.render(
+        doc=doc,
+        css=Markup(css),  # our own file: escaping would break selectors such as `a > b`
+        produced=f"{doc.produced.day} {doc.produced:%B %Y}",
+        tables=doc.tables(),
+        figures=doc.figures(),
+    )
+    _check_self_contained(html)
+    return html
+
+
+def _environment() -> jinja2.Environment:
+    env = jinja2.Environment(
+        loader=jinja2.PackageLoader(PACKAGE, "templates"),
+        autoescape=True,
+        undefined=jinja2.StrictUndefined,  # a typo in the template fails loudly, not blank
+        keep_trailing_newline=True,
+    )
+    env.globals.update(
+        kind_labels=KIND_LABELS,
+        table_view=table_view,
+        svg_markup=svg_markup,
+        section_id=section_id,
+        block_kind=block_kind,
+    )
+    return env
+
+
+def section_id(section: Section) -> str:
+    """Anchor from the number, which is unique where section keys need not be."""
+    return "section-" + section.number.replace(".", "-")
+
+
+def block_kind(block: Paragraph | Table | Figure) -> str:
+    if isinstance(block, Paragraph):
+        return "paragraph"
+    if isinstance(block, Table):
+        return "table"
+    if isinstance(block, Figure):
+        return "figure"
+    raise TypeError(f"not a document block: {type(block).__name__}")
+
+
+def svg_markup(figure: Figure) -> Markup:
+    """The figure's SVG as markup, without an XML prolog or doctype (meaningless inline).
+
+    The wrapper carries role="img" and the alt text, so the SVG itself is hidden from
+    assistive technology: otherwise some screen readers announce a second, unnamed image."""
+    svg = figure.svg
+    start = svg.find("<svg")
+    if start < 0:
+        raise ValueError(f"figure {figure.key!r}: svg holds no <svg> element")
+    svg = svg[start:].strip()
+    opening = svg[: svg.index(">") + 1]
+    if "aria-hidden" not in opening:
+        svg = '<svg aria-hidden="true" focusable="false"' + svg[len("<svg"):]
+    return Markup(svg)
+
+
+def table_view(table: Table) -> TableView:
+    """Header and formatted cells; the index is dropped as tables publish columns only."""
+    frame = table.frame
+    rates = [_is_rate_column(name) for name in frame.columns]
+    rows = [
+        [_cell(value, rate) for value, rate in zip(row, rates, strict=True)]
+        for row in frame.itertuples(index=False, name=None)
+    ]
+    columns = [
+        Column(str(name), bool(rows) and all(row[i].numeric or not row[i].text for row in rows))
+        for i, name in enumerate(frame.columns)
+    ]
+    return TableView(columns, rows)
+
+
+def format_value(value: Any, rate: bool = False) -> str:
+    """Published text for one value: '' for missing, thousands separators, one decimal place
+    for rates; strings (such as '<5') unchanged."""
+    if value is None or value is pd.NA or value is pd.NaT:
+        return ""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, bool):
+        return str(value)
+    if isinstance(value, numbers.Integral):
+        return f"{int(value):,.1f}" if rate else f"{int(value):,}"
+    if isinstance(value, numbers.Real):
+        number = float(value)
+        if math.isnan(number):
+            return ""
+        if rate:
+            return f"{number:,.1f}"
+        # Whole numbers in float columns (counts after a join) read as counts.
+        return f"{number:,.0f}" if number.is_integer() else f"{number:,}"
+    if isinstance(value, datetime) and value == datetime.combine(value.date(), time()):
+        return value.date().isoformat()  # a month or day, not a moment
+    if isinstance(value, date):
+        return value.isoformat()
+    return str(value)
+
+
+def _cell(value: Any, rate: bool) -> Cell:
+    text = format_value(value, rate)
+    numeric = (isinstance(value, numbers.Number) and not isinstance(value, bool)) or (
+        isinstance(value, str) and bool(_NUMBER_LIKE.match(value)))
+    return Cell(text, numeric and text != "")
+
+
+def _is_rate_column(name: object) -> bool:
+    words = re.split(r"[^a-z0-9%]+", str(name).lower())
+    return any(word in _RATE_WORDS for word in words) or "%" in str(name)
+
+
+# Anything that would make a browser or WeasyPrint fetch or run something: an attribute pointing
+# somewhere other than an anchor in this page, url() other than data: or #fragment, @import,
+# <link>, <script> and embedded documents.
+_EXTERNAL_ATTR = re.compile(
+    r"""\s(?:src|href|xlink:href|srcset|poster|data|action|formaction)\s*=\s*(?!["']?\s*#)""",
+    re.IGNORECASE)
+_EXTERNAL_URL = re.compile(r"""url\(\s*(?!["']?\s*(?:data:|#))""", re.IGNORECASE)
+_TAG = re.compile(r"<[a-zA-Z][^>]*>")
+_STYLE = re.compile(r"<style[^>]*>(.*?)</style>", re.IGNORECASE | re.DOTALL)
+
+
+def _check_self_contained(html: str) -> None:
+    problems: list[str] = []
+    for tag in _TAG.findall(html):
+        if re.match(r"<(?:link|script|iframe|object|embed)\b", tag, re.IGNORECASE):
+            problems.append(tag)  # the document is read, never run
+        elif _EXTERNAL_ATTR.search(tag) or _EXTERNAL_URL.search(tag):
+            problems.append(tag)
+    for style in _STYLE.findall(html):
+        if _EXTERNAL_URL.search(style) or "@import" in style:
+            problems.append("<style> with url() or @import")
+    if problems:
+        shown = "; ".join(p[:120] for p in problems[:3])
+        raise ValueError(f"rendered HTML refers to outside resources: {shown}")
+
+
+def _is_numbered(doc: Document) -> bool:
+    return all(s.number for s in doc.walk()) and all(
+        b.number > 0 for b in [*doc.tables(), *doc.figures()])
+
+
+def _require_numbered(doc: Document) -> None:
+    if not _is_numbered(doc):
+        raise ValueError("the document is not numbered: call doc.number() first "
+                         "(write_document does this)")
+
+
+# ---------------------------------------------------------------------------------------------
+# PDF
+
+
+def _refuse(url: str) -> None:
+    raise PermissionError(f"cspkit PDFs fetch nothing; refused {url[:80]}")
+
+
+def _url_fetcher() -> Any:
+    """A fetcher that refuses every URL. Newer WeasyPrint wants a URLFetcher instance, older
+    versions a plain function."""
+    try:
+        from weasyprint.urls import URLFetcher
+    except ImportError:  # pragma: no cover - WeasyPrint before URLFetcher existed
+        return _refuse
+
+    class RefuseAll(URLFetcher):  # type: ignore[misc]
+        def fetch(self, url: str, headers: Any = None) -> Any:
+            _refuse(url)
+
+    return RefuseAll()
+
+
+class _BrowserOnlyCss(logging.Filter):
+    """Drops WeasyPrint's warning about the browser-only `::details-content` print rule, so
+    any warning left means something real."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return "::details-content" not in record.getMessage()
+
+
+def write_pdf(html: str, path: Path) -> None:
+    """Print the HTML to PDF with WeasyPrint, tagged for screen readers, fetching nothing."""
+    from weasyprint import HTML  # imported late: it loads Pango, which CLI users may not need
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    logger = logging.getLogger("weasyprint")
+    quiet = _BrowserOnlyCss()
+    logger.addFilter(quiet)
+    try:
+        HTML(string=html, url_fetcher=_url_fetcher()).write_pdf(path, pdf_tags=True)
+    finally:
+        logger.removeFilter(quiet)
+
+
+# ---------------------------------------------------------------------------------------------
+# CSV and XLSX
+
+
+def table_file_name(table: Table) -> str:
+    return f"table-{table.number:02d}-{table.key}.csv"
+
+
+def sheet_names(tables: list[Table]) -> list[str]:
+    """'T01 key', at most 31 characters (Excel's limit) and unique ignoring case."""
+    names: list[str] = []
+    seen: set[str] = {"contents"}
+    for table in tables:
+        base = _SHEET_FORBIDDEN.sub("-", f"T{table.number:02d} {table.key}")[:31].strip("'")
+        name, n = base, 1
+        while name.lower() in seen:
+            n += 1
+            suffix = f"~{n}"
+            name = base[: 31 - len(suffix)] + suffix
+        seen.add(name.lower())
+        names.append(name)
+    return names
+
+
+def write_tables(doc: Document, out_dir: Path) -> list[Path]:
+    """One CSV per table, then `tables.xlsx` holding a Contents sheet and one sheet a table."""
+    _require_numbered(doc)
+    tables = doc.tables()
+    for table in tables:
+        if not _KEY.match(table.key):  # the key becomes a file name
+            raise ValueError(f"table key {table.key!r} must be letters, digits, '-' or '_'")
+    out_dir.mkdir(parents=True, exist_ok=True)
+    paths: list[Path] = []
+    for table in tables:
+        path = out_dir / table_file_name(table)
+        table.frame.to_csv(path, index=False, encoding="utf-8")
+        paths.append(path)
+    workbook = out_dir / "tables.xlsx"
+    _write_workbook(tables, workbook)
+    paths.append(workbook)
+    return paths
+
+
+def _write_workbook(tables: list[Table], path: Path) -> None:
+    from openpyxl import Workbook
+    from openpyxl.styles import Font
+
+    bold = Font(bold=True)
+    book = Workbook()
+    contents = book.active
+    contents.title = "Contents"
+    contents.append(["Contents"])
+    contents["A1"].font = Font(bold=True, size=14)
+    contents.append(["Table", "Title", "Source", "Sheet"])
+    for cell in contents[2]:
+        cell.font = bold
+    names = sheet_names(tables)
+    for table, name in zip(tables, names, strict=True):
+        contents.append([table.number, table.title, table.source, name])
+        link = contents.cell(row=contents.max_row, column=4)
+        link.hyperlink = f"#'{name}'!A1"  # internal: jumps to the sheet, fetches nothing
+        link.style = "Hyperlink"
+        _write_sheet(book.create_sheet(name), table)
+    for column, width in zip("ABCD", (8, 60, 40, 32), strict=True):
+        contents.column_dimensions[column].width = width
+    contents.freeze_panes = "A3"
+    book.save(path)
+
+
+def _write_sheet(sheet: Any, table: Table) -> None:
+    """Title, source and notes above the table with no blank rows, as the GSS guidance on
+    accessible spreadsheets asks."""
+    from openpyxl.styles import Alignment, Font
+
+    sheet.append([f"Table {table.number}: {table.title}"])
+    sheet["A1"].font = Font(bold=True, size=13)
+    if table.source:
+        sheet.append([f"Source: {table.source}"])
+    for i, note in enumerate(table.notes, start=1):
+        sheet.append([f"Note {i}: {note}"])
+    frame = table.frame
+    sheet.append([str(c) for c in frame.columns])
+    header = sheet.max_row
+    for cell in sheet[header]:
+        cell.font = Font(bold=True)
+        cell.alignment = Alignment(wrap_text=True, vertical="bottom")
+    rates = [_is_rate_column(c) for c in frame.columns]
+    for row in frame.itertuples(index=False, name=None):
+        sheet.append([_excel_value(v) for v in row])
+        for cell, rate in zip(sheet[sheet.max_row], rates, strict=True):
+            if isinstance(cell.value, (int, float)) and not isinstance(cell.value, bool):
+                whole = isinstance(cell.value, int) or float(cell.value).is_integer()
+                cell.number_format = "#,##0.0" if rate else ("#,##0" if whole else "General")
+            elif isinstance(cell.value, str) and _NUMBER_LIKE.match(cell.value):
+                cell.alignment = Alignment(horizontal="right")
+    sheet.freeze_panes = sheet.cell(row=header + 1, column=1)
+    for i, column in enumerate(frame.columns, start=1):
+        longest = max([len(str(column))] + [len(format_value(v)) for v in frame.iloc[:, i - 1]])
+        letter = sheet.cell(row=header, column=i).column_letter
+        sheet.column_dimensions[letter].width = min(max(10, longest + 2), 60)
+
+
+def _excel_value(value: Any) -> Any:
+    """Plain Python values for openpyxl; missing values as empty cells."""
+    if value is None or value is pd.NA or value is pd.NaT:
+        return None
+    if isinstance(value, numbers.Integral) and not isinstance(value, bool):
+        return int(value)
+    if isinstance(value, numbers.Real) and not isinstance(value, bool):
+        number = float(value)
+        return None if math.isnan(number) else number
+    if isinstance(value, str | bool | datetime | date):
+        return value
+    if hasattr(value, "item"):  # numpy scalars of other kinds
+        return value.item()
+    return str(value)  # periods, intervals and the like: as the HTML shows them
+
+
+# ---------------------------------------------------------------------------------------------
+# Everything
+
+
+def write_document(doc: Document, out_dir: Path, stem: str, *, pdf: bool = True
+                   ) -> dict[str, Path]:
+    """Number the document if needed and write `{stem}.html`, `{stem}.pdf` (unless `pdf` is
+    False), a CSV per table and `tables.xlsx`. Keys: 'html', 'pdf', 'xlsx', 'csv:{key}'."""
+    if not _is_numbered(doc):
+        doc.number()
+    out_dir.mkdir(parents=True, exist_ok=True)
+    html = render_html(doc)
+    html_path = out_dir / f"{stem}.html"
+    html_path.write_text(html, encoding="utf-8")
+    paths: dict[str, Path] = {"html": html_path}
+    if pdf:
+        paths["pdf"] = out_dir / f"{stem}.pdf"
+        write_pdf(html, paths["pdf"])
+    table_paths = write_tables(doc, out_dir)
+    for table, path in zip(doc.tables(), table_paths, strict=False):
+        paths[f"csv:{table.key}"] = path
+    paths["xlsx"] = table_paths[-1]
+    return paths

@@ -1,0 +1,340 @@
+"""Rendering a hand-built Document to HTML (checked in real headless Chromium), PDF, CSV and
+XLSX."""
+
+from __future__ import annotations
+
+import logging
+import re
+from datetime import date
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from cspkit.products.report.document import Document, Figure, Paragraph, Section, Table
+from cspkit.products.report.render import (
+    format_value,
+    render_html,
+    sheet_names,
+    write_document,
+    write_pdf,
+    write_tables,
+)
+
+CHROMIUM = "/usr/bin/chromium"  # Debian's browser; Playwright must never download its own
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
+                 "--no-first-run", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync"]
+
+
+def _svg(colour: str, label: str) -> str:
+    return (f'<svg xmlns="http://www.w3.org/2000/svg" width="320" height="120" '
+            f'viewBox="0 0 320 120"><rect x="10" y="20" width="200" height="60" '
+            f'fill="{colour}"/><text x="10" y="110" font-size="12">{label}</text></svg>')
+
+
+def make_document() -> Document:
+    counts = pd.DataFrame({
+        "Crime type": ["Burglary", "Robbery", "Arson"],
+        "Offences": [12345, 678, 3],
+        "Rate per 1,000": [45.678, 2.5, 0.011],
+        "Change pct": [-3.25, 10.0, float("nan")],
+    })
+    outcomes = pd.DataFrame({
+        "Ward": ["North", "South"],
+        "Charged": ["<5", "17"],
+        "Share of outcomes": [0.0, 12.34],
+    })
+    return Document(
+        title="Strategic Assessment 2025",
+        area_name="Exampleshire",
+        area_code="E06000099",
+        period_label="April 2024 to March 2025",
+        produced=date(2025, 6, 3),
+        details={"Version": "1.0 (draft)", "Classification": "OFFICIAL", "Author": "CSP analyst"},
+        sections=[
+            Section("summary", "Summary", blocks=[
+                Paragraph("Recorded crime is summarised in {table:counts} and {figure:trend}."),
+                Paragraph("Burglary fell & robbery rose.", kind="finding"),
+                Figure("trend", "Recorded crime by month", _svg("#1d70b8", "trend"),
+                       alt="Line chart: recorded crime fell from 1,200 to 1,050 a month.",
+                       source="Police recorded crime"),
+                Table("counts", "Offences by crime type", counts, source="Police recorded crime",
+                      notes=["Rates use mid-year population estimates."]),
+            ]),
+            Section("outcomes", "Outcomes", blocks=[
+                Paragraph("Counts under five are suppressed; see {table:outcomes}.", kind="caveat"),
+                Paragraph("The partnership will review charge rates.", kind="local"),
+            ], subsections=[
+                Section("wards", "Outcomes by ward", blocks=[
+                    Table("outcomes", "Charges by ward", outcomes, source="Police outcomes"),
+                    Figure("wards", "Charges by ward", _svg("#d4351c", "wards"),
+                           alt="Bar chart: South ward had 17 charges; North fewer than five.",
+                           source="Police outcomes"),
+                    Paragraph("{figure:wards} maps the same counts."),
+                ]),
+            ]),
+        ],
+    )
+
+
+@pytest.fixture
+def doc() -> Document:
+    document = make_document()
+    document.number()
+    return document
+
+
+@pytest.fixture
+def html(doc: Document) -> str:
+    return render_html(doc)
+
+
+# ---------------------------------------------------------------------------------------------
+# HTML
+
+
+def test_html_is_self_contained(html: str) -> None:
+    for attr, value in re.findall(r"""\b(src|href|xlink:href)\s*=\s*["']?([^"'\s>]*)""", html):
+        assert value.startswith("#"), f"{attr}={value!r} points outside the file"
+    assert "<link" not in html.lower()
+    assert "<script" not in html.lower()
+    assert "@import" not in html
+    for target in re.findall(r"url\(\s*['\"]?([^)'\"]*)", html):
+        assert target.startswith(("data:", "#")), target
+
+
+def test_html_structure(html: str) -> None:
+    assert html.startswith("<!DOCTYPE html>")
+    assert '<html lang="en-GB">' in html
+    assert re.search(r"<h2[^>]*><span class=\"num\">1</span> Summary</h2>", html)
+    assert re.search(r"<h2[^>]*><span class=\"num\">2</span> Outcomes</h2>", html)
+    assert re.search(r"<h3[^>]*><span class=\"num\">2.1</span> Outcomes by ward</h3>", html)
+    assert "Table 1: Offences by crime type</caption>" in html
+    assert "Table 2: Charges by ward</caption>" in html
+    assert "<figcaption>Figure 1: Recorded crime by month</figcaption>" in html
+    assert "<figcaption>Figure 2: Charges by ward</figcaption>" in html
+    assert "<td class=\"num\">&lt;5</td>" in html
+    assert "Burglary fell &amp; robbery rose." in html
+    # References resolved by numbering.
+    assert "summarised in Table 1 and Figure 1." in html
+    assert "Figure 2 maps the same counts." in html
+    # Cover.
+    assert "E06000099" in html and "3 June 2025" in html and "OFFICIAL" in html
+    assert '<th scope="row">Classification</th>' in html
+
+
+def test_html_contents_links_every_section(doc: Document, html: str) -> None:
+    contents = html.split('<nav class="contents"', 1)[1].split("</nav>", 1)[0]
+    for section in doc.walk():
+        anchor = "section-" + section.number.replace(".", "-")
+        assert f'<a href="#{anchor}"><span class="num">{section.number}</span> {section.title}</a>' in contents
+        assert f'<section class="section level-{section.number.count(".") + 1}" id="{anchor}"' in html
+    assert '<a href="#table-2">Table 2: Charges by ward</a>' in contents
+    assert '<a href="#figure-1">Figure 1: Recorded crime by month</a>' in contents
+
+
+def test_paragraph_kinds_are_labelled(html: str) -> None:
+    assert '<p class="para para-finding"><span class="para-label">Finding:</span>' in html
+    assert '<p class="para para-caveat"><span class="para-label">Caveat:</span>' in html
+    assert ('<p class="para para-local"><span class="para-label">Partnership commentary:</span>'
+            in html)
+
+
+def test_table_numbers_are_formatted(html: str) -> None:
+    assert '<td class="num">12,345</td>' in html
+    assert '<td class="num">45.7</td>' in html          # rate: one decimal
+    assert '<td class="num">-3.2</td>' in html          # pct: one decimal
+    assert '<td class="num">0.0</td>' in html           # share of zero
+    assert "nan" not in html.lower().replace("nanum", "")
+    assert format_value(float("nan")) == "" and format_value(None) == ""
+    assert format_value(pd.NA) == "" and format_value("<5", rate=True) == "<5"
+    assert format_value(1234567) == "1,234,567" and format_value(2.0) == "2"
+    assert format_value(12.25, rate=True) == "12.2"  # 12.25 is stored a little below
+    assert format_value(pd.Timestamp("2024-04-01")) == "2024-04-01"
+    assert format_value(pd.Period("2024-04", freq="M")) == "2024-04"
+
+
+def test_figures_carry_text_alternatives(html: str) -> None:
+    assert ('<div class="figure-graphic" role="img" aria-label="Line chart: recorded crime fell '
+            'from 1,200 to 1,050 a month.">' in html)
+    assert html.count("<summary>Text description</summary>") == 2
+
+
+def test_render_refuses_unnumbered_and_external(doc: Document) -> None:
+    with pytest.raises(ValueError, match="not numbered"):
+        render_html(make_document())
+    for svg in ['<svg><image href="https://example.org/x.png"/></svg>',
+                '<svg><image xlink:href="x.png"/></svg>',
+                '<svg><rect style="fill: url(https://example.org/p)"/></svg>',
+                '<svg><script>alert(1)</script></svg>']:
+        doc.figures()[0].svg = svg
+        with pytest.raises(ValueError, match="outside resources"):
+            render_html(doc)
+    # Fragment references inside an SVG fetch nothing.
+    doc.figures()[0].svg = ('<svg><defs><linearGradient id="g"/></defs>'
+                            '<rect fill="url(#g)" width="5" height="5"/></svg>')
+    assert 'fill="url(#g)"' in render_html(doc)
+
+
+def test_unknown_paragraph_kind_fails(doc: Document) -> None:
+    doc.sections[0].blocks.append(Paragraph("x", kind="warning"))
+    with pytest.raises(ValueError, match="unknown paragraph kind"):
+        render_html(doc)
+
+
+# ---------------------------------------------------------------------------------------------
+# Chromium
+
+
+@pytest.mark.skipif(not Path(CHROMIUM).exists(),
+                    reason=f"Debian chromium not installed at {CHROMIUM} (.ci/run installs it)")
+def test_html_in_headless_chromium(tmp_path: Path, doc: Document, html: str) -> None:
+    from playwright import sync_api  # a test dependency: missing it is a failure, not a skip
+
+    page_path = tmp_path / "assessment.html"
+    page_path.write_text(html, encoding="utf-8")
+    url = page_path.as_uri()
+    requests: list[str] = []
+    problems: list[str] = []
+
+    def route(r: object) -> None:
+        request_url = r.request.url  # type: ignore[attr-defined]
+        requests.append(request_url)
+        if request_url == url:
+            r.continue_()  # type: ignore[attr-defined]
+        else:
+            r.abort()  # type: ignore[attr-defined]
+
+    with sync_api.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            page = browser.new_page()
+            page.on("console", lambda m: problems.append(m.text) if m.type == "error" else None)
+            page.on("pageerror", lambda e: problems.append(str(e)))
+            page.on("requestfailed", lambda r: problems.append(f"failed: {r.url}"))
+            page.route("**/*", route)
+            page.goto(url, wait_until="load")
+
+            svgs = page.locator("figure svg")
+            assert svgs.count() == 2
+            for i in range(svgs.count()):
+                box = svgs.nth(i).bounding_box()
+                assert box is not None and box["width"] > 0 and box["height"] > 0
+
+            figures = doc.figures()
+            for figure in figures:
+                caption = f"Figure {figure.number}: {figure.title}"
+                sync_api.expect(page.get_by_role("figure", name=caption)).to_have_count(1)
+                graphic = page.locator(f"#figure-{figure.number}").get_by_role("img")
+                sync_api.expect(graphic).to_have_accessible_name(figure.alt)
+            # The text description opens on demand.
+            details = page.locator("#figure-1 details")
+            sync_api.expect(details.locator("p")).to_be_hidden()
+            details.locator("summary").click()
+            sync_api.expect(details.locator("p")).to_have_text(figures[0].alt)
+
+            sync_api.expect(page.get_by_role("table", name="Table 1: Offences by crime type")
+                            ).to_have_count(1)
+            assert page.get_by_role("heading", name="2.1 Outcomes by ward", level=3).count() == 1
+            assert page.locator("nav.contents a[href='#section-2-1']").count() == 1
+        finally:
+            browser.close()
+
+    assert requests == [url], f"unexpected requests: {requests}"
+    assert problems == []
+
+
+# ---------------------------------------------------------------------------------------------
+# PDF
+
+
+def test_pdf(tmp_path: Path, doc: Document, html: str, caplog: pytest.LogCaptureFixture) -> None:
+    from pypdf import PdfReader
+
+    path = tmp_path / "assessment.pdf"
+    with caplog.at_level(logging.WARNING, logger="weasyprint"):
+        write_pdf(html, path)
+    # Nothing fetched, and the stylesheet holds nothing WeasyPrint ignores with a warning.
+    assert [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING] == []
+
+    reader = PdfReader(path)
+    # Cover, contents, then each top-level section on a page of its own.
+    assert len(reader.pages) >= 4
+    pages = [" ".join((page.extract_text() or "").split()) for page in reader.pages]
+    assert "Strategic Assessment 2025" in pages[0] and "Exampleshire" in pages[0]
+    assert "Page" not in pages[0]                       # the cover has no footer
+    assert "Contents" in pages[1]
+    text = " ".join(pages)
+    for phrase in ["1 Summary", "2 Outcomes", "2.1 Outcomes by ward",
+                   "Table 1: Offences by crime type", "Figure 2: Charges by ward",
+                   "12,345", "<5", "Partnership commentary:", "Text description"]:
+        assert phrase in text, phrase
+    assert re.search(r"Page 2 of \d+", pages[1])
+    assert reader.metadata is not None and reader.metadata.title
+
+
+def test_pdf_refuses_to_fetch(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    page = '<html><body><p>x</p><img src="https://example.org/a.png" alt="a"></body></html>'
+    with caplog.at_level(logging.WARNING, logger="weasyprint"):
+        write_pdf(page, tmp_path / "x.pdf")
+    assert any("refused" in r.getMessage() for r in caplog.records)
+    assert (tmp_path / "x.pdf").stat().st_size > 0
+
+
+# ---------------------------------------------------------------------------------------------
+# CSV and XLSX
+
+
+def test_tables_to_csv_and_xlsx(tmp_path: Path, doc: Document) -> None:
+    from openpyxl import load_workbook
+
+    paths = write_tables(doc, tmp_path)
+    assert [p.name for p in paths] == ["table-01-counts.csv", "table-02-outcomes.csv",
+                                       "tables.xlsx"]
+    for table, path in zip(doc.tables(), paths, strict=False):
+        written = pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8")
+        expected = table.frame.map(lambda v: "" if pd.isna(v) else str(v))
+        assert list(written.columns) == list(table.frame.columns)
+        assert written.values.tolist() == expected.values.tolist()
+    assert "<5" in paths[1].read_text(encoding="utf-8")
+
+    book = load_workbook(paths[-1])
+    names = book.sheetnames
+    assert names[0] == "Contents"
+    assert len({n.lower() for n in names}) == len(names)
+    assert all(len(n) <= 31 for n in names)
+    listed = [row for row in book["Contents"].iter_rows(min_row=3, values_only=True)]
+    assert [(r[0], r[1], r[2]) for r in listed] == [
+        (t.number, t.title, t.source) for t in doc.tables()]
+    assert [r[3] for r in listed] == names[1:]
+    sheet = book[names[2]]
+    values = [row for row in sheet.iter_rows(values_only=True)]
+    assert values[0][0] == "Table 2: Charges by ward"
+    assert values[2] == ("Ward", "Charged", "Share of outcomes")
+    assert values[3] == ("North", "<5", 0.0)
+
+
+def test_sheet_names_are_short_and_unique() -> None:
+    frame = pd.DataFrame({"a": [1]})
+    tables = [Table("a-very-long-key-that-excel-will-not-take-whole", "t", frame, number=1),
+              Table("a-very-long-key-that-excel-will-not-take-whole-2", "t", frame, number=1)]
+    names = sheet_names(tables)
+    assert all(len(n) <= 31 for n in names)
+    assert len(set(names)) == 2 and names[0].startswith("T01 a-very-long")
+
+
+def test_write_document(tmp_path: Path) -> None:
+    doc = make_document()  # unnumbered: write_document numbers it
+    paths = write_document(doc, tmp_path / "out", "assessment")
+    assert set(paths) == {"html", "pdf", "xlsx", "csv:counts", "csv:outcomes"}
+    assert paths["html"].name == "assessment.html" and paths["pdf"].name == "assessment.pdf"
+    assert paths["pdf"].read_bytes().startswith(b"%PDF")
+    assert all(p.exists() and p.stat().st_size > 0 for p in paths.values())
+    assert "Table 1: Offences by crime type" in paths["html"].read_text(encoding="utf-8")
+
+
+def test_table_key_must_be_a_safe_file_name(tmp_path: Path, doc: Document) -> None:
+    doc.tables()[0].key = "../escape"
+    with pytest.raises(ValueError, match="table key"):
+        write_tables(doc, tmp_path)
