@@ -41,8 +41,14 @@ def test_the_demo_command_again_changes_nothing(demo_warehouse_path, tmp_path):
     con = connect(db)
     before = table_counts(con)
     con.close()
-    result = CliRunner().invoke(app, ["demo", "--db", str(db)], env={"COLUMNS": "200"})
+    out = tmp_path / "assessment"
+    result = CliRunner().invoke(app, ["demo", "--db", str(db), "--out", str(out)],
+                                env={"COLUMNS": "300"})
     assert result.exit_code == 0, result.output
+    # The demo ends by writing the strategic assessment for a shipped district.
+    html = out / "strategic-assessment-E06000055-2023.html"
+    assert html.exists() and (out / "strategic-assessment-E06000055-2023.pdf").exists()
+    assert f"strategic assessment (HTML): {html.resolve()}" in result.output
     assert "police.uk bedfordshire: 181,929 crimes and ASB incidents, 36 months" in result.output
     assert "44 force-months" in result.output
     con = connect(db)

@@ -360,8 +360,8 @@ def _write_frame(frame, format: TableFormat) -> None:  # type: ignore[no-untyped
 def assess_cmd(
     area: Annotated[str, typer.Option(help="District (or other area) name or code.",
                                       show_default=False)],
-    out: Annotated[Path, typer.Option(help="Folder to write the document into.")
-                   ] = Path("assessment"),
+    out_dir: Annotated[Path, typer.Option("--out", help="Folder to write the document into.")
+                       ] = Path("assessment"),
     db: DbOption = None,
     year: Annotated[int | None, typer.Option(help="Calendar year, e.g. 2023.")] = None,
     financial_year: Annotated[str | None, typer.Option(
@@ -400,12 +400,12 @@ def assess_cmd(
             doc = build_assessment(con, area, the_period, baseline, local=local)
         with console.status("writing HTML, PDF and tables"):
             stem = f"strategic-assessment-{doc.area_code}-{the_period.label.replace('/', '-')}"
-            paths = write_document(doc, out, stem, pdf=pdf)
+            paths = write_document(doc, out_dir, stem, pdf=pdf)
     except ValueError as exc:
         raise CspkitError(str(exc)) from exc
     tables = [p for k, p in paths.items() if k.startswith("csv:")]
     console.print(f"{len(doc.tables())} tables, {len(doc.figures())} figures; "
-                  f"{len(tables)} CSV files and {paths['xlsx'].name} in {out}")
+                  f"{len(tables)} CSV files and {paths['xlsx'].name} in {out_dir}")
     for kind in ("html", "pdf", "xlsx"):
         if kind in paths:
             sys.stdout.write(f"{kind}: {paths[kind]}\n")
@@ -439,14 +439,20 @@ def area_cmd(
 
 
 @app.command("demo")
-def demo_cmd(db: DbOption = None) -> None:
+def demo_cmd(
+    db: DbOption = None,
+    out_dir: Annotated[Path, typer.Option("--out", help="Folder for the demo assessment.")
+                       ] = Path("demo-assessment"),
+    document: Annotated[bool, typer.Option(
+        help="End by writing the strategic assessment for Bedford, 2023.")] = True,
+) -> None:
     """Build a warehouse from the demo data shipped with cspkit (real police.uk data for
     Bedfordshire, 36 months, and Cambridgeshire, 8 months, with their geography, population
-    and deprivation) and print a summary.
+    and deprivation), print a summary, and write the strategic assessment for Bedford 2023.
 
     Example:
 
-        cspkit demo --db demo.duckdb
+        cspkit demo --db demo.duckdb --out demo-assessment/
     """
     from cspkit.demo import build_demo, summary
     from cspkit.store import connect
@@ -464,6 +470,19 @@ def demo_cmd(db: DbOption = None) -> None:
     for line in summary(con):
         out.print(line)
     _print_coverage(con, brief=True)
+    if not document:
+        return
+    from cspkit.measures.periods import parse_period
+    from cspkit.products.report.assessment import build_assessment
+    from cspkit.products.report.render import write_document
+
+    with console.status("writing the strategic assessment for Bedford, 2023"):
+        doc = build_assessment(con, "Bedford", parse_period("2023"))
+        paths = write_document(doc, out_dir, "strategic-assessment-E06000055-2023")
+    out.print(f"strategic assessment (HTML): {paths['html'].resolve()}")
+    out.print(f"strategic assessment (PDF):  {paths['pdf'].resolve()}")
+    out.print(f"tables: {len(doc.tables())} CSV files and {paths['xlsx'].name} in "
+              f"{out_dir.resolve()}")
 
 
 if __name__ == "__main__":

@@ -1,0 +1,199 @@
+"""The whole assessment on the shipped data, for a full-year district (Bedford 2023) and a
+partial-year one (East Cambridgeshire 2019): the document's numbers agree with the measures, the
+HTML opens offline in a real browser, the PDF reads back, every table is exported, and no small
+count is published."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from typer.testing import CliRunner
+
+from cspkit.cli import app
+from cspkit.measures.areas import select_area
+from cspkit.measures.change import DECREASE, INCREASE, NO_CHANGE
+from cspkit.measures.period_change import change
+from cspkit.measures.periods import parse_period
+from cspkit.products.report.assessment import build_assessment
+from cspkit.products.report.document import Document, Paragraph
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
+                 "--no-first-run", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync"]
+
+
+@pytest.fixture(scope="module")
+def bedford_out(demo_warehouse_path: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("bedford")
+    result = CliRunner().invoke(app, ["assess", "--area", "Bedford", "--year", "2023",
+                                      "--out", str(out), "--db", str(demo_warehouse_path)])
+    assert result.exit_code == 0, result.output
+    return out
+
+
+@pytest.fixture(scope="module")
+def bedford_doc(demo_warehouse) -> Document:  # type: ignore[no-untyped-def]
+    return build_assessment(demo_warehouse, "Bedford", parse_period("2023"))
+
+
+@pytest.fixture(scope="module")
+def east_cambs_doc(demo_warehouse) -> Document:  # type: ignore[no-untyped-def]
+    return build_assessment(demo_warehouse, "East Cambridgeshire", parse_period("2019"),
+                            parse_period("2018"))
+
+
+def paragraphs(doc: Document) -> list[str]:
+    return [b.text for s in doc.walk() for b in s.blocks if isinstance(b, Paragraph)]
+
+
+def test_every_output_is_written(bedford_out: Path):
+    html = next(bedford_out.glob("*.html"))
+    assert html.name == "strategic-assessment-E06000055-2023.html"
+    assert next(bedford_out.glob("*.pdf")).stat().st_size > 50_000
+    csvs = sorted(bedford_out.glob("table-*.csv"))
+    assert len(csvs) >= 15
+    workbook = pd.ExcelFile(bedford_out / "tables.xlsx", engine="calamine")
+    assert len(workbook.sheet_names) == len(csvs) + 1   # plus Contents
+
+
+@pytest.mark.parametrize("area,period,baseline", [("Bedford", "2023", "2022"),
+                                                  ("East Cambridgeshire", "2019", "2018")])
+def test_the_change_table_is_the_measure(demo_warehouse, bedford_doc, east_cambs_doc, area,
+                                         period, baseline):
+    doc = bedford_doc if area == "Bedford" else east_cambs_doc
+    expected = change(demo_warehouse, select_area(demo_warehouse, area), parse_period(period),
+                      parse_period(baseline), allow_partial=True).set_index("category")
+    table = next(t for t in doc.tables() if t.key == "overall-change").frame.set_index(
+        "category")
+    assert set(table.index) == set(expected.index)
+    for category, row in expected.iterrows():
+        published = table.loc[category]
+        for column, value in ((period, row["count"]), (baseline, row["baseline_count"])):
+            shown = published[column]
+            assert shown == ("<5" if 0 < value < 5 else str(value)) or shown == "*"
+        assert published["verdict"] == row["verdict"]
+
+
+def test_words_follow_each_issues_verdict(demo_warehouse, bedford_doc):
+    expected = change(demo_warehouse, select_area(demo_warehouse, "Bedford"),
+                      parse_period("2023"), parse_period("2022")).set_index("category")
+    texts = paragraphs(bedford_doc)
+    for category, row in expected.iterrows():
+        sentence = next(t for t in texts if t.startswith(f"{category} in Bedford"))
+        if row["verdict"] == INCREASE:
+            assert "rose significantly" in sentence
+        elif row["verdict"] == DECREASE:
+            assert "fell significantly" in sentence
+        elif row["verdict"] == NO_CHANGE:
+            assert "no significant change" in sentence
+        assert f"{row['count']:,} in 2023" in sentence
+    findings = [b.text for s in bedford_doc.walk() for b in s.blocks
+                if isinstance(b, Paragraph) and b.kind == "finding"]
+    significant = expected[expected["verdict"].isin([INCREASE, DECREASE])]
+    assert findings and len(findings) <= 8
+    assert all("significantly" in f or "ward" in f for f in findings)
+    assert len(significant) >= 1
+
+
+def test_a_partial_year_says_so(east_cambs_doc):
+    texts = paragraphs(east_cambs_doc)
+    assert any("covers only 4 of the months of 2019" in t for t in texts)
+    assert any("not like for like" in t for t in texts)
+    assert any("Months missing" in t and "cambridgeshire 2019-03" in t for t in texts)
+    assert east_cambs_doc.details["Police data held"] == "2018-03 to 2019-09"
+
+
+def test_no_published_table_shows_a_count_from_1_to_4(bedford_doc, east_cambs_doc):
+    for doc in (bedford_doc, east_cambs_doc):
+        for table in doc.tables():
+            for column in table.frame.columns:
+                if re.fullmatch(r"\d{4}(/\d{2})?|count|lsoas", str(column)):
+                    values = {str(v) for v in table.frame[column]}
+                    assert not values & {"1", "2", "3", "4"}, (table.key, column)
+
+
+def test_partner_data_not_supplied_is_listed(bedford_doc):
+    partners = next(s for s in bedford_doc.walk() if s.key == "partners")
+    text = " ".join(b.text for b in partners.blocks if isinstance(b, Paragraph))
+    assert "No data supplied for: Fire and rescue incidents" in text
+
+
+def test_local_content_is_included(demo_warehouse, tmp_path):
+    from cspkit.products.report.config import load_local_content
+
+    path = tmp_path / "local.yaml"
+    path.write_text("priorities: [Night-time economy]\nrecommendations: [Review CCTV]\n"
+                    "commentary:\n  drugs: Two county lines were disrupted this year.\n"
+                    "sections: [key-findings, priorities, issues, method]\n")
+    doc = build_assessment(demo_warehouse, "Luton", parse_period("2023"),
+                           local=load_local_content(path))
+    assert [s.key for s in doc.sections] == ["key-findings", "priorities", "issues", "method"]
+    texts = paragraphs(doc)
+    assert any("Night-time economy" in t for t in texts)
+    assert "Two county lines were disrupted this year." in texts
+
+
+@pytest.mark.skipif(not Path(CHROMIUM).exists(),
+                    reason=f"Debian chromium not installed at {CHROMIUM} (.ci/run installs it)")
+def test_the_html_in_a_real_browser(bedford_out: Path):
+    from playwright import sync_api
+
+    url = next(bedford_out.glob("*.html")).as_uri()
+    requests: list[str] = []
+    problems: list[str] = []
+
+    def route(r: object) -> None:
+        requests.append(r.request.url)  # type: ignore[attr-defined]
+        if r.request.url == url:  # type: ignore[attr-defined]
+            r.continue_()  # type: ignore[attr-defined]
+        else:
+            r.abort()  # type: ignore[attr-defined]
+
+    with sync_api.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            page = browser.new_page()
+            page.on("console", lambda m: problems.append(m.text) if m.type == "error" else None)
+            page.on("pageerror", lambda e: problems.append(str(e)))
+            page.route("**/*", route)
+            page.goto(url, wait_until="load")
+            svgs = page.locator("figure svg")
+            assert svgs.count() >= 15
+            for i in range(svgs.count()):
+                box = svgs.nth(i).bounding_box()
+                assert box is not None and box["width"] > 50 and box["height"] > 50
+                assert svgs.nth(i).locator("path, rect, circle, line").count() > 0
+        finally:
+            browser.close()
+    assert requests == [url], f"requests left the file: {requests[1:]}"
+    assert problems == []
+
+
+def test_the_pdf_reads_back(bedford_out: Path, demo_warehouse):
+    from pypdf import PdfReader
+
+    reader = PdfReader(next(bedford_out.glob("*.pdf")))
+    assert len(reader.pages) >= 15
+    text = "\n".join(page.extract_text() for page in reader.pages)
+    for heading in ("Key findings", "Overall crime", "Scanning across issues", "Deprivation",
+                    "Data quality and caveats", "Method and sources"):
+        assert heading in text
+    expected = change(demo_warehouse, select_area(demo_warehouse, "Bedford"),
+                      parse_period("2023"), parse_period("2022"), total=True)
+    total = int(expected.loc[expected["is_total"], "count"].iloc[0])
+    assert f"{total:,} in 2023" in text.replace("\n", " ")
+    assert "Open Government Licence" in text
+
+
+def test_an_unknown_area_is_a_clear_error(demo_warehouse_path: Path, tmp_path: Path):
+    import subprocess
+    import sys
+
+    result = subprocess.run([sys.executable, "-m", "cspkit.cli", "assess", "--area", "Bedfrod",
+                             "--year", "2023", "--out", str(tmp_path), "--db",
+                             str(demo_warehouse_path)], capture_output=True, text=True)
+    assert result.returncode == 2 and "Did you mean: Bedford" in result.stderr
