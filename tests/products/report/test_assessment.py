@@ -94,9 +94,14 @@ def test_words_follow_each_issues_verdict(demo_warehouse, bedford_doc):
     findings = [b.text for s in bedford_doc.walk() for b in s.blocks
                 if isinstance(b, Paragraph) and b.kind == "finding"]
     significant = expected[expected["verdict"].isin([INCREASE, DECREASE])]
-    assert findings and len(findings) <= 8
-    assert all("significantly" in f or "ward" in f for f in findings)
+    significant_findings = [f for f in findings if not f.startswith("Stable")]
+    assert significant_findings and len(significant_findings) <= 8
+    assert all("significantly" in f or "ward" in f for f in significant_findings)
     assert len(significant) >= 1
+    # What is stable is said too, naming exactly the issues with no significant change.
+    stable = next(f for f in findings if f.startswith("Stable since 2022"))
+    for category in expected[expected["verdict"] == NO_CHANGE].index:
+        assert category in stable
 
 
 def test_a_partial_year_says_so(east_cambs_doc):

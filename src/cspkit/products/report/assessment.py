@@ -14,7 +14,7 @@ import pandas as pd
 
 from cspkit.measures import comparisons, counts, deprivation, period_change, series
 from cspkit.measures.areas import AreaSelection, events_vintage, select_area
-from cspkit.measures.change import DECREASE, INCREASE
+from cspkit.measures.change import DECREASE, INCREASE, NO_CHANGE, TOO_FEW
 from cspkit.measures.counts import ALL_CRIME, ASB
 from cspkit.measures.disclosure import DisclosurePolicy, publish
 from cspkit.measures.periods import Period, month_label, previous
@@ -53,6 +53,8 @@ class Context:
     policy: DisclosurePolicy
     allow_partial: bool = True
     findings: list[tuple[int, str]] = field(default_factory=list)   # (priority, sentence)
+    stable: list[str] = field(default_factory=list)      # issues with no significant change
+    too_few: list[str] = field(default_factory=list)     # issues too small to test
     caveats: list[str] = field(default_factory=list)
     multi_issue: dict[str, list[str]] = field(default_factory=dict)  # ward -> issues rising
 
@@ -144,6 +146,19 @@ def key_findings(ctx: Context) -> Section:
     if not ordered:
         section.blocks.append(Paragraph("No issue changed significantly between the periods.",
                                         kind="finding"))
+    if ctx.stable:
+        section.blocks.append(Paragraph(
+            f"Stable since {ctx.baseline.label} (no significant change): "
+            + ", ".join(ctx.stable) + ".", kind="finding"))
+    if ctx.too_few:
+        section.blocks.append(Paragraph(
+            "Too few incidents to tell whether anything changed: " + ", ".join(ctx.too_few)
+            + ".", kind="caveat"))
+    section.blocks.append(Paragraph(
+        "What this data cannot tell: police.uk records only what is reported and recorded, so "
+        "it cannot show unreported crime, victims or repeat victimisation, and its locations "
+        "are approximate; a change in recording practice can look like a change in crime.",
+        kind="caveat"))
     for caveat in dict.fromkeys(ctx.caveats):
         section.blocks.append(Paragraph(caveat, kind="caveat"))
     return section
@@ -191,6 +206,10 @@ def overall_crime(ctx: Context) -> Section:
                                 notes=["Verdicts from the Poisson E-test at the 5% level; "
                                        "counts of 1-4 are shown as <5."]))
     for sentence_row in change.itertuples(index=False):
+        if sentence_row.verdict == NO_CHANGE:
+            ctx.stable.append(sentence_row.category)
+        elif sentence_row.verdict == TOO_FEW:
+            ctx.too_few.append(sentence_row.category)
         if sentence_row.verdict in (INCREASE, DECREASE):
             _note_finding(ctx, 2, sentence_row._asdict(), narrative.change_sentence(
                 f"{sentence_row.category} in {area.name}", sentence_row._asdict(),

@@ -151,6 +151,9 @@ def format_value(value: Any, rate: bool = False) -> str:
     if value is None or value is pd.NA or value is pd.NaT:
         return ""
     if isinstance(value, str):
+        # Published count columns hold text ('<5' beside '1234'): separate the thousands.
+        if value.lstrip("-").isdigit():
+            return f"{int(value):,}"
         return value
     if isinstance(value, bool):
         return str(value)
