@@ -7,6 +7,7 @@ editions and each event meets the edition it was published on.
 
 from __future__ import annotations
 
+import weakref
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -24,14 +25,20 @@ _MEMO: OrderedDict[tuple[Any, ...], Any] = OrderedDict()
 _MEMO_SIZE = 512
 
 
+_PATHS: weakref.WeakKeyDictionary[duckdb.DuckDBPyConnection, str] = weakref.WeakKeyDictionary()
+
+
 def _memo(con: duckdb.DuckDBPyConnection, key: tuple[Any, ...], compute: Callable[[], T]) -> T:
     """Area facts (edition, months covered, population) are asked for again and again by one
-    report; they change only when something is ingested, so they are kept per warehouse and
-    ingest-log state."""
-    state = con.execute(
-        "SELECT (SELECT path FROM duckdb_databases() WHERE database_name = current_database()),"
-        " (SELECT max(ingest_id) FROM ingests), (SELECT count(*) FROM ingests)").fetchone()
-    full = (state, *key)
+    report; they change only when something is ingested, so they are kept per warehouse file
+    and ingest-log state."""
+    path = _PATHS.get(con)
+    if path is None:
+        row = con.execute("SELECT path FROM duckdb_databases() "
+                          "WHERE database_name = current_database()").fetchone()
+        path = _PATHS[con] = str(row[0]) if row else ""
+    state = con.execute("SELECT max(ingest_id), count(*) FROM ingests").fetchone()
+    full = (path, state, *key)
     if full in _MEMO:
         _MEMO.move_to_end(full)
         return _MEMO[full]  # type: ignore[no-any-return]
@@ -65,8 +72,12 @@ def select_area(con: duckdb.DuckDBPyConnection, query: str | AreaSelection) -> A
     """An area by name or code (`"Bedford"`, `"E06000055"`), or a selection passed through."""
     if isinstance(query, AreaSelection):
         return query
-    area = resolve_area(con, query, levels=list(LEVEL_COLUMN))
-    return AreaSelection(area.code, area.name, area.level)
+
+    def resolve() -> AreaSelection:
+        area = resolve_area(con, query, levels=list(LEVEL_COLUMN))
+        return AreaSelection(area.code, area.name, area.level)
+
+    return _memo(con, ("area", query), resolve)
 
 
 def custom_area(con: duckdb.DuckDBPyConnection, name: str, lsoas: list[str]) -> AreaSelection:
