@@ -15,7 +15,8 @@ from tests.conftest import table_counts
 
 def test_the_demo_warehouse_holds_everything(demo_warehouse):
     con = demo_warehouse
-    events = dict(con.execute("SELECT force, count(*) FROM events GROUP BY 1").fetchall())
+    events = dict(con.execute("SELECT force, count(*) FROM events WHERE source = 'police.uk' "
+                              "GROUP BY 1").fetchall())
     # SOURCES.md row counts less the repeated Crime IDs (184, all Bedfordshire).
     assert events == {"bedfordshire": 182_113 - 184, "cambridgeshire": 53_596}
     ingests = con.execute("SELECT rows_in, rows_loaded, rows_quarantined FROM ingests").fetchall()

@@ -38,7 +38,8 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 ingest_app = typer.Typer(
-    help="Load data into the warehouse.\n\nExample:\n\n"
+    help="Load data into the warehouse: police.uk files, reference data (geography, "
+         "population, deprivation) and partner files.\n\nExample:\n\n"
          "    cspkit ingest police 2023-01/ archive.zip --db cspkit.duckdb",
     no_args_is_help=True, rich_markup_mode="markdown")
 fetch_app = typer.Typer(
@@ -162,6 +163,35 @@ def ingest_reference_cmd(
     with _file_progress("reference files") as on_file, transaction(con):
         records = ingest_reference(con, [str(p) for p in paths], kind=kind, edition=edition,
                                    run_id=new_run_id(), on_file=on_file)
+    _print_records(records)
+
+
+@ingest_app.command("partner")
+def ingest_partner_cmd(
+    paths: Annotated[list[Path], typer.Argument(help="Partner CSV or Excel files.",
+                                                show_default=False)],
+    schema: Annotated[str, typer.Option(
+        help="A shipped schema (fire, ambulance, istv, treatment, safe-and-well, "
+             "police-markers, domestic-abuse) or the path of your own YAML schema.",
+        show_default=False)],
+    db: DbOption = None,
+) -> None:
+    """Load a partner's file (fire, ambulance, ED assaults, treatment, ...) through a declared
+    schema that maps its columns and codes to the warehouse. Every row is loaded or
+    quarantined with its line and reason; the ingest is one transaction.
+
+    Example:
+
+        cspkit ingest partner fire_incidents.csv --schema fire --db cspkit.duckdb
+    """
+    from cspkit.sources.partner import ingest_partner
+    from cspkit.store import connect, transaction
+    from cspkit.store.ingest_log import new_run_id
+
+    con = connect(db)
+    with _file_progress("partner files") as on_file, transaction(con):
+        records = ingest_partner(con, [str(p) for p in paths], schema=schema,
+                                 run_id=new_run_id(), on_file=on_file)
     _print_records(records)
 
 

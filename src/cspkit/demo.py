@@ -25,10 +25,30 @@ def police_paths() -> list[str]:
     return [str(p) for p in sorted((demo_data_dir() / "police").glob("*.zip"))]
 
 
+# Shipped synthetic partner samples and the schema each is read with.
+PARTNER_SAMPLES = {
+    "fire_incidents_SYNTHETIC.csv": "fire",
+    "ambulance_assault_callouts_SYNTHETIC.xlsx": "ambulance",
+    "ed_assault_attendances_SYNTHETIC.csv": "istv",
+    "treatment_SYNTHETIC.csv": "treatment",
+    "safe_and_well_visits_SYNTHETIC.csv": "safe-and-well",
+    "police_crime_markers_SYNTHETIC.csv": "police-markers",
+    "domestic_abuse_SYNTHETIC.xlsx": "domestic-abuse",
+}
+
+
+def partner_paths() -> list[tuple[str, str]]:
+    """(file, schema) for every shipped partner sample present."""
+    root = demo_data_dir() / "partner"
+    return [(str(root / name), schema) for name, schema in PARTNER_SAMPLES.items()
+            if (root / name).exists()]
+
+
 def build_demo(con: duckdb.DuckDBPyConnection,
                on_file: Callable[[str, int, int], None] | None = None) -> None:
-    """Load the shipped reference data, then the police archives (each one transaction).
-    Re-running it changes nothing: every file is recognised as already loaded."""
+    """Load the shipped reference data, the police archives, then the synthetic partner
+    samples (each step one transaction). Re-running it changes nothing: every file is
+    recognised as already loaded."""
     from cspkit.sources.reference import ingest_reference
     from cspkit.store.load_police import ingest_police
 
@@ -36,6 +56,14 @@ def build_demo(con: duckdb.DuckDBPyConnection,
         ingest_reference(con, reference_paths(), run_id=new_run_id(), on_file=on_file)
     with transaction(con):
         ingest_police(con, police_paths(), run_id=new_run_id(), on_file=on_file)
+    samples = partner_paths()
+    if samples:
+        from cspkit.sources.partner import ingest_partner
+
+        with transaction(con):
+            run_id = new_run_id()
+            for path, schema in samples:
+                ingest_partner(con, [path], schema=schema, run_id=run_id, on_file=on_file)
 
 
 def summary(con: duckdb.DuckDBPyConnection) -> list[str]:
@@ -53,8 +81,15 @@ def summary(con: duckdb.DuckDBPyConnection) -> list[str]:
                                              for e, n, d in imd))
     events = con.execute(
         """SELECT force, strftime(min(month), '%Y-%m'), strftime(max(month), '%Y-%m'),
-                  count(DISTINCT month), count(*) FROM events GROUP BY 1 ORDER BY 1""").fetchall()
+                  count(DISTINCT month), count(*) FROM events WHERE source = 'police.uk'
+           GROUP BY 1 ORDER BY 1""").fetchall()
     for force, first, last, months, n in events:
         lines.append(f"police.uk {force}: {n:,} crimes and ASB incidents, {months} months "
                      f"between {first} and {last}")
+    partner = con.execute(
+        """SELECT source, count(*) FROM events WHERE source <> 'police.uk' GROUP BY 1
+           UNION ALL SELECT source, count(*) FROM indicators GROUP BY 1 ORDER BY 1""").fetchall()
+    if partner:
+        lines.append("partner data (SYNTHETIC samples): " + ", ".join(
+            f"{source} {n:,}" for source, n in partner))
     return lines

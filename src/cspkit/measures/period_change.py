@@ -97,6 +97,7 @@ def _with_tests(frame: pd.DataFrame, now: AreaPeriod, before: AreaPeriod, note: 
 def place_change(con: duckdb.DuckDBPyConnection, area: AreaSelection, period: Period,
                  baseline: Period, *, level: str = "ward", category: str | None = None,
                  source: str = "police.uk", allow_partial: bool = False,
+                 subcategory: str | None = None,
                  settings: Settings | None = None) -> pd.DataFrame:
     """Every ward (or LSOA) of `area` with its counts in both periods and the volume change,
     sorted from the largest rise to the largest fall, in the shape of the strategic
@@ -111,7 +112,10 @@ def place_change(con: duckdb.DuckDBPyConnection, area: AreaSelection, period: Pe
     note = comparable(now.coverage, before.coverage, allow_partial) or ""
     column = LEVEL_COLUMN[level]
     category_sql = " AND e.category = ?" if category else ""
-    extra = [category] if category else []
+    extra: list[object] = [category] if category else []
+    if subcategory:
+        category_sql += " AND e.subcategory = ?"
+        extra.append(subcategory)
     scope_now, p_now = event_scope(area, period, source)
     scope_before, p_before = event_scope(area, baseline, source)
     places = pd.DataFrame(

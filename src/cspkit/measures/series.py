@@ -20,20 +20,25 @@ from cspkit.measures.periods import Period
 from cspkit.measures.settings import Settings
 
 
-def _category_filter(category: str | None) -> tuple[str, list[object]]:
-    if category is None:
-        return "", []
+def _category_filter(category: str | None, subcategory: str | None = None
+                     ) -> tuple[str, list[object]]:
+    sql, params = "", []
     if category == ALL_CRIME:
-        return " AND e.category <> ?", [ASB]
-    return " AND e.category = ?", [category]
+        sql, params = " AND e.category <> ?", [ASB]
+    elif category is not None:
+        sql, params = " AND e.category = ?", [category]
+    if subcategory is not None:  # e.g. deliberate fires: cause within any fire category
+        sql, params = sql + " AND e.subcategory = ?", [*params, subcategory]
+    return sql, params
 
 
 def monthly_counts(con: duckdb.DuckDBPyConnection, area: AreaSelection, *,
                    category: str | None = None, period: Period | None = None,
-                   source: str = "police.uk", by_category: bool = False) -> pd.DataFrame:
+                   source: str = "police.uk", by_category: bool = False,
+                   subcategory: str | None = None) -> pd.DataFrame:
     """month, count (and category with `by_category`) for every month the data covers."""
     condition, params = area.where("g")
-    extra, extra_params = _category_filter(category)
+    extra, extra_params = _category_filter(category, subcategory)
     window = ""
     if period is not None:
         window = " AND e.month BETWEEN ? AND ?"
@@ -61,6 +66,7 @@ def monthly_counts(con: duckdb.DuckDBPyConnection, area: AreaSelection, *,
 def monthly_series(con: duckdb.DuckDBPyConnection, area: AreaSelection, *,
                    category: str | None = None, period: Period | None = None,
                    baseline: Period | None = None, source: str = "police.uk",
+                   subcategory: str | None = None,
                    settings: Settings | None = None) -> pd.DataFrame:
     """Counts by month with rolling_mean (12 months), the c-chart centre and limits (sigma and
     exact Poisson), and `exceptional` ('above' | 'below' | '') for each month; where the data
@@ -69,7 +75,8 @@ def monthly_series(con: duckdb.DuckDBPyConnection, area: AreaSelection, *,
 
     The centre line is the mean over `baseline` (default: every month shown)."""
     settings = settings or Settings()
-    counts = monthly_counts(con, area, category=category, period=period, source=source)
+    counts = monthly_counts(con, area, category=category, period=period, source=source,
+                            subcategory=subcategory)
     if counts.empty:
         return counts.assign(rolling_mean=[], centre=[], lower=[], upper=[], exceptional=[])
     out = control_limits(rolling_mean(counts), baseline, settings)

@@ -29,7 +29,7 @@ from cspkit.sources.police_forces import force_id_from_name
 from cspkit.store.forces import derive_force_links
 from cspkit.store.geography import rebuild_lsoa_geography
 from cspkit.store.ingest_log import IngestRecord, finish_ingest, start_ingest
-from cspkit.store.vintages import resolve_event_vintages
+from cspkit.store.vintages import align_partner_vintages, resolve_event_vintages
 
 STAGE = "_police_stage"
 CHECKED = "_police_checked"
@@ -91,6 +91,7 @@ def ingest_police(con: duckdb.DuckDBPyConnection, paths: list[str | os.PathLike[
     for table in (CHECKED, FILES):
         con.execute(f'DROP TABLE IF EXISTS "{table}"')
     resolve_event_vintages(con)
+    align_partner_vintages(con)
     derive_force_links(con)
     rebuild_lsoa_geography(con)
     vintages = dict(con.execute(

@@ -92,3 +92,18 @@ def _apply(con: duckdb.DuckDBPyConnection, ingest_id: int, kind: str, vintage: s
         [ingest_id],
     )
     con.execute("UPDATE ingests SET lsoa_vintage = ? WHERE ingest_id = ?", [vintage, ingest_id])
+
+
+def align_partner_vintages(con: duckdb.DuckDBPyConnection) -> None:
+    """Partner events whose LSOA code exists in both editions take the edition the police data
+    uses for that code, so a district's partner and police events meet the same wards (an
+    unchanged East Cambridgeshire LSOA would otherwise fall to the 2021 wards while the police
+    data for it uses the 2011 ones)."""
+    con.execute(
+        """UPDATE events p SET lsoa_vintage = v.vintage
+           FROM (SELECT lsoa_code, mode(lsoa_vintage) AS vintage FROM events
+                 WHERE source = 'police.uk' AND lsoa_vintage IS NOT NULL GROUP BY 1) v
+           WHERE p.source <> 'police.uk' AND p.lsoa_code = v.lsoa_code
+             AND p.lsoa_vintage IS DISTINCT FROM v.vintage
+             AND EXISTS (SELECT 1 FROM area_vintages a
+                         WHERE a.code = p.lsoa_code AND a.vintage = v.vintage)""")

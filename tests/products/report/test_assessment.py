@@ -121,10 +121,24 @@ def test_no_published_table_shows_a_count_from_1_to_4(bedford_doc, east_cambs_do
                     assert not values & {"1", "2", "3", "4"}, (table.key, column)
 
 
-def test_partner_data_not_supplied_is_listed(bedford_doc):
+def test_partner_sections_appear_when_their_data_is_loaded(bedford_doc):
     partners = next(s for s in bedford_doc.walk() if s.key == "partners")
-    text = " ".join(b.text for b in partners.blocks if isinstance(b, Paragraph))
-    assert "No data supplied for: Fire and rescue incidents" in text
+    keys = [s.key for s in partners.subsections]
+    assert keys == ["partner-fire", "partner-ambulance", "partner-ed-assaults",
+                    "partner-treatment", "partner-safe-and-well", "partner-hate-crime",
+                    "partner-domestic-abuse", "partner-cyber"]
+    # Every one says its figures are synthetic samples.
+    for sub in partners.subsections:
+        assert any(isinstance(b, Paragraph) and "SYNTHETIC" in b.text for b in sub.blocks)
+
+
+def test_partner_data_not_supplied_is_listed(warehouse):
+    from cspkit.products.report.partners import partner_section
+
+    section = partner_section(warehouse, None)
+    assert section.subsections == []
+    text = " ".join(b.text for b in section.blocks if isinstance(b, Paragraph))
+    assert "No data supplied for: Fire and rescue incidents" in text and "Cyber crime" in text
 
 
 def test_local_content_is_included(demo_warehouse, tmp_path):
@@ -202,3 +216,38 @@ def test_an_unknown_area_is_a_clear_error(demo_warehouse_path: Path, tmp_path: P
                              "--year", "2023", "--out", str(tmp_path), "--db",
                              str(demo_warehouse_path)], capture_output=True, text=True)
     assert result.returncode == 2 and "Did you mean: Bedford" in result.stderr
+
+
+RESTRICTED_SOURCES = ("istv", "police-markers")
+
+
+def test_no_record_level_detail_of_restricted_sources_is_published(bedford_out: Path,
+                                                                   demo_warehouse):
+    """Restricted sources appear only as aggregates: no exact date or record reference of any
+    of their records is in the HTML, the PDF or any CSV."""
+    from pypdf import PdfReader
+
+    records = demo_warehouse.execute(
+        f"SELECT event_date, record_id FROM events WHERE source IN {RESTRICTED_SOURCES}"
+    ).fetchall()
+    if not records:
+        pytest.skip("no restricted partner samples loaded in the demo warehouse")
+    dates = {d for d, _ in records if d is not None}
+    needles = set()
+    for d in dates:
+        needles |= {d.isoformat(), d.strftime("%d/%m/%Y"), f"{d.day} {d:%B %Y}"}
+    needles |= {r for _, r in records if r}
+    html = next(bedford_out.glob("*.html")).read_text(encoding="utf-8")
+    pdf = "\n".join(p.extract_text() for p in PdfReader(next(bedford_out.glob("*.pdf"))).pages)
+    csvs = "\n".join(p.read_text(encoding="utf-8") for p in bedford_out.glob("table-*.csv"))
+    for name, text in (("html", html), ("pdf", pdf), ("csv", csvs)):
+        leaked = sorted(n for n in needles if n in text)
+        assert not leaked, f"{name} shows record-level detail: {leaked[:5]}"
+    # And the restricted tables are there, aggregated, with small counts hidden.
+    assert "ED assault attendances by age band and gender" in html
+    istv = [p for p in bedford_out.glob("table-*-istv-*.csv")]
+    assert istv
+    for path in istv:
+        table = pd.read_csv(path, dtype=str)
+        for column in table.columns[1:]:
+            assert not set(table[column].dropna()) & {"1", "2", "3", "4"}

@@ -9,9 +9,11 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import duckdb
 
+from cspkit.products.report import partner_sections as ps
 from cspkit.products.report.document import Block, Paragraph, Section
 
 
@@ -20,7 +22,7 @@ class PartnerSource:
     key: str
     title: str
     source: str                       # events.source / indicators.source written by its loader
-    build: Callable[[duckdb.DuckDBPyConnection, object], list[Block]] | None = None
+    build: Callable[[duckdb.DuckDBPyConnection, Any], list[Block]] | None = None
 
 
 def _summary_blocks(con: duckdb.DuckDBPyConnection, source: str) -> list[Block]:
@@ -34,14 +36,15 @@ def _summary_blocks(con: duckdb.DuckDBPyConnection, source: str) -> list[Block]:
 
 
 PARTNER_SOURCES = [
-    PartnerSource("fire", "Fire and rescue incidents", "fire"),
-    PartnerSource("ambulance", "Ambulance callouts for assault", "ambulance"),
-    PartnerSource("ed-assaults", "Emergency department assault attendances (ISTV)", "istv"),
-    PartnerSource("treatment", "Substance misuse treatment", "treatment"),
-    PartnerSource("safe-and-well", "Safe and well visits", "safe-and-well"),
-    PartnerSource("hate-crime", "Hate crime", "hate-crime"),
-    PartnerSource("domestic-abuse", "Domestic abuse", "domestic-abuse"),
-    PartnerSource("cyber", "Cyber crime", "cyber"),
+    PartnerSource("fire", "Fire and rescue incidents", "fire", ps.fire),
+    PartnerSource("ambulance", "Ambulance callouts for assault", "ambulance", ps.ambulance),
+    PartnerSource("ed-assaults", "Emergency department assault attendances (ISTV)", "istv",
+                  ps.ed_assaults),
+    PartnerSource("treatment", "Substance misuse treatment", "treatment", ps.treatment),
+    PartnerSource("safe-and-well", "Safe and well visits", "safe-and-well", ps.safe_and_well),
+    PartnerSource("hate-crime", "Hate crime", "police-markers", ps.hate_crime),
+    PartnerSource("domestic-abuse", "Domestic abuse", "domestic-abuse", ps.domestic_abuse),
+    PartnerSource("cyber", "Cyber crime", "police-markers", ps.cyber),
 ]
 
 
