@@ -100,6 +100,23 @@ def flagged_by_year(con: duckdb.DuckDBPyConnection, area: AreaSelection, source:
             FROM e GROUP BY 1 ORDER BY 1""", params).df()
 
 
+FINANCIAL_YEAR_SQL = """CASE WHEN month(e.month) >= 4
+    THEN year(e.month) || '/' || lpad(((year(e.month) + 1) % 100)::VARCHAR, 2, '0')
+    ELSE (year(e.month) - 1) || '/' || lpad((year(e.month) % 100)::VARCHAR, 2, '0') END"""
+
+
+def attribute_by_year(con: duckdb.DuckDBPyConnection, area: AreaSelection, source: str,
+                      attribute: str) -> pd.DataFrame:
+    """Events of `source` by financial year and one attribute (a JSON key or 'subcategory'),
+    e.g. ED assault attendances by weapon over time. Long: financial_year, value, count."""
+    scope, params = _area_events(area, source)
+    field = ("e.subcategory" if attribute == "subcategory"
+             else f"json_extract_string(e.attributes, '$.{attribute}')")
+    return con.execute(
+        f"""SELECT {FINANCIAL_YEAR_SQL} AS financial_year, {field} AS value, count(*) AS count
+            {scope} GROUP BY ALL ORDER BY 1, 2""", params).df()
+
+
 @dataclass(frozen=True)
 class ProportionComparison:
     successes: int

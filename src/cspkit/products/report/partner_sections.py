@@ -141,11 +141,15 @@ def ed_assaults(con: duckdb.DuckDBPyConnection, ctx: Any) -> list[Block]:
                         publish(wide, [*genders, "Total"], total_column="Total",
                                 policy=ctx.policy),
                         source="Emergency department (ISTV)"))
-    weapons = partner.attribute_counts(con, area, period, "istv", rows="subcategory")
-    weapons = weapons.rename(columns={"subcategory": "weapon"})
-    blocks.append(Table("istv-weapons", f"ED assault attendances by weapon, {area.name}, "
-                        f"{period.label}", publish(weapons, ["count"], policy=ctx.policy),
-                        source="Emergency department (ISTV)"))
+    weapons = partner.attribute_by_year(con, area, "istv", "subcategory")
+    if not weapons.empty:
+        wide = weapons.pivot_table(index="value", columns="financial_year", values="count",
+                                   aggfunc="sum", fill_value=0).reset_index()
+        wide.columns = ["weapon", *[str(c) for c in wide.columns[1:]]]
+        years = [c for c in wide.columns if c != "weapon"]
+        blocks.append(Table("istv-weapons", f"ED assault attendances by weapon and financial "
+                            f"year, {area.name}", publish(wide, years, policy=ctx.policy),
+                            source="Emergency department (ISTV)"))
     return blocks
 
 
