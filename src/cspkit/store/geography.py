@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import duckdb
 
+# Also the body of migration 2, which first made it a view.
 HIERARCHY_SQL = """
 
     WITH ranked AS (

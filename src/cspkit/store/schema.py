@@ -6,6 +6,8 @@ applied is recorded in ``meta.schema_version``. Never edit a released migration:
 
 from __future__ import annotations
 
+from cspkit.store.geography import HIERARCHY_SQL
+
 MIGRATIONS: list[str] = [
     # 1: the canonical model (DESIGN.md): geography, population, deprivation, events, indicators,
     #    and the ingest log with its quarantine.
@@ -222,48 +224,7 @@ MIGRATIONS: list[str] = [
     #    newest ward lookup made for that edition (official or best-fit before derived), its
     #    district, the district's county, region and police force. Events join on
     #    (lsoa_code, lsoa_vintage).
-    """
-    CREATE VIEW lsoa_geography AS
-    WITH ranked AS (
-        SELECT child_code, child_vintage, parent_code, parent_level, parent_vintage, method,
-               row_number() OVER (
-                   PARTITION BY child_code, child_vintage, parent_level
-                   ORDER BY parent_vintage DESC, method = 'derived', parent_code) AS rn
-        FROM area_links
-    ),
-    best AS (SELECT * FROM ranked WHERE rn = 1),
-    up AS (  -- district parents do not depend on the LSOA edition: newest link wins
-        SELECT child_code, parent_code, parent_level,
-               row_number() OVER (PARTITION BY child_code, parent_level
-                                  ORDER BY parent_vintage DESC, method = 'derived') AS rn
-        FROM area_links
-    )
-    SELECT v.code AS lsoa_code, v.vintage AS lsoa_vintage, a.name AS lsoa_name,
-           w.parent_code AS ward_code, wa.name AS ward_name, w.parent_vintage AS ward_vintage,
-           w.method AS ward_method,
-           coalesce(l.parent_code, wl.parent_code) AS lad_code, la.name AS lad_name,
-           c.parent_code AS county_code, ca.name AS county_name,
-           r.parent_code AS region_code, ra.name AS region_name,
-           f.parent_code AS force_code, fa.name AS force_name
-    FROM area_vintages v
-    JOIN areas a ON a.code = v.code AND a.level = 'lsoa'
-    LEFT JOIN best w ON w.child_code = v.code AND w.child_vintage = v.vintage
-                    AND w.parent_level = 'ward'
-    LEFT JOIN areas wa ON wa.code = w.parent_code
-    LEFT JOIN best l ON l.child_code = v.code AND l.child_vintage = v.vintage
-                    AND l.parent_level = 'lad'
-    LEFT JOIN up wl ON wl.child_code = w.parent_code AND wl.parent_level = 'lad' AND wl.rn = 1
-    LEFT JOIN areas la ON la.code = coalesce(l.parent_code, wl.parent_code)
-    LEFT JOIN up c ON c.child_code = coalesce(l.parent_code, wl.parent_code)
-                  AND c.parent_level = 'county' AND c.rn = 1
-    LEFT JOIN areas ca ON ca.code = c.parent_code
-    LEFT JOIN up r ON r.child_code = coalesce(l.parent_code, wl.parent_code)
-                  AND r.parent_level = 'region' AND r.rn = 1
-    LEFT JOIN areas ra ON ra.code = r.parent_code
-    LEFT JOIN up f ON f.child_code = coalesce(l.parent_code, wl.parent_code)
-                  AND f.parent_level = 'force' AND f.rn = 1
-    LEFT JOIN areas fa ON fa.code = f.parent_code;
-    """,
+    f"CREATE VIEW lsoa_geography AS {HIERARCHY_SQL};",
     # 3: lsoa_geography becomes a table, rebuilt whenever links change (store.geography): as a
     #    view its window functions ran again inside every measure query.
     """

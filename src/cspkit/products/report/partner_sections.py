@@ -106,18 +106,27 @@ def fire(con: duckdb.DuckDBPyConnection, ctx: Any) -> list[Block]:
     return blocks
 
 
-def ambulance(con: duckdb.DuckDBPyConnection, ctx: Any) -> list[Block]:
+def _district_indicator(con: duckdb.DuckDBPyConnection, ctx: Any, *, source: str,
+                        indicator: str, key: str, title: str, publisher: str) -> list[Block]:
+    """One yearly indicator for the area and its sibling districts, as a district x year
+    table."""
     districts = _districts(con, ctx.area)
-    frame = partner.indicator_table(con, "ambulance", ["assault_callouts"],
-                                    [d.code for d in districts])
-    blocks: list[Block] = _synthetic(con, "ambulance")
+    frame = partner.indicator_table(con, source, [indicator], [d.code for d in districts])
+    blocks: list[Block] = _synthetic(con, source)
     if frame.empty:
-        return blocks + [Paragraph("No ambulance figures are held for these districts.")]
-    blocks.append(Paragraph("{table:ambulance-callouts} gives ambulance callouts for assault "
-                            "by district and financial year."))
-    blocks.append(Table("ambulance-callouts", "Ambulance callouts for assault by district",
-                        _published_wide(_wide(frame), ctx), source="Ambulance service"))
+        return blocks + [Paragraph(f"No {title.lower()} figures are held for these districts.")]
+    blocks.append(Paragraph("{table:" + key + "} gives " + title.lower()
+                            + " by district and financial year."))
+    blocks.append(Table(key, f"{title} by district", _published_wide(_wide(frame), ctx),
+                        source=publisher))
     return blocks
+
+
+def ambulance(con: duckdb.DuckDBPyConnection, ctx: Any) -> list[Block]:
+    return _district_indicator(con, ctx, source="ambulance", indicator="assault_callouts",
+                               key="ambulance-callouts",
+                               title="Ambulance callouts for assault",
+                               publisher="Ambulance service")
 
 
 def ed_assaults(con: duckdb.DuckDBPyConnection, ctx: Any) -> list[Block]:
@@ -199,15 +208,10 @@ def treatment(con: duckdb.DuckDBPyConnection, ctx: Any) -> list[Block]:
 
 
 def safe_and_well(con: duckdb.DuckDBPyConnection, ctx: Any) -> list[Block]:
-    districts = _districts(con, ctx.area)
-    frame = partner.indicator_table(con, "safe-and-well", ["safe_and_well_visits"],
-                                    [d.code for d in districts])
-    blocks: list[Block] = _synthetic(con, "safe-and-well")
-    if frame.empty:
-        return blocks + [Paragraph("No safe and well visits are held for these districts.")]
-    blocks.append(Table("safe-and-well-visits", "Safe and well visits by district",
-                        _published_wide(_wide(frame), ctx), source="Fire and rescue service"))
-    return blocks
+    return _district_indicator(con, ctx, source="safe-and-well",
+                               indicator="safe_and_well_visits", key="safe-and-well-visits",
+                               title="Safe and well visits",
+                               publisher="Fire and rescue service")
 
 
 def _flag_table(con: duckdb.DuckDBPyConnection, ctx: Any, flag: str, key: str, title: str
