@@ -21,7 +21,7 @@ from cspkit.measures.periods import Period, month_label, previous
 from cspkit.measures.settings import Settings
 from cspkit.products.report import charts, narrative
 from cspkit.products.report.config import LocalContent
-from cspkit.products.report.document import Document, Paragraph, Section, Table
+from cspkit.products.report.document import Block, Document, Paragraph, Section, Table
 from cspkit.products.report.partners import partner_section
 from cspkit.store.coverage import coverage
 
@@ -411,6 +411,8 @@ def deprivation_section(ctx: Context) -> Section:
 
 def places_section(ctx: Context) -> Section:
     section = Section("places", "Places with several issues")
+    if ctx.area.level == "lad":
+        section.blocks += _vulnerable_places(ctx)
     several = {w: i for w, i in ctx.multi_issue.items() if len(i) >= 2}
     if not several:
         section.blocks.append(Paragraph(
@@ -427,6 +429,59 @@ def places_section(ctx: Context) -> Section:
     ctx.findings.append((3, f"{len(several)} ward(s) were among the largest rises on two or "
                             f"more issues, led by {table['ward'].iloc[0]}."))
     return section
+
+
+def _vulnerable_places(ctx: Context) -> list[Block]:
+    """The multi-issue ranking of wards (measures.places), its top ten, a map, and how stable
+    it is against the year before."""
+    from cspkit.measures.places import ranking_stability, vulnerable_places
+
+    ranking = vulnerable_places(ctx.con, ctx.area, ctx.period, level="ward")
+    if ranking.empty:
+        return []
+    top = ranking.head(10)[["rank", "name", "score", "flags", "drivers"]].copy()
+    top["score"] = top["score"].round(1)
+    issues = ranking.attrs.get("issues", [])
+    blocks: list[Block] = [Paragraph(
+        "Every ward is ranked on an index of several issues, as the IMD ranks LSOAs: each "
+        "issue's rate per 1,000 residents is ranked across the district's wards, the ranks are "
+        "exponentially transformed so the worst-affected places stand out, and the results are "
+        "combined with documented weights. A ward is flagged on an issue when it is in the "
+        "district's top fifth for it. {table:places-ranking} gives the ten highest-ranked "
+        "wards and the issues that drive each."
+        + (f" Issues in the index: {', '.join(map(str, issues))}." if issues else ""))]
+    blocks.append(Table("places-ranking", f"Wards ranked by the multi-issue index, "
+                        f"{ctx.area.name}, {ctx.period.label}", top,
+                        source=POLICE_SOURCE + "; partner data where loaded; IMD",
+                        notes=["Score: weighted mean of exponentially transformed issue "
+                               "ranks (0-100; higher = more issues)."]))
+    values = pd.DataFrame({"code": ranking["code"], "name": ranking["name"],
+                           "value": ranking["score"].round(1)})
+    figure = charts.choropleth("places-map", f"Multi-issue index by ward, {ctx.area.name}",
+                               ctx.con, codes_values=values, level="ward",
+                               value_title="Index score")
+    figure.source = POLICE_SOURCE + "; boundaries: ONS"
+    blocks += [Paragraph("{figure:places-map} maps the index across the district."), figure]
+    if ctx.period.kind == "calendar":
+        from cspkit.measures.periods import calendar_year
+
+        year = ctx.period.start.year
+        try:
+            stability = ranking_stability(ctx.con, ctx.area, [calendar_year(year - 1),
+                                                              ctx.period], level="ward")
+        except ValueError:
+            stability = {"pairs": []}
+        for pair in stability["pairs"]:
+            blocks.append(Paragraph(
+                f"Stability: the ranking's rank correlation with {pair['from']} is "
+                f"{pair['spearman']:.2f}; entering the top ten: "
+                f"{', '.join(pair['entered']) or 'none'}; leaving it: "
+                f"{', '.join(pair['left']) or 'none'}. Places that move in and out of the top "
+                "ten from year to year are more likely noise than a change on the ground."))
+    leader = ranking.iloc[0]
+    ctx.findings.append((3, f"On the multi-issue index, {leader['name']} ranks first in "
+                            f"{ctx.area.name}, driven by {leader['drivers']}."))
+    return blocks
 
 
 def data_quality(ctx: Context) -> Section:

@@ -1,0 +1,295 @@
+"""Vulnerable places: an explainable multi-issue index of a district's wards (or LSOAs), built
+the way the English Indices of Deprivation combine their domains.
+
+For each place and issue: a count, a rate per 1,000 residents and a flag (the place is in the
+district's top share of places on that issue). Issues are combined by ranking the places on
+each, turning the rank into an exponential score (as the IMD does, so a place very high on one
+issue is not cancelled out by being low on another) and taking the weighted mean. Weights ship
+in `place_weights.yaml` beside this module and may be overridden per call.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from importlib.resources import files
+from typing import Any
+
+import duckdb
+import numpy as np
+import pandas as pd
+import yaml
+from scipy.stats import spearmanr
+
+from cspkit.measures.areas import (
+    LEVEL_COLUMN,
+    AreaSelection,
+    children,
+    events_vintage,
+    population,
+    select_area,
+)
+from cspkit.measures.counts import ASB, event_scope
+from cspkit.measures.deprivation import EDITION_VINTAGE, choose_edition, lsoa_deprivation
+from cspkit.measures.periods import Period
+
+LEVELS = ("ward", "lsoa")
+RATE_PER = 1000
+N_DRIVERS = 3
+# The IMD's exponential transformation: rank share R in (0, 1] -> 0..100, stretching the top.
+_EXP_CONSTANT = 23.0
+
+
+@dataclass(frozen=True)
+class Issue:
+    slug: str        # column prefix and weights key
+    label: str       # how `drivers` names it
+    source: str      # events source; '' for deprivation (not counted from events)
+    condition: str   # SQL filter on events (alias e) selecting this issue's records
+
+
+ISSUES: tuple[Issue, ...] = (
+    Issue("all_crime", "all crime", "police.uk", f"e.category <> '{ASB}'"),
+    Issue("violence", "violence", "police.uk", "e.category = 'Violence and sexual offences'"),
+    Issue("asb", "ASB", "police.uk", f"e.category = '{ASB}'"),
+    Issue("criminal_damage", "criminal damage", "police.uk",
+          "e.category = 'Criminal damage and arson'"),
+    Issue("burglary", "burglary", "police.uk", "e.category = 'Burglary'"),
+    Issue("deliberate_fires", "deliberate fires", "fire", "e.subcategory = 'Deliberate'"),
+    Issue("domestic_abuse", "domestic abuse", "police-markers",
+          "coalesce(json_extract(e.attributes, '$.domestic_abuse')::BOOLEAN, false)"),
+    Issue("deprivation", "deprivation", "", ""),
+)
+ISSUE_BY_SLUG = {i.slug: i for i in ISSUES}
+# The partner sources: an issue from one is scored only when the area has its data.
+PARTNER_SOURCES = {"fire", "police-markers"}
+
+
+def default_weights() -> dict[str, float]:
+    """The shipped weights (`place_weights.yaml`), one per issue slug."""
+    text = files("cspkit.measures").joinpath("place_weights.yaml").read_text(encoding="utf-8")
+    return validate_weights(yaml.safe_load(text) or {}, base={})
+
+
+def validate_weights(weights: dict[str, Any], base: dict[str, float] | None = None
+                     ) -> dict[str, float]:
+    """`weights` laid over `base` (the defaults): unknown issues, negative or non-numeric
+    weights are refused, naming the known issues."""
+    unknown = [k for k in weights if k not in ISSUE_BY_SLUG]
+    if unknown:
+        raise ValueError(f"unknown issue(s) in weights: {', '.join(map(str, unknown))}; "
+                         f"known issues: {', '.join(ISSUE_BY_SLUG)}")
+    merged = dict(default_weights() if base is None else base)
+    for key, value in weights.items():
+        if isinstance(value, bool) or not isinstance(value, int | float) \
+                or not math.isfinite(value) or value < 0:
+            raise ValueError(f"weight for {key!r} must be a number >= 0, not {value!r}")
+        merged[key] = float(value)
+    return merged
+
+
+def exponential_transform(share: pd.Series) -> pd.Series:
+    """The IMD's transform of a rank share R = rank / n (1 = highest): 0 at the bottom, 100 at
+    the top, so high values on one issue are not averaged away by low ones elsewhere."""
+    return -_EXP_CONSTANT * np.log(1 - share * (1 - math.exp(-100 / _EXP_CONSTANT)))
+
+
+def top_share_flags(rates: pd.Series, top_share: float) -> pd.Series:
+    """True for places among the ceil(top_share x n) highest rates (ties at the cut included).
+    A zero rate is never flagged: being joint-highest at zero marks nothing."""
+    known = rates.dropna()
+    if known.empty:
+        return pd.Series(False, index=rates.index)
+    k = math.ceil(top_share * len(known))
+    cut = known.sort_values(ascending=False).iloc[k - 1]
+    return (rates >= cut) & (rates > 0)
+
+
+def vulnerable_places(con: duckdb.DuckDBPyConnection, area: str | AreaSelection,
+                      period: Period, *, level: str = "ward",
+                      weights: dict[str, float] | None = None, top_share: float = 0.2
+                      ) -> pd.DataFrame:
+    """Every ward (or LSOA) of `area` scored on several issues, most vulnerable first.
+
+    Issues (column slug): all crime excluding ASB (`all_crime`), violence and sexual offences
+    (`violence`), ASB (`asb`), criminal damage and arson (`criminal_damage`), burglary
+    (`burglary`), deliberate fires (`deliberate_fires`, fire service data) and domestic abuse
+    (`domestic_abuse`, police marker data) - the last two only when the area has that source's
+    events in the period - and deprivation (`deprivation`).
+
+    Rates are per 1,000 residents (the place's population nearest `period.start.year`).
+    Deprivation: the IMD's mean score is not held, so a place's `deprivation_rate` is the
+    population-weighted mean over its LSOAs of (N + 1 - IMD rank) / N, N = LSOAs in England in
+    that edition (near 1 = most deprived); `deprivation_count` is the number of its LSOAs
+    ranked. Events are placed through the LSOA edition they were published on; those whose
+    edition maps to a ward not in the current list are left out.
+
+    Flag: the rate is among the district's top `top_share` of places (ceil(top_share x n)
+    highest, ties included, zero rates never). Score: per issue, places are ranked (1 = lowest,
+    ties averaged), R = rank / n, X = -23 ln(1 - R (1 - e^(-100/23))); score = sum(w X) / sum(w)
+    over the issues the place has a value for. `rank` 1 = highest score. `drivers` names up to
+    three issues contributing most (w X) to the score, flagged ones first.
+
+    Columns: code, name, score, rank, flags, drivers, population, then <slug>_count,
+    <slug>_rate, <slug>_flag per issue. `attrs` holds the issues used, the weights and the
+    issues skipped with why."""
+    if level not in LEVELS:
+        raise ValueError(f"level must be one of {', '.join(LEVELS)}, not {level!r}")
+    if not 0 < top_share <= 1:
+        raise ValueError(f"top_share must be in (0, 1], not {top_share!r}")
+    chosen_weights = validate_weights(weights or {})
+    district = select_area(con, area)
+    places = children(con, district, level)
+    vintage = events_vintage(con, district)
+    frame = pd.DataFrame({"code": [p.code for p in places], "name": [p.name for p in places]})
+    frame["population"] = [population(con, p, period.start.year, vintage).persons
+                           for p in places]
+
+    counted, skipped = _count_issues(con, district, period, level)
+    issues = [i for i in ISSUES if i.slug in counted.columns]
+    frame = frame.merge(counted, left_on="code", right_index=True, how="left")
+    persons = frame["population"].where(frame["population"] > 0)
+    for issue in issues:
+        frame[issue.slug] = frame[issue.slug].fillna(0).astype("int64")
+        frame[f"{issue.slug}_rate"] = RATE_PER * frame[issue.slug] / persons
+
+    deprivation = _deprivation(con, district, period, level)
+    if deprivation is None:
+        skipped["deprivation"] = "no deprivation (IoD) data loaded"
+    else:
+        frame = frame.merge(deprivation, left_on="code", right_index=True, how="left")
+        frame["deprivation"] = frame["deprivation"].fillna(0).astype("int64")
+        issues.append(ISSUE_BY_SLUG["deprivation"])
+    issues = [i for i in issues if chosen_weights.get(i.slug, 0) > 0]
+    if not issues:
+        raise ValueError("no issue with data has a weight above 0: nothing to score")
+    frame = frame.rename(columns={i.slug: f"{i.slug}_count" for i in ISSUE_BY_SLUG.values()})
+
+    contributions = {}
+    for issue in issues:
+        rate = frame[f"{issue.slug}_rate"]
+        frame[f"{issue.slug}_flag"] = top_share_flags(rate, top_share)
+        share = rate.rank(method="average", na_option="keep") / rate.notna().sum()
+        contributions[issue.slug] = chosen_weights[issue.slug] * exponential_transform(share)
+    contrib = pd.DataFrame(contributions, index=frame.index)
+    used = pd.DataFrame({s: contrib[s].notna() * chosen_weights[s] for s in contrib},
+                        index=frame.index)
+    frame["score"] = (contrib.sum(axis=1, min_count=1) / used.sum(axis=1).replace(0, np.nan))
+    flag_columns = [f"{i.slug}_flag" for i in issues]
+    frame["flags"] = frame[flag_columns].sum(axis=1).astype("int64")
+    frame["drivers"] = [_drivers(contrib.loc[i], frame.loc[i], issues) for i in frame.index]
+    frame["rank"] = frame["score"].rank(method="min", ascending=False).astype("Int64")
+    frame = frame.sort_values(["rank", "code"], na_position="last").reset_index(drop=True)
+
+    lead = ["code", "name", "score", "rank", "flags", "drivers", "population"]
+    per_issue = [f"{i.slug}_{what}" for i in issues for what in ("count", "rate", "flag")]
+    frame = frame[lead + per_issue]
+    frame.attrs = {"period": period.label, "level": level, "area": district.name,
+                   "issues": [i.slug for i in issues],
+                   "weights": {i.slug: chosen_weights[i.slug] for i in issues},
+                   "skipped": skipped, "top_share": top_share}
+    return frame
+
+
+def _count_issues(con: duckdb.DuckDBPyConnection, district: AreaSelection, period: Period,
+                  level: str) -> tuple[pd.DataFrame, dict[str, str]]:
+    """Counts per place (index) and issue slug (columns): one GROUP BY per source, each issue a
+    FILTER, so the engine does the counting. Partner issues without data are skipped."""
+    column = LEVEL_COLUMN[level]
+    frames: list[pd.DataFrame] = []
+    skipped: dict[str, str] = {}
+    by_source: dict[str, list[Issue]] = {}
+    for issue in ISSUES:
+        if issue.source:
+            by_source.setdefault(issue.source, []).append(issue)
+    for source, group in by_source.items():
+        scope, params = event_scope(district, period, source)
+        filters = ", ".join(f"count(*) FILTER (WHERE {i.condition}) AS {i.slug}" for i in group)
+        result = con.execute(
+            f"SELECT g.{column} AS code, count(*) AS _records, {filters} {scope} "
+            f"AND g.{column} IS NOT NULL GROUP BY 1", params).df().set_index("code")
+        if source in PARTNER_SOURCES and result["_records"].sum() == 0:
+            for issue in group:
+                skipped[issue.slug] = f"no {source} data for {district.name} in {period.label}"
+            continue
+        frames.append(result.drop(columns="_records"))
+    counted = pd.concat(frames, axis=1) if frames else pd.DataFrame()
+    return counted, skipped
+
+
+def _deprivation(con: duckdb.DuckDBPyConnection, district: AreaSelection, period: Period,
+                 level: str) -> pd.DataFrame | None:
+    """Per place: LSOAs ranked (`deprivation`) and the population-weighted mean of
+    (N + 1 - rank) / N (`deprivation_rate`), or None when no IoD edition is loaded."""
+    try:
+        edition = choose_edition(con, district)
+    except ValueError:
+        return None
+    lsoas = lsoa_deprivation(con, district, edition)
+    if lsoas.empty:
+        return None
+    row = con.execute("SELECT count(*) FROM imd WHERE edition = ? AND domain = 'imd'",
+                      [edition]).fetchone()
+    n_england = int(row[0]) if row else 0
+    lsoas = lsoas.merge(_lsoa_persons(con, lsoas["lsoa_code"].tolist(),
+                                      EDITION_VINTAGE.get(edition, "2011"),
+                                      period.start.year),
+                        on="lsoa_code", how="left")
+    # An LSOA without a population figure counts as an average one rather than vanishing.
+    lsoas["persons"] = lsoas["persons"].fillna(lsoas["persons"].mean()).fillna(1.0)
+    lsoas["index"] = (n_england + 1 - lsoas["imd_rank"]) / n_england
+    key = LEVEL_COLUMN[level]
+    lsoas["weighted"] = lsoas["index"] * lsoas["persons"]
+    grouped = lsoas.groupby(key).agg(deprivation=("imd_rank", "count"),
+                                     weighted=("weighted", "sum"), persons=("persons", "sum"))
+    grouped["deprivation_rate"] = grouped["weighted"] / grouped["persons"]
+    return grouped[["deprivation", "deprivation_rate"]]
+
+
+def _lsoa_persons(con: duckdb.DuckDBPyConnection, codes: list[str], vintage: str, year: int
+                  ) -> pd.DataFrame:
+    """Each LSOA's residents in the year nearest `year` (later year on a tie)."""
+    if not codes:
+        return pd.DataFrame(columns=["lsoa_code", "persons"])
+    marks = ", ".join("?" for _ in codes)
+    return con.execute(
+        f"""SELECT code AS lsoa_code, persons FROM population
+            WHERE vintage = ? AND persons IS NOT NULL AND code IN ({marks})
+            QUALIFY row_number() OVER (PARTITION BY code
+                                       ORDER BY abs(year - ?), year DESC) = 1""",
+        [vintage, *codes, year]).df()
+
+
+def _drivers(contrib: pd.Series, row: pd.Series, issues: list[Issue]) -> str:
+    """The issues adding most to this place's score, flagged ones first."""
+    ranked = [(not bool(row[f"{i.slug}_flag"]), -float(contrib[i.slug]), i.label)
+              for i in issues if pd.notna(contrib[i.slug]) and contrib[i.slug] > 0]
+    top = sorted(ranked, key=lambda t: t[1])[:N_DRIVERS]  # largest contributions
+    return ", ".join(label for *_, label in sorted(top))
+
+
+def ranking_stability(con: duckdb.DuckDBPyConnection, area: str | AreaSelection,
+                      periods: list[Period], *, level: str = "ward", top_n: int = 10,
+                      weights: dict[str, float] | None = None) -> dict[str, Any]:
+    """How far the ranking holds between consecutive periods: the Spearman correlation of
+    scores over the places present in both, and the places entering and leaving the top
+    `top_n`. Returns {"pairs": [{"from", "to", "spearman", "entered", "left"}], "top_n"}."""
+    if top_n < 1:
+        raise ValueError(f"top_n must be at least 1, not {top_n!r}")
+    district = select_area(con, area)
+    tables = [vulnerable_places(con, district, p, level=level, weights=weights)
+              for p in periods]
+    pairs = []
+    labelled = list(zip(periods, tables, strict=True))
+    for (before, a), (after, b) in zip(labelled, labelled[1:], strict=False):
+        both = a[["code", "score"]].merge(b[["code", "score"]], on="code").dropna()
+        rho = float(spearmanr(both["score_x"], both["score_y"]).statistic) \
+            if len(both) > 2 else float("nan")
+        # Tables are sorted by rank, so the head is the top (ties broken by code).
+        top_a = dict(zip(a["code"].head(top_n), a["name"].head(top_n), strict=True))
+        top_b = dict(zip(b["code"].head(top_n), b["name"].head(top_n), strict=True))
+        pairs.append({"from": before.label, "to": after.label,
+                      "spearman": round(rho, 4) if math.isfinite(rho) else None,
+                      "entered": [n for c, n in top_b.items() if c not in top_a],
+                      "left": [n for c, n in top_a.items() if c not in top_b]})
+    return {"pairs": pairs, "top_n": top_n}
