@@ -441,6 +441,105 @@ def assess_cmd(
             sys.stdout.write(f"{kind}: {paths[kind]}\n")
 
 
+# --------------------------------------------------------------------------- places
+
+
+@app.command("places")
+def places_cmd(
+    area: Annotated[str, typer.Option(help="District name or code.", show_default=False)],
+    db: DbOption = None,
+    level: Annotated[str, typer.Option(help="ward or lsoa.")] = "ward",
+    year: Annotated[int, typer.Option(help="Calendar year.")] = 2023,
+    format: Annotated[TableFormat, typer.Option("--format", help="table, csv or json.")
+                      ] = TableFormat.table,
+    stability: Annotated[bool, typer.Option(
+        help="Also compare with the year before: rank correlation and places entering or "
+             "leaving the top ten (printed to stderr).")] = True,
+) -> None:
+    """Rank every ward (or LSOA) of a district by an explainable multi-issue index: per-issue
+    rates, flags where a place is in the district's top 20%, and a weighted composite score
+    (ranks exponentially transformed, as the IMD does), with the issues that drive it.
+
+    Example:
+
+        cspkit places --area Bedford --level ward --year 2023 --format csv
+    """
+    from cspkit.measures.periods import calendar_year
+    from cspkit.measures.places import ranking_stability, vulnerable_places
+    from cspkit.store import connect
+
+    con = connect(db, read_only=True)
+    try:
+        frame = vulnerable_places(con, area, calendar_year(year), level=level)
+        if stability:
+            result = ranking_stability(con, area, [calendar_year(year - 1),
+                                                   calendar_year(year)], level=level)
+            for pair in result["pairs"]:
+                console.print(f"ranking {pair['from']} -> {pair['to']}: Spearman "
+                              f"{pair['spearman']:.2f}; entered the top {result['top_n']}: "
+                              f"{', '.join(pair['entered']) or 'none'}; left: "
+                              f"{', '.join(pair['left']) or 'none'}")
+    except ValueError as exc:
+        raise CspkitError(str(exc)) from exc
+    _write_frame(frame, format)
+
+
+@app.command("profile")
+def profile_cmd(
+    name: Annotated[str, typer.Option(help="A name for the place.", show_default=False)],
+    db: DbOption = None,
+    lsoas: Annotated[str | None, typer.Option(help="Comma-separated LSOA codes.")] = None,
+    wards: Annotated[str | None, typer.Option(help="Comma-separated ward names or codes.")
+                     ] = None,
+    polygon: Annotated[Path | None, typer.Option(
+        help="GeoJSON polygon; LSOAs whose population-weighted centroid is inside are used."
+    )] = None,
+    year: Annotated[int, typer.Option(help="The latest year profiled.")] = 2023,
+    out_dir: Annotated[Path | None, typer.Option(
+        "--out", help="Write the place briefing (HTML, PDF, JSON) into this folder.")] = None,
+    format: Annotated[str, typer.Option("--format", help="json: print the profile as JSON.")
+                      ] = "json",
+) -> None:
+    """Profile any bespoke place (a set of LSOAs or wards, or a drawn polygon): population,
+    every issue over three years with trend and verdicts, comparison with the district and
+    places of the same size, deprivation, ASB seasonality and a map.
+
+    Example:
+
+        cspkit profile --name Littleport --wards "Littleport" --year 2019 --out briefing/
+    """
+    from cspkit.measures.areas import custom_area
+    from cspkit.measures.custom_areas import area_from_polygon, area_from_wards
+    from cspkit.products.profile import profile, write_profile
+    from cspkit.store import connect
+
+    chosen = [x for x in (lsoas, wards, polygon) if x]
+    if len(chosen) != 1:
+        raise CspkitError("give exactly one of --lsoas, --wards or --polygon")
+    con = connect(db, read_only=True)
+    info: dict[str, object] | None = None
+    try:
+        if lsoas:
+            area = custom_area(con, name, lsoas.split(","))
+        elif wards:
+            area = area_from_wards(con, name, [w.strip() for w in wards.split(",")])
+        else:
+            assert polygon is not None
+            area, info = area_from_polygon(con, name, polygon)
+        if out_dir is not None:
+            paths = write_profile(con, area, year, out_dir, fmt={"html", "pdf", "json"},
+                                  info=info)
+            for kind, path in paths.items():
+                console.print(f"{kind}: {path}")
+        if format == "json":
+            result = profile(con, area, year)
+            if info:
+                result.update({k: v for k, v in info.items() if k not in result})
+            sys.stdout.write(json.dumps(result, indent=2, default=str) + "\n")
+    except ValueError as exc:
+        raise CspkitError(str(exc)) from exc
+
+
 # --------------------------------------------------------------------------- areas & demo
 
 
