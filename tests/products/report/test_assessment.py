@@ -19,11 +19,7 @@ from cspkit.measures.period_change import change
 from cspkit.measures.periods import parse_period
 from cspkit.products.report.assessment import build_assessment
 from cspkit.products.report.document import Document, Paragraph
-
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
-                 "--no-first-run", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync"]
+from tests.products.report.browser import needs_chromium, offline_page
 
 
 @pytest.fixture(scope="module")
@@ -156,40 +152,17 @@ def test_local_content_is_included(demo_warehouse, tmp_path):
     assert "Two county lines were disrupted this year." in texts
 
 
-@pytest.mark.skipif(not Path(CHROMIUM).exists(),
-                    reason=f"Debian chromium not installed at {CHROMIUM} (.ci/run installs it)")
+@needs_chromium
 def test_the_html_in_a_real_browser(bedford_out: Path):
-    from playwright import sync_api
-
-    url = next(bedford_out.glob("*.html")).as_uri()
-    requests: list[str] = []
-    problems: list[str] = []
-
-    def route(r: object) -> None:
-        requests.append(r.request.url)  # type: ignore[attr-defined]
-        if r.request.url == url:  # type: ignore[attr-defined]
-            r.continue_()  # type: ignore[attr-defined]
-        else:
-            r.abort()  # type: ignore[attr-defined]
-
-    with sync_api.sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        try:
-            page = browser.new_page()
-            page.on("console", lambda m: problems.append(m.text) if m.type == "error" else None)
-            page.on("pageerror", lambda e: problems.append(str(e)))
-            page.route("**/*", route)
-            page.goto(url, wait_until="load")
-            svgs = page.locator("figure svg")
-            assert svgs.count() >= 15
-            for i in range(svgs.count()):
-                box = svgs.nth(i).bounding_box()
-                assert box is not None and box["width"] > 50 and box["height"] > 50
-                assert svgs.nth(i).locator("path, rect, circle, line").count() > 0
-        finally:
-            browser.close()
-    assert requests == [url], f"requests left the file: {requests[1:]}"
-    assert problems == []
+    with offline_page(next(bedford_out.glob("*.html"))) as visit:
+        svgs = visit.page.locator("figure svg")
+        assert svgs.count() >= 15
+        for i in range(svgs.count()):
+            box = svgs.nth(i).bounding_box()
+            assert box is not None and box["width"] > 50 and box["height"] > 50
+            assert svgs.nth(i).locator("path, rect, circle, line").count() > 0
+    assert visit.requests == [visit.url], f"requests left the file: {visit.requests[1:]}"
+    assert visit.problems == []
 
 
 def test_the_pdf_reads_back(bedford_out: Path, demo_warehouse):

@@ -20,11 +20,7 @@ from cspkit.products.report.render import (
     write_pdf,
     write_tables,
 )
-
-CHROMIUM = "/usr/bin/chromium"  # Debian's browser; Playwright must never download its own
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
-                 "--no-first-run", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync"]
+from tests.products.report.browser import needs_chromium, offline_page
 
 
 def _svg(colour: str, label: str) -> str:
@@ -187,62 +183,39 @@ def test_unknown_paragraph_kind_fails(doc: Document) -> None:
 # Chromium
 
 
-@pytest.mark.skipif(not Path(CHROMIUM).exists(),
-                    reason=f"Debian chromium not installed at {CHROMIUM} (.ci/run installs it)")
+@needs_chromium
 def test_html_in_headless_chromium(tmp_path: Path, doc: Document, html: str) -> None:
-    from playwright import sync_api  # a test dependency: missing it is a failure, not a skip
+    from playwright import sync_api
 
     page_path = tmp_path / "assessment.html"
     page_path.write_text(html, encoding="utf-8")
-    url = page_path.as_uri()
-    requests: list[str] = []
-    problems: list[str] = []
+    with offline_page(page_path) as visit:
+        page = visit.page
+        svgs = page.locator("figure svg")
+        assert svgs.count() == 2
+        for i in range(svgs.count()):
+            box = svgs.nth(i).bounding_box()
+            assert box is not None and box["width"] > 0 and box["height"] > 0
 
-    def route(r: object) -> None:
-        request_url = r.request.url  # type: ignore[attr-defined]
-        requests.append(request_url)
-        if request_url == url:
-            r.continue_()  # type: ignore[attr-defined]
-        else:
-            r.abort()  # type: ignore[attr-defined]
+        figures = doc.figures()
+        for figure in figures:
+            caption = f"Figure {figure.number}: {figure.title}"
+            sync_api.expect(page.get_by_role("figure", name=caption)).to_have_count(1)
+            graphic = page.locator(f"#figure-{figure.number}").get_by_role("img")
+            sync_api.expect(graphic).to_have_accessible_name(figure.alt)
+        # The text description opens on demand.
+        details = page.locator("#figure-1 details")
+        sync_api.expect(details.locator("p")).to_be_hidden()
+        details.locator("summary").click()
+        sync_api.expect(details.locator("p")).to_have_text(figures[0].alt)
 
-    with sync_api.sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        try:
-            page = browser.new_page()
-            page.on("console", lambda m: problems.append(m.text) if m.type == "error" else None)
-            page.on("pageerror", lambda e: problems.append(str(e)))
-            page.on("requestfailed", lambda r: problems.append(f"failed: {r.url}"))
-            page.route("**/*", route)
-            page.goto(url, wait_until="load")
+        sync_api.expect(page.get_by_role("table", name="Table 1: Offences by crime type")
+                        ).to_have_count(1)
+        assert page.get_by_role("heading", name="2.1 Outcomes by ward", level=3).count() == 1
+        assert page.locator("nav.contents a[href='#section-2-1']").count() == 1
 
-            svgs = page.locator("figure svg")
-            assert svgs.count() == 2
-            for i in range(svgs.count()):
-                box = svgs.nth(i).bounding_box()
-                assert box is not None and box["width"] > 0 and box["height"] > 0
-
-            figures = doc.figures()
-            for figure in figures:
-                caption = f"Figure {figure.number}: {figure.title}"
-                sync_api.expect(page.get_by_role("figure", name=caption)).to_have_count(1)
-                graphic = page.locator(f"#figure-{figure.number}").get_by_role("img")
-                sync_api.expect(graphic).to_have_accessible_name(figure.alt)
-            # The text description opens on demand.
-            details = page.locator("#figure-1 details")
-            sync_api.expect(details.locator("p")).to_be_hidden()
-            details.locator("summary").click()
-            sync_api.expect(details.locator("p")).to_have_text(figures[0].alt)
-
-            sync_api.expect(page.get_by_role("table", name="Table 1: Offences by crime type")
-                            ).to_have_count(1)
-            assert page.get_by_role("heading", name="2.1 Outcomes by ward", level=3).count() == 1
-            assert page.locator("nav.contents a[href='#section-2-1']").count() == 1
-        finally:
-            browser.close()
-
-    assert requests == [url], f"unexpected requests: {requests}"
-    assert problems == []
+    assert visit.requests == [visit.url], f"unexpected requests: {visit.requests}"
+    assert visit.problems == []
 
 
 # ---------------------------------------------------------------------------------------------
