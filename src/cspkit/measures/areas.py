@@ -28,7 +28,7 @@ _MEMO_SIZE = 512
 _PATHS: weakref.WeakKeyDictionary[duckdb.DuckDBPyConnection, str] = weakref.WeakKeyDictionary()
 
 
-def _memo(con: duckdb.DuckDBPyConnection, key: tuple[Any, ...], compute: Callable[[], T]) -> T:
+def memoised(con: duckdb.DuckDBPyConnection, key: tuple[Any, ...], compute: Callable[[], T]) -> T:
     """Area facts (edition, months covered, population) are asked for again and again by one
     report; they change only when something is ingested, so they are kept per warehouse file
     and ingest-log state."""
@@ -77,7 +77,7 @@ def select_area(con: duckdb.DuckDBPyConnection, query: str | AreaSelection) -> A
         area = resolve_area(con, query, levels=list(LEVEL_COLUMN))
         return AreaSelection(area.code, area.name, area.level)
 
-    return _memo(con, ("area", query), resolve)
+    return memoised(con, ("area", query), resolve)
 
 
 def custom_area(con: duckdb.DuckDBPyConnection, name: str, lsoas: list[str]) -> AreaSelection:
@@ -129,7 +129,7 @@ def parents(con: duckdb.DuckDBPyConnection, area: AreaSelection) -> list[AreaSel
 def events_vintage(con: duckdb.DuckDBPyConnection, area: AreaSelection,
                    source: str = "police.uk") -> str:
     """The LSOA edition most of the area's events carry (2021 when there are none)."""
-    return _memo(con, ("vintage", area, source), lambda: _events_vintage(con, area, source))
+    return memoised(con, ("vintage", area, source), lambda: _events_vintage(con, area, source))
 
 
 def _events_vintage(con: duckdb.DuckDBPyConnection, area: AreaSelection, source: str) -> str:
@@ -146,7 +146,7 @@ def months_covered(con: duckdb.DuckDBPyConnection, area: AreaSelection,
                    source: str = "police.uk") -> set[date]:
     """Months for which the area's data is complete: for police.uk, the months every force
     covering the area has a loaded street file for."""
-    return set(_memo(con, ("months", area, source),
+    return set(memoised(con, ("months", area, source),
                      lambda: frozenset(_months_covered(con, area, source))))
 
 
@@ -210,7 +210,7 @@ def population(con: duckdb.DuckDBPyConnection, area: AreaSelection, year: int,
     other edition). The nearest year wins; on a tie, the area's own published figure. A sum over
     LSOAs is used only when every LSOA of the area has a figure for that year."""
     vintage = vintage or events_vintage(con, area)
-    return _memo(con, ("population", area, year, vintage),
+    return memoised(con, ("population", area, year, vintage),
                  lambda: _population(con, area, year, vintage))
 
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 import duckdb
 import pandas as pd
 
-from cspkit.measures.areas import AreaSelection, events_vintage
+from cspkit.measures.areas import AreaSelection, events_vintage, memoised
 from cspkit.measures.counts import event_scope
 from cspkit.measures.periods import Period
 
@@ -74,6 +74,14 @@ def lsoa_deprivation(con: duckdb.DuckDBPyConnection, area: AreaSelection,
     Columns: lsoa_code, lsoa_name, ward_code, ward_name, imd_rank, national_decile,
     local_decile, then <domain>_rank and <domain>_decile for each domain, edition."""
     edition = choose_edition(con, area, edition)
+    # Deprivation changes only with what is loaded: one lookup per area, edition and ingest state
+    # (a copy, so callers may change their frame).
+    return memoised(con, ("deprivation", area, edition),
+                 lambda: _lsoa_deprivation(con, area, edition)).copy()
+
+
+def _lsoa_deprivation(con: duckdb.DuckDBPyConnection, area: AreaSelection,
+                      edition: str) -> pd.DataFrame:
     vintage = EDITION_VINTAGE.get(edition, "2011")
     condition, params = area.where("g")
     frame = con.execute(
