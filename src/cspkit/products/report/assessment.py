@@ -526,14 +526,11 @@ def data_quality(ctx: Context) -> Section:
     ]
     for text in notes:
         section.blocks.append(Paragraph(text, kind="caveat"))
-    if ctx.period.n_months and any(
-            narrative.partial_caveat(r) for r in counts.counts(
-                ctx.con, ctx.area, ctx.period).to_dict("records")[:1]):
-        text = narrative.partial_caveat(counts.counts(ctx.con, ctx.area, ctx.period)
-                                        .to_dict("records")[0])
-        if text:
-            section.blocks.append(Paragraph(text, kind="caveat"))
-            ctx.caveats.append(text)
+    # The period's coverage alone says whether it is partial: no need to count events again.
+    text = narrative.partial_caveat(counts.area_period(ctx.con, ctx.area, ctx.period).columns())
+    if text:
+        section.blocks.append(Paragraph(text, kind="caveat"))
+        ctx.caveats.append(text)
     return section
 
 
