@@ -10,9 +10,13 @@ from typing import Any
 
 import pytest
 
-from cspkit.measures.counts import counts
+from cspkit.measures.areas import custom_area, population, select_area
+from cspkit.measures.change import compare_counts
+from cspkit.measures.counts import ALL_CRIME, ASB, counts
 from cspkit.measures.custom_areas import area_from_wards
+from cspkit.measures.deprivation import lsoa_deprivation
 from cspkit.measures.periods import calendar_year
+from cspkit.measures.series import monthly_series, peak_months
 from cspkit.products.profile import profile, write_profile
 
 YEAR = 2023
@@ -53,6 +57,78 @@ def test_profile_json_matches_counts(demo_warehouse, kempston, kempston_profile)
                                           and not i["is_total"]}
     assert {r["code"] for r in data["deprivation"]["lsoas"]} == set(kempston.lsoas)
     assert len(data["asb"]["seasonality"]) == 12
+
+
+def _by_category(frame, column="count"):
+    return dict(zip(frame["category"], frame[column], strict=True))
+
+
+def test_profile_comparisons_match_each_area_counted_on_its_own(demo_warehouse, kempston,
+                                                                 kempston_profile):
+    """The profile counts every place in one batch; here each is counted on its own with
+    `counts`, `population`, `compare_counts`, `monthly_series` and `lsoa_deprivation`."""
+    con, data = demo_warehouse, kempston_profile
+    period = calendar_year(YEAR)
+    issues = {i["category"]: i for i in data["issues"]}
+    bedford = select_area(con, "Bedford")
+    district = counts(con, bedford, period, total=True)
+    for row in district.itertuples():
+        assert issues[row.category]["district_rate_per_1000"] == pytest.approx(row.rate_per_1000)
+    # The rest of Bedford, as its own custom area, and the test of the area against it.
+    rest_codes = [c for (c,) in con.execute(
+        "SELECT lsoa_code FROM lsoa_geography WHERE lad_code = ? AND lsoa_vintage = '2021'",
+        [bedford.code]).fetchall() if c not in set(kempston.lsoas)]
+    rest = custom_area(con, "rest of Bedford", rest_codes)
+    rest_counts = _by_category(counts(con, rest, period, total=True))
+    rest_pop = population(con, rest, YEAR).persons
+    area_pop = population(con, kempston, YEAR).persons
+    assert data["district"]["rest_population"] == pytest.approx(rest_pop)
+    tested = 0
+    for category, issue in issues.items():
+        result = compare_counts(issue["count"], int(rest_counts.get(category, 0)), area_pop,
+                                rest_pop)
+        assert issue["vs_district_p_value"] == pytest.approx(result.p_value), category
+        tested += 1
+    assert tested >= 10
+    # Similar-sized wards: the mean of their own rates (0 where a ward had none).
+    assert len(data["peers"]) >= 3
+    peer_frames = [counts(con, select_area(con, p["code"]), period, total=True)
+                   for p in data["peers"]]
+    for category, issue in issues.items():
+        rates = [_by_category(f, "rate_per_1000").get(category, 0.0) for f in peer_frames]
+        assert issue["peer_rate_per_1000"] == pytest.approx(sum(rates) / len(rates), abs=1e-3)
+    # The force (Bedford is a unitary authority: no county): all crime as `counts` gives it.
+    assert set(data["parents"]) == {"district", "force"}
+    for role in ("force",):
+        place = data["parents"][role]
+        frame = counts(con, select_area(con, place["code"]), period, total=True)
+        total = frame[frame["category"] == ALL_CRIME].iloc[0]
+        assert place["count"] == total["count"]
+        assert place["rate_per_1000"] == pytest.approx(total["rate_per_1000"])
+    assert data["parents"]["district"]["count"] == _by_category(district)[ALL_CRIME]
+    # ASB peaks of the year, and local deciles within Bedford.
+    series = monthly_series(con, kempston, category=ASB, period=period)
+    assert data["asb"]["peak_months"] == [m.strftime("%Y-%m") for m in peak_months(series)]
+    local = _by_category(lsoa_deprivation(con, bedford).rename(
+        columns={"lsoa_code": "category"}), "local_decile")
+    assert {r["code"]: r["local_decile"] for r in data["deprivation"]["lsoas"]} == {
+        c: local[c] for c in kempston.lsoas}
+
+
+def test_profile_of_a_ward_equals_the_profile_of_its_lsoas(demo_warehouse):
+    con = demo_warehouse
+    ward = select_area(con, "E05014507")   # Kempston West, 2023 wards
+    assert ward.level == "ward"
+    named = profile(con, ward, YEAR)
+    lsoas = custom_area(con, "Kempston West LSOAs", named["lsoas"])
+    custom = profile(con, lsoas, YEAR)
+    keys = ("count", "rate_per_1000", "counts_by_year", "district_rate_per_1000",
+            "vs_district", "change")
+    assert [{k: i[k] for k in keys} for i in named["issues"]] == [
+        {k: i[k] for k in keys} for i in custom["issues"]]
+    assert named["population"]["persons"] == custom["population"]["persons"]
+    expected = _by_category(counts(con, ward, calendar_year(YEAR), total=True))
+    assert {i["category"]: i["count"] for i in named["issues"] if i["count"]} == expected
 
 
 class _Tables(HTMLParser):

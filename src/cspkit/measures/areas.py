@@ -28,24 +28,32 @@ _MEMO_SIZE = 512
 _PATHS: weakref.WeakKeyDictionary[duckdb.DuckDBPyConnection, str] = weakref.WeakKeyDictionary()
 
 
-def memoised(con: duckdb.DuckDBPyConnection, key: tuple[Any, ...], compute: Callable[[], T]) -> T:
-    """Area facts (edition, months covered, population) are asked for again and again by one
-    report; they change only when something is ingested, so they are kept per warehouse file
-    and ingest-log state."""
+def _memo_prefix(con: duckdb.DuckDBPyConnection) -> tuple[Any, ...]:
     path = _PATHS.get(con)
     if path is None:
         row = con.execute("SELECT path FROM duckdb_databases() "
                           "WHERE database_name = current_database()").fetchone()
         path = _PATHS[con] = str(row[0]) if row else ""
     state = con.execute("SELECT max(ingest_id), count(*) FROM ingests").fetchone()
-    full = (path, state, *key)
+    return (path, state)
+
+
+def _memo_put(full: tuple[Any, ...], value: Any) -> None:
+    _MEMO[full] = value
+    if len(_MEMO) > _MEMO_SIZE:
+        _MEMO.popitem(last=False)
+
+
+def memoised(con: duckdb.DuckDBPyConnection, key: tuple[Any, ...], compute: Callable[[], T]) -> T:
+    """Area facts (edition, months covered, population) are asked for again and again by one
+    report; they change only when something is ingested, so they are kept per warehouse file
+    and ingest-log state."""
+    full = (*_memo_prefix(con), *key)
     if full in _MEMO:
         _MEMO.move_to_end(full)
         return _MEMO[full]  # type: ignore[no-any-return]
     value = compute()
-    _MEMO[full] = value
-    if len(_MEMO) > _MEMO_SIZE:
-        _MEMO.popitem(last=False)
+    _memo_put(full, value)
     return value
 
 
@@ -208,31 +216,71 @@ def population(con: duckdb.DuckDBPyConnection, area: AreaSelection, year: int,
     Candidates: figures published for the area itself (e.g. district mid-year estimates) and
     sums over its LSOAs (in the edition its events use; apportioned where published on the
     other edition). The nearest year wins; on a tie, the area's own published figure. A sum over
-    LSOAs is used only when every LSOA of the area has a figure for that year."""
-    vintage = vintage or events_vintage(con, area)
-    return memoised(con, ("population", area, year, vintage),
-                 lambda: _population(con, area, year, vintage))
+    LSOAs is used only when every LSOA of the area has a figure for that year. Households not
+    given with the chosen figure come from the nearest year whose LSOA sum is complete."""
+    return populations(con, [area], year, vintage or events_vintage(con, area))[area]
 
 
-def _population(con: duckdb.DuckDBPyConnection, area: AreaSelection, year: int,
-                vintage: str) -> Population:
+def populations(con: duckdb.DuckDBPyConnection, areas: list[AreaSelection], year: int,
+                vintage: str) -> dict[AreaSelection, Population]:
+    """`population(con, a, year, vintage)` for many areas at once (a district's wards, say):
+    the same figures by the same rule from two queries in all. Results are memoised."""
+    found = populations_by_year(con, areas, [year], vintage)
+    return {area: found[area, year] for area in areas}
+
+
+def populations_by_year(con: duckdb.DuckDBPyConnection, areas: list[AreaSelection],
+                        years: list[int], vintage: str
+                        ) -> dict[tuple[AreaSelection, int], Population]:
+    """`populations` for several years at once: {(area, year): Population}."""
+    prefix = _memo_prefix(con)
+    found: dict[tuple[AreaSelection, int], Population] = {}
+    missing: list[AreaSelection] = []
+    for area in dict.fromkeys(areas):
+        for year in years:
+            full = (*prefix, "population", area, year, vintage)
+            if full in _MEMO:
+                _MEMO.move_to_end(full)
+                found[area, year] = _MEMO[full]
+            elif area not in missing:
+                missing.append(area)
+    if missing:
+        for (area, year), value in _populations(con, missing, years, vintage).items():
+            if (area, year) not in found:
+                _memo_put((*prefix, "population", area, year, vintage), value)
+                found[area, year] = value
+    return found
+
+
+def _populations(con: duckdb.DuckDBPyConnection, areas: list[AreaSelection], years: list[int],
+                 vintage: str) -> dict[tuple[AreaSelection, int], Population]:
+    published: dict[int, list[tuple[Any, ...]]] = {}
+    named = {a.code: i for i, a in enumerate(areas) if a.level != "custom"}
+    if named:
+        for code, *row in con.execute(
+            """SELECT code, year, persons, households, method, source FROM population
+               WHERE code IN (SELECT unnest(?)) AND persons IS NOT NULL""",
+                [sorted(named)]).fetchall():
+            published.setdefault(named[code], []).append(tuple(row))
+    sums: dict[int, list[tuple[Any, ...]]] = {}
+    for idx, *row in con.execute(*_lsoa_sums_query(areas, vintage)).fetchall():
+        sums.setdefault(int(idx), []).append(tuple(row))
+    out: dict[tuple[AreaSelection, int], Population] = {}
+    for i, area in enumerate(areas):
+        for year in years:
+            out[area, year] = _choose(area, year, vintage, published.get(i, []),
+                                      sums.get(i, []))
+    return out
+
+
+def _choose(area: AreaSelection, year: int, vintage: str, published: list[tuple[Any, ...]],
+            sums: list[tuple[Any, ...]]) -> Population:
     # (distance in years, preference, year, persons, households, description)
-    candidates: list[tuple[int, int, int, float, float | None, str]] = []
-    if area.level != "custom":
-        for y, persons, households, method, source in con.execute(
-            """SELECT year, persons, households, method, source FROM population
-               WHERE code = ? AND persons IS NOT NULL""", [area.code]).fetchall():
-            candidates.append((abs(y - year), 0, y, persons, households,
-                               f"{method} mid-{y} figure for {area.name} ({source})"))
-    condition, params = area.where()
-    for y, persons, households, n, total, methods in con.execute(
-        f"""WITH lsoas AS (SELECT DISTINCT g.lsoa_code FROM lsoa_geography g
-                           WHERE {condition} AND g.lsoa_vintage = ?)
-            SELECT p.year, sum(p.persons), sum(p.households), count(*),
-                   (SELECT count(*) FROM lsoas), string_agg(DISTINCT p.method, ', ')
-            FROM population p JOIN lsoas l ON l.lsoa_code = p.code
-            WHERE p.vintage = ? GROUP BY p.year""",
-        [*params, vintage, vintage]).fetchall():
+    candidates: list[tuple[int, int, int, float, float | None, str]] = [
+        (abs(y - year), 0, y, persons, households,
+         f"{method} mid-{y} figure for {area.name} ({source})")
+        for y, persons, households, method, source in published]
+    for y, persons, households, n, total, methods, _ in sums:
         if n == total:
             candidates.append((abs(y - year), 1, y, persons, households,
                                f"sum of {n} LSOA figures for {y} ({methods}, {vintage} LSOAs)"))
@@ -240,20 +288,39 @@ def _population(con: duckdb.DuckDBPyConnection, area: AreaSelection, year: int,
         return Population(None, None, None, year, "no population loaded for this area")
     _, _, chosen, persons, households, source = min(candidates, key=lambda c: (c[0], c[1]))
     if households is None:
-        households = _households_nearest(con, area, year, vintage)
-    return Population(float(persons), households, chosen, year, source)
+        complete = [(abs(y - year), y, h) for y, _, h, _, total, _, with_h in sums
+                    if with_h == total and h is not None]
+        households = float(min(complete)[2]) if complete else None
+    # Rounded: apportioned figures are fractions whose float sum depends on the order added.
+    return Population(round(float(persons), 6),
+                      round(float(households), 6) if households is not None else None,
+                      chosen, year, source)
 
 
-def _households_nearest(con: duckdb.DuckDBPyConnection, area: AreaSelection, year: int,
-                        vintage: str) -> float | None:
-    condition, params = area.where()
-    row = con.execute(
-        f"""WITH lsoas AS (SELECT DISTINCT g.lsoa_code FROM lsoa_geography g
-                           WHERE {condition} AND g.lsoa_vintage = ?)
-            SELECT p.year, sum(p.households) FROM population p JOIN lsoas l
-              ON l.lsoa_code = p.code
-            WHERE p.vintage = ? AND p.households IS NOT NULL
-            GROUP BY p.year HAVING count(*) = (SELECT count(*) FROM lsoas)
-            ORDER BY abs(p.year - ?) LIMIT 1""",
-        [*params, vintage, vintage, year]).fetchone()
-    return float(row[1]) if row else None
+def _lsoa_sums_query(areas: list[AreaSelection], vintage: str) -> tuple[str, list[object]]:
+    """One query summing the population of each area's LSOAs (of `vintage`) by year: idx, year,
+    persons, households, LSOAs with a figure, LSOAs in the area, methods, LSOAs with
+    households."""
+    branches: list[str] = []
+    params: list[object] = []
+    custom = [(i, c) for i, a in enumerate(areas) if a.level == "custom" for c in a.lsoas]
+    if custom:
+        # As `AreaSelection.where`: the listed codes the hierarchy holds in this edition.
+        branches.append("""SELECT q.idx, g.lsoa_code FROM
+            (SELECT unnest(?) AS idx, unnest(?) AS code) q
+            JOIN lsoa_geography g ON g.lsoa_code = q.code AND g.lsoa_vintage = ?""")
+        params += [[i for i, _ in custom], [c for _, c in custom], vintage]
+    for level in sorted({a.level for a in areas if a.level != "custom"}):
+        chosen = [(i, a.code) for i, a in enumerate(areas) if a.level == level]
+        branches.append(f"""SELECT q.idx, g.lsoa_code FROM
+            (SELECT unnest(?) AS idx, unnest(?) AS code) q
+            JOIN lsoa_geography g ON g.{LEVEL_COLUMN[level]} = q.code AND g.lsoa_vintage = ?""")
+        params += [[i for i, _ in chosen], [c for _, c in chosen], vintage]
+    sql = f"""WITH m AS (SELECT DISTINCT idx, lsoa_code FROM ({" UNION ALL ".join(branches)})),
+                   n AS (SELECT idx, count(*) AS total FROM m GROUP BY idx)
+              SELECT m.idx, p.year, sum(p.persons), sum(p.households), count(*),
+                     any_value(n.total), string_agg(DISTINCT p.method, ', ' ORDER BY p.method),
+                     count(p.households)
+              FROM population p JOIN m ON m.lsoa_code = p.code JOIN n ON n.idx = m.idx
+              WHERE p.vintage = ? GROUP BY m.idx, p.year"""
+    return sql, [*params, vintage]

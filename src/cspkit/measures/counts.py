@@ -123,21 +123,31 @@ def share_within(con: duckdb.DuckDBPyConnection, area: AreaSelection, period: Pe
             "period": period.label}
 
 
+def denominator(label: str, pop: Population) -> tuple[str, float | None]:
+    """('households', n) for a residential-burglary category when households are known, else
+    ('residents', persons)."""
+    if label.lower() in PER_HOUSEHOLD and pop.households:
+        return "households", pop.households
+    return "residents", pop.persons
+
+
+def rate(count: int, label: str, pop: Population, settings: Settings) -> float | None:
+    """The rate per `settings.rate_per` of the category's denominator (None without one)."""
+    _, value = denominator(label, pop)
+    return round(settings.rate_per * count / value, 3) if value else None
+
+
 def add_rates(frame: pd.DataFrame, context: AreaPeriod, settings: Settings) -> pd.DataFrame:
     """rate_per_1000 from the right denominator for each row, plus the context columns."""
     frame = frame.copy()
     frame["count"] = frame["count"].astype("int64")
-    residents = context.population.persons
-    households = context.population.households
     label = frame["subcategory"] if "subcategory" in frame else frame.get("category")
-    per_household = (label.fillna("").str.lower().isin(PER_HOUSEHOLD)
-                     if label is not None else pd.Series(False, index=frame.index))
-    denominators = [households if use and households else residents for use in per_household]
-    frame["denominator"] = ["households" if use and households else "residents"
-                            for use in per_household]
+    labels = label.fillna("") if label is not None else pd.Series("", index=frame.index)
+    denominators = [denominator(str(x), context.population) for x in labels]
+    frame["denominator"] = [name for name, _ in denominators]
     frame["rate_per_1000"] = [
         round(settings.rate_per * c / d, 3) if d else None
-        for c, d in zip(frame["count"], denominators, strict=True)]
+        for c, (_, d) in zip(frame["count"], denominators, strict=True)]
     for key, value in context.columns().items():
         frame[key] = value
     first = [c for c in ("category", "subcategory") if c in frame] + ["count", "rate_per_1000"]

@@ -29,7 +29,14 @@ from shapely.geometry import shape
 from shapely.geometry.base import BaseGeometry
 
 from cspkit.errors import AreaNotFound
-from cspkit.measures.areas import AreaSelection, children, custom_area, population
+from cspkit.measures.areas import (
+    AreaSelection,
+    children,
+    custom_area,
+    events_vintage,
+    population,
+    populations,
+)
 
 CENTROID_RULE = "population-weighted-centroid"
 AREA_SHARE_RULE = "area-share"
@@ -298,11 +305,15 @@ def size_class_peers(con: duckdb.DuckDBPyConnection, area: AreaSelection,
     if not size:
         return []
     inside = area_lsoas(con, area)
-    peers = []
-    for ward in children(con, district, "ward"):
-        if ward.code == area.code or area_lsoas(con, ward) <= inside:
-            continue
-        persons = population(con, ward, year).persons
-        if persons and abs(persons - size) <= PEER_BAND * size:
-            peers.append(ward)
-    return peers
+    wards = children(con, district, "ward")
+    # Every ward's LSOAs (any edition) in one query, as `area_lsoas` would give them.
+    ward_lsoas: dict[str, set[str]] = {}
+    for ward_code, lsoa in con.execute(
+        """SELECT DISTINCT ward_code, lsoa_code FROM lsoa_geography
+           WHERE ward_code IN (SELECT unnest(?))""", [[w.code for w in wards]]).fetchall():
+        ward_lsoas.setdefault(ward_code, set()).add(lsoa)
+    candidates = [w for w in wards
+                  if w.code != area.code and not ward_lsoas.get(w.code, set()) <= inside]
+    sizes = populations(con, candidates, year, events_vintage(con, district))
+    return [w for w in candidates
+            if sizes[w].persons and abs(sizes[w].persons - size) <= PEER_BAND * size]

@@ -26,7 +26,7 @@ from cspkit.measures.areas import (
     AreaSelection,
     children,
     events_vintage,
-    population,
+    populations,
     select_area,
 )
 from cspkit.measures.counts import ASB, event_scope
@@ -142,8 +142,8 @@ def vulnerable_places(con: duckdb.DuckDBPyConnection, area: str | AreaSelection,
     places = children(con, district, level)
     vintage = events_vintage(con, district)
     frame = pd.DataFrame({"code": [p.code for p in places], "name": [p.name for p in places]})
-    frame["population"] = [population(con, p, period.start.year, vintage).persons
-                           for p in places]
+    sizes = populations(con, places, period.start.year, vintage)
+    frame["population"] = [sizes[p].persons for p in places]
 
     counted, skipped = _count_issues(con, district, period, level)
     issues = [i for i in ISSUES if i.slug in counted.columns]

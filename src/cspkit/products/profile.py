@@ -27,21 +27,25 @@ import pandas as pd
 
 from cspkit.errors import AreaNotFound
 from cspkit.measures.areas import (
+    LEVEL_COLUMN,
     AreaSelection,
+    Population,
+    children,
     custom_area,
     events_vintage,
     parents,
-    population,
+    populations_by_year,
 )
 from cspkit.measures.change import compare_counts
 from cspkit.measures.comparisons import HIGHER, LOWER, SAME, TOO_FEW
-from cspkit.measures.counts import ALL_CRIME, ASB, counts
+from cspkit.measures.control import seasonal_profile
+from cspkit.measures.counts import ALL_CRIME, ASB, area_period, rate
 from cspkit.measures.custom_areas import area_lsoas, size_class_peers
 from cspkit.measures.deprivation import DOMAIN_NAMES, lsoa_deprivation
 from cspkit.measures.disclosure import DisclosurePolicy, publish
 from cspkit.measures.period_change import change
 from cspkit.measures.periods import calendar_year
-from cspkit.measures.series import monthly_series, peak_months, seasonality
+from cspkit.measures.series import monthly_counts, monthly_series, peak_months
 from cspkit.measures.settings import Settings
 from cspkit.products.report.charts import bar_chart, choropleth, trend_chart
 from cspkit.products.report.document import Document, Paragraph, Section, Table
@@ -108,49 +112,54 @@ def profile(con: duckdb.DuckDBPyConnection, area: AreaSelection, year: int, *,
     period = calendar_year(year)
     lsoas = _lsoas_used(con, area, vintage)
 
-    by_year = {y: counts(con, area, calendar_year(y), total=True, settings=settings)
-               for y in years}
-    now = by_year[year]
-    changes = change(con, area, period, calendar_year(year - 1), allow_partial=True,
-                     total=True, settings=settings)
-    district_now = counts(con, district, period, total=True, settings=settings)
-    # The rest of the district: its LSOAs (same edition) less the area's.
+    # Every count below comes from one table of the events by LSOA, edition, year and
+    # category, summed over each place's (LSOA, edition) pairs: the same join `counts` makes.
     inside = area_lsoas(con, area)
     rest_codes = sorted(set(_lsoas_used(con, district, vintage)) - inside)
-    rest_now = (counts(con, custom_area(con, f"{district.name} excluding {area.name}",
-                                        rest_codes), period, total=True, settings=settings)
-                if rest_codes else None)
+    rest = (custom_area(con, f"{district.name} excluding {area.name}", rest_codes)
+            if rest_codes else None)
+    # Every population on the area's LSOA edition, in one batch: the area, the rest of the
+    # district, the containing areas and every ward the peers are chosen from.
+    context = _context_places(con, district)
+    batch = populations_by_year(con, [area, *([rest] if rest else []),
+                                      *[p for _, p in context],
+                                      *children(con, district, "ward")], [year, year - 1],
+                                vintage)
+    pops = {place: value for (place, y), value in batch.items() if y == year}
     peers = size_class_peers(con, area, district, year=year)
-    peer_frames = [counts(con, p, period, total=True, settings=settings) for p in peers]
+    places = [area, district, *([rest] if rest else []), *peers]
+    totals = _place_counts(con, _pairs(con, places), years[0], year)
+    counts_of = totals[area]
+    now = area_period(con, area, period)
+    area_pop = now.population.persons
+    district_now = totals[district][year]
+    district_pop = pops[district]
+    rest_counts = totals[rest][year] if rest else {}
+    rest_pop = pops[rest].persons if rest else None
+    peer_counts = {p: totals[p][year] for p in peers}
+    changes = change(con, area, period, calendar_year(year - 1), allow_partial=True,
+                     total=True, settings=settings)
 
-    area_pop = _first(now, "population")
-    rest_pop = _first(rest_now, "population") if rest_now is not None else None
-    categories = list(dict.fromkeys(
-        [*now["category"], *[c for y in years for c in by_year[y]["category"]],
-         *district_now["category"]]))
-    categories = [c for c in categories if c != ALL_CRIME] + [ALL_CRIME]
-    counts_of = {y: _by_category(by_year[y]) for y in years}
-    rates_now = _by_category(now, "rate_per_1000")
-    district_rates = _by_category(district_now, "rate_per_1000")
-    rest_counts = _by_category(rest_now) if rest_now is not None else {}
+    # Most frequent first (as `counts` orders them), then by name; the total last.
+    named = {c for y in years for c in counts_of[y]} | set(district_now)
+    categories = sorted(named - {ALL_CRIME},
+                        key=lambda c: (-counts_of[year].get(c, 0), c)) + [ALL_CRIME]
     change_rows = {str(r["category"]): r for r in changes.to_dict("records")}
     issues = []
     for category in categories:
-        count = int(counts_of[year].get(category, 0))
-        rate = rates_now.get(category)
-        if rate is None:
-            rate = round(settings.rate_per * count / area_pop, 3) if area_pop else None
-        verdict, p_value = _vs(count, int(rest_counts.get(category, 0)), area_pop, rest_pop,
+        count = counts_of[year].get(category, 0)
+        verdict, p_value = _vs(count, rest_counts.get(category, 0), area_pop, rest_pop,
                                settings)
-        peer_rates = [_peer_rate(f, category, settings) for f in peer_frames]
+        peer_rates = [rate(peer_counts[p].get(category, 0), category, pops[p], settings)
+                      for p in peers]
         peer_rates_known = [r for r in peer_rates if r is not None]
         ch = change_rows.get(category, {})
         issues.append({
             "category": category,
             "is_total": category == ALL_CRIME,
             "count": count,
-            "rate_per_1000": rate,
-            "counts_by_year": {str(y): int(counts_of[y].get(category, 0)) for y in years},
+            "rate_per_1000": rate(count, category, now.population, settings),
+            "counts_by_year": {str(y): counts_of[y].get(category, 0) for y in years},
             "change": {
                 "count": int(ch.get("count", count)),
                 "baseline_count": int(ch.get("baseline_count",
@@ -160,13 +169,14 @@ def profile(con: duckdb.DuckDBPyConnection, area: AreaSelection, year: int, *,
                 "verdict": ch.get("verdict", ""),
                 "comparison_note": ch.get("comparison_note", ""),
             },
-            "district_rate_per_1000": district_rates.get(category, 0.0),
+            "district_rate_per_1000": rate(district_now.get(category, 0), category,
+                                           district_pop, settings) or 0.0,
             "vs_district": verdict,
             "vs_district_p_value": p_value,
             "peer_rate_per_1000": (round(sum(peer_rates_known) / len(peer_rates_known), 3)
                                    if peer_rates_known else None),
         })
-    pop = population(con, area, year)
+    pop = now.population
     result = {
         "name": area.name,
         "code": area.code,
@@ -178,7 +188,7 @@ def profile(con: duckdb.DuckDBPyConnection, area: AreaSelection, year: int, *,
         "population": {"persons": pop.persons, "households": pop.households,
                        "year": pop.year, "source": pop.source, "note": pop.note},
         "period": period.label,
-        "partial": bool(_first(now, "partial")),
+        "partial": now.partial,
         "years": years,
         "district": {"code": district.code, "name": district.name,
                      "rest_population": rest_pop, "rest_lsoas": len(rest_codes)},
@@ -186,13 +196,74 @@ def profile(con: duckdb.DuckDBPyConnection, area: AreaSelection, year: int, *,
         "issues": issues,
         "stands_out_on": [i["category"] for i in issues
                           if i["vs_district"] == HIGHER and not i["is_total"]],
-        "deprivation": _deprivation(con, area),
+        "deprivation": _deprivation(con, area, district),
         "asb": _asb(con, area, period, settings),
-        "parents": _parents(con, district, period, settings),
+        "parents": _parents(con, context, pops, period, settings),
         "settings": {"alpha": settings.alpha, "suppress_below": settings.suppress_below,
                      "rate_per": settings.rate_per},
     }
     return _plain(result)  # type: ignore[no-any-return]
+
+
+def _pairs(con: duckdb.DuckDBPyConnection, places: list[AreaSelection]
+           ) -> dict[AreaSelection, frozenset[tuple[str, str]]]:
+    """The (LSOA code, edition) pairs each place selects, as its `where` condition does on the
+    hierarchy; one query per level rather than per place."""
+    out: dict[AreaSelection, frozenset[tuple[str, str]]] = {}
+    custom = [p for p in places if p.level == "custom"]
+    if custom:
+        rows = con.execute(
+            """SELECT lsoa_code, lsoa_vintage FROM lsoa_geography
+               WHERE lsoa_code IN (SELECT unnest(?))""",
+            [sorted({c for p in custom for c in p.lsoas})]).fetchall()
+        for place in custom:
+            codes = set(place.lsoas)
+            out[place] = frozenset((c, v) for c, v in rows if c in codes)
+    by_level: dict[str, list[AreaSelection]] = {}
+    for place in places:
+        if place.level != "custom":
+            by_level.setdefault(place.level, []).append(place)
+    for level, group in by_level.items():
+        column = LEVEL_COLUMN[level]
+        found: dict[str, set[tuple[str, str]]] = {}
+        for code, lsoa, edition in con.execute(
+            f"""SELECT {column}, lsoa_code, lsoa_vintage FROM lsoa_geography
+                WHERE {column} IN (SELECT unnest(?))""", [[p.code for p in group]]).fetchall():
+            found.setdefault(code, set()).add((lsoa, edition))
+        for place in group:
+            out[place] = frozenset(found.get(place.code, set()))
+    return out
+
+
+def _place_counts(con: duckdb.DuckDBPyConnection,
+                  places: dict[AreaSelection, frozenset[tuple[str, str]]], first_year: int,
+                  last_year: int, source: str = "police.uk"
+                  ) -> dict[AreaSelection, dict[int, dict[str, int]]]:
+    """Located events of `source` by place, calendar year and category (with the all-crime
+    total), from one query over the events joined to each place's (LSOA, edition) pairs."""
+    order = list(places)
+    members = [(i, code, edition) for i, place in enumerate(order)
+               for code, edition in sorted(places[place])]
+    rows = con.execute(
+        """WITH m AS (SELECT unnest(?) AS place, unnest(?) AS lsoa_code,
+                             unnest(?) AS lsoa_vintage)
+           SELECT m.place, year(e.month) AS year, e.category, count(*)
+           FROM events e
+           JOIN lsoa_geography g
+             ON g.lsoa_code = e.lsoa_code AND g.lsoa_vintage = e.lsoa_vintage
+           JOIN m ON m.lsoa_code = e.lsoa_code AND m.lsoa_vintage = e.lsoa_vintage
+           WHERE e.source = ? AND e.month BETWEEN ? AND ?
+           GROUP BY ALL""",
+        [[m[0] for m in members], [m[1] for m in members], [m[2] for m in members],
+         source, date(first_year, 1, 1), date(last_year, 12, 31)]).fetchall()
+    out: dict[AreaSelection, dict[int, dict[str, int]]] = {
+        p: {y: {} for y in range(first_year, last_year + 1)} for p in order}
+    for i, year, category, n in rows:
+        out[order[i]][int(year)][str(category)] = int(n)
+    for by_year in out.values():
+        for counts_ in by_year.values():
+            counts_[ALL_CRIME] = sum(n for c, n in counts_.items() if c != ASB)
+    return out
 
 
 def _first(frame: pd.DataFrame | None, column: str) -> Any:
@@ -200,14 +271,6 @@ def _first(frame: pd.DataFrame | None, column: str) -> Any:
         return None
     value = frame[column].iloc[0]
     return None if value is None or (isinstance(value, float) and math.isnan(value)) else value
-
-
-def _peer_rate(frame: pd.DataFrame, category: str, settings: Settings) -> float | None:
-    rows = frame[frame["category"] == category]
-    if not rows.empty:
-        value = rows["rate_per_1000"].iloc[0]
-        return None if value is None or pd.isna(value) else float(value)
-    return 0.0 if _first(frame, "population") else None
 
 
 def _rule_text(area: AreaSelection, lsoas: list[str], vintage: str,
@@ -219,13 +282,21 @@ def _rule_text(area: AreaSelection, lsoas: list[str], vintage: str,
     return f"the {area.level} {area.name} ({area.code}): its {len(lsoas)} LSOAs ({vintage} edition)"
 
 
-def _deprivation(con: duckdb.DuckDBPyConnection, area: AreaSelection) -> dict[str, Any]:
+def _deprivation(con: duckdb.DuckDBPyConnection, area: AreaSelection,
+                 district: AreaSelection) -> dict[str, Any]:
+    """The area's LSOAs with their national decile and their local decile, i.e. within the
+    district (a decile within a handful of LSOAs would say little); LSOAs outside the district
+    have no local decile."""
     try:
-        frame = lsoa_deprivation(con, area)
+        in_district = lsoa_deprivation(con, district)
+        edition = str(in_district["edition"].iloc[0]) if not in_district.empty else None
+        frame = lsoa_deprivation(con, area, edition)
     except ValueError as error:
         return {"edition": None, "lsoas": [], "domains": {}, "note": str(error)}
     if frame.empty:
         return {"edition": None, "lsoas": [], "domains": {}, "note": "no deprivation ranks"}
+    local = dict(zip(in_district["lsoa_code"], in_district["local_decile"], strict=True))
+    frame["local_decile"] = [local.get(c) for c in frame["lsoa_code"]]
     lsoas = [{"code": r["lsoa_code"], "name": r["lsoa_name"], "ward": r["ward_name"],
               "imd_rank": r["imd_rank"], "national_decile": r["national_decile"],
               "local_decile": r["local_decile"]} for r in frame.to_dict("records")]
@@ -235,34 +306,54 @@ def _deprivation(con: duckdb.DuckDBPyConnection, area: AreaSelection) -> dict[st
             domain = "imd" if column == "imd_rank" else column[: -len("_rank")]
             domains[domain] = round(float(frame[column].mean()), 1)
     return {"edition": str(frame["edition"].iloc[0]), "lsoas": lsoas, "domains": domains,
-            "note": "mean national rank of the area's LSOAs (1 = most deprived)"}
+            "local_within": district.name,
+            "note": "mean national rank of the area's LSOAs (1 = most deprived); local deciles "
+                    f"rank the LSOAs within {district.name}"}
 
 
 def _asb(con: duckdb.DuckDBPyConnection, area: AreaSelection, period: Any,
          settings: Settings) -> dict[str, Any]:
-    profile_ = seasonality(con, area, category=ASB, settings=settings)
+    """The seasonal index of ASB from every month held, and the busiest months of `period`."""
+    months = monthly_counts(con, area, category=ASB)
+    profile_ = seasonal_profile(months, settings)
     index = {str(r["month_name"]): (None if pd.isna(r["seasonal_index"])
                                     else round(float(r["seasonal_index"]), 3))
              for _, r in profile_.iterrows()}
-    series = monthly_series(con, area, category=ASB, period=period, settings=settings)
-    peaks = peak_months(series) if not series.empty else []
+    in_period = months[[period.contains(m) for m in months["month"]]]
+    peaks = peak_months(in_period) if not in_period.empty else []
     return {"seasonality": index,
             "peak_months": [m.strftime("%Y-%m") for m in peaks],
-            "months_in_year": int(len(series))}
+            "months_in_year": int(len(in_period))}
 
 
-def _parents(con: duckdb.DuckDBPyConnection, district: AreaSelection, period: Any,
+def _context_places(con: duckdb.DuckDBPyConnection, district: AreaSelection
+                    ) -> list[tuple[str, AreaSelection]]:
+    """(role, area): the district, and the county and force containing it."""
+    return [("district", district)] + [
+        (p.level, p) for p in parents(con, district) if p.level in ("county", "force")]
+
+
+def _parents(con: duckdb.DuckDBPyConnection, places: list[tuple[str, AreaSelection]],
+             pops: dict[AreaSelection, Population], period: Any,
              settings: Settings) -> dict[str, Any]:
+    """All crime (excluding ASB) in the district, its county and force, counted as `counts`
+    counts them, from one query."""
+    scope = [f"g.{LEVEL_COLUMN[p.level]} = ?" for _, p in places]
+    codes = [p.code for _, p in places]
+    row = con.execute(
+        f"""SELECT {", ".join(f"count(*) FILTER (WHERE {c})" for c in scope)}
+            FROM events e JOIN lsoa_geography g
+              ON g.lsoa_code = e.lsoa_code AND g.lsoa_vintage = e.lsoa_vintage
+            WHERE e.source = 'police.uk' AND e.month BETWEEN ? AND ?
+              AND e.category IS DISTINCT FROM ? AND ({" OR ".join(scope)})""",
+        [*codes, period.start, period.end, ASB, *codes]).fetchone()
     out: dict[str, Any] = {}
-    for role, place in [("district", district)] + [
-            (p.level, p) for p in parents(con, district) if p.level in ("county", "force")]:
-        frame = counts(con, place, period, total=True, settings=settings)
-        row = frame[frame["category"] == ALL_CRIME]
+    for (role, place), count in zip(places, row or [0] * len(places), strict=True):
+        pop = pops[place]
         out[role] = {"code": place.code, "name": place.name, "level": place.level,
-                     "category": ALL_CRIME,
-                     "count": int(row["count"].iloc[0]) if not row.empty else 0,
-                     "rate_per_1000": _first(row, "rate_per_1000"),
-                     "population": _first(frame, "population")}
+                     "category": ALL_CRIME, "count": int(count),
+                     "rate_per_1000": rate(int(count), ALL_CRIME, pop, settings),
+                     "population": pop.persons}
     return out
 
 
@@ -485,7 +576,8 @@ def _deprivation_section(con: duckdb.DuckDBPyConnection, data: dict[str, Any]) -
     return Section("deprivation", "Deprivation", [
         Paragraph(f"{{table:deprivation}} ranks the area's LSOAs on the Index of Multiple "
                   f"Deprivation (IoD{dep['edition']}); {{figure:deprivation-map}} maps their "
-                  "national deciles. Local deciles rank the LSOAs within the area itself."),
+                  f"national deciles. Local deciles rank the LSOAs within "
+                  f"{dep.get('local_within') or 'the district'} (1 = its most deprived tenth)."),
         Table("deprivation", f"Deprivation of the LSOAs of {data['name']}", frame,
               source=f"IoD{dep['edition']}"),
         Table("domains", f"Mean national rank by domain, {data['name']}", domains,

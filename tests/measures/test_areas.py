@@ -1,0 +1,47 @@
+"""Area facts: the batched population lookup gives, area by area, exactly what `population`
+gives one area at a time (the second method is the reference)."""
+
+from __future__ import annotations
+
+import pytest
+
+from cspkit.measures import areas as areas_module
+from cspkit.measures.areas import children, custom_area, population, populations, select_area
+
+
+@pytest.mark.parametrize("district, years", [("Bedford", [2019, 2023, 2030]),
+                                             ("East Cambridgeshire", [2018, 2019])])
+def test_populations_equal_one_at_a_time(demo_warehouse, district, years):
+    con = demo_warehouse
+    lad = select_area(con, district)
+    wards = children(con, lad, "ward")
+    assert len(wards) > 10
+    vintage = areas_module.events_vintage(con, lad)
+    some = sorted({c for w in wards[:3] for c, in con.execute(
+        "SELECT lsoa_code FROM lsoa_geography WHERE ward_code = ? AND lsoa_vintage = ?",
+        [w.code, vintage]).fetchall()})
+    # A custom area, one listing a code of no edition held in `vintage`, and the district
+    # itself (which has a published figure as well as LSOA sums).
+    other = "2011" if vintage == "2021" else "2021"
+    foreign = con.execute(
+        """SELECT lsoa_code FROM lsoa_geography WHERE lsoa_vintage = ? AND lsoa_code NOT IN
+           (SELECT lsoa_code FROM lsoa_geography WHERE lsoa_vintage = ?) LIMIT 1""",
+        [other, vintage]).fetchone()
+    selections = [*wards, lad, custom_area(con, "three wards", some)]
+    if foreign:
+        selections.append(custom_area(con, "with a foreign code", [*some[:4], foreign[0]]))
+    for year in years:
+        areas_module._MEMO.clear()
+        batch = populations(con, selections, year, vintage)
+        areas_module._MEMO.clear()
+        for area in selections:
+            assert batch[area] == population(con, area, year, vintage), (area.name, year)
+    assert populations(con, [], 2023, vintage) == {}
+
+
+def test_populations_are_memoised_for_population(demo_warehouse):
+    con = demo_warehouse
+    ward = children(con, select_area(con, "Bedford"), "ward")[0]
+    areas_module._MEMO.clear()
+    batch = populations(con, [ward], 2022, "2021")
+    assert population(con, ward, 2022, "2021") is batch[ward]
