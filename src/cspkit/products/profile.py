@@ -41,7 +41,7 @@ from cspkit.measures.comparisons import HIGHER, LOWER, SAME, TOO_FEW
 from cspkit.measures.control import seasonal_profile
 from cspkit.measures.counts import ALL_CRIME, ASB, area_period, rate
 from cspkit.measures.custom_areas import area_lsoas, size_class_peers
-from cspkit.measures.deprivation import DOMAIN_NAMES, lsoa_deprivation
+from cspkit.measures.deprivation import DOMAIN_NAMES, EDITION_VINTAGE, lsoa_deprivation
 from cspkit.measures.disclosure import DisclosurePolicy, publish
 from cspkit.measures.period_change import change
 from cspkit.measures.periods import calendar_year
@@ -290,7 +290,11 @@ def _deprivation(con: duckdb.DuckDBPyConnection, area: AreaSelection,
     try:
         in_district = lsoa_deprivation(con, district)
         edition = str(in_district["edition"].iloc[0]) if not in_district.empty else None
-        frame = lsoa_deprivation(con, area, edition)
+        frame = in_district[in_district["lsoa_code"].isin(area_lsoas(con, area))]
+        if set(frame["lsoa_code"]) != set(_lsoas_used(con, area, EDITION_VINTAGE.get(
+                edition or "", events_vintage(con, area)))):
+            frame = lsoa_deprivation(con, area, edition)   # some LSOAs lie outside
+        frame = frame.reset_index(drop=True)
     except ValueError as error:
         return {"edition": None, "lsoas": [], "domains": {}, "note": str(error)}
     if frame.empty:
