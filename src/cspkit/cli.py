@@ -492,50 +492,70 @@ def profile_cmd(
     wards: Annotated[str | None, typer.Option(help="Comma-separated ward names or codes.")
                      ] = None,
     polygon: Annotated[Path | None, typer.Option(
-        help="GeoJSON polygon; LSOAs whose population-weighted centroid is inside are used."
-    )] = None,
+        help="GeoJSON polygon (WGS84, or British National Grid); see --rule.")] = None,
+    rule: Annotated[str, typer.Option(
+        help="Which LSOAs a polygon takes: population-weighted-centroid (centroid inside) "
+             "or area-share (at least --threshold of the LSOA's area inside).")
+    ] = "population-weighted-centroid",
+    threshold: Annotated[float, typer.Option(
+        help="Share of an LSOA's area that must be inside, for --rule area-share.")] = 0.5,
+    district: Annotated[str | None, typer.Option(
+        help="The district to compare with, and to look ward names up in (default: the one "
+             "holding most of the area).")] = None,
     year: Annotated[int, typer.Option(help="The latest year profiled.")] = 2023,
     out_dir: Annotated[Path | None, typer.Option(
-        "--out", help="Write the place briefing (HTML, PDF, JSON) into this folder.")] = None,
-    format: Annotated[str, typer.Option("--format", help="json: print the profile as JSON.")
-                      ] = "json",
+        "--out", help="Write the place briefing (HTML, PDF, JSON, tables) into this folder.")
+    ] = None,
+    pdf: Annotated[bool, typer.Option(help="With --out, also write the PDF.")] = True,
+    format: Annotated[str | None, typer.Option(
+        "--format", help="json: print the profile as JSON (the default without --out).")
+    ] = None,
 ) -> None:
     """Profile any bespoke place (a set of LSOAs or wards, or a drawn polygon): population,
-    every issue over three years with trend and verdicts, comparison with the district and
-    places of the same size, deprivation, ASB seasonality and a map.
+    every issue over three years with trend and verdicts, comparison with the district, the
+    force and wards of the same size, deprivation, ASB seasonality and a map.
 
     Example:
 
-        cspkit profile --name Littleport --wards "Littleport" --year 2019 --out briefing/
+        cspkit profile --name Kempston --wards "Kempston West,Kempston North" --out brief/
     """
-    from cspkit.measures.areas import custom_area
-    from cspkit.measures.custom_areas import area_from_polygon, area_from_wards
+    from cspkit.measures.areas import custom_area, select_area
+    from cspkit.measures.custom_areas import RULES, area_from_polygon, area_from_wards
     from cspkit.products.profile import profile, write_profile
     from cspkit.store import connect
 
     chosen = [x for x in (lsoas, wards, polygon) if x]
     if len(chosen) != 1:
         raise CspkitError("give exactly one of --lsoas, --wards or --polygon")
+    if rule not in RULES:
+        raise CspkitError(f"--rule must be one of {', '.join(RULES)}, not {rule!r}")
+    if format not in (None, "json"):
+        raise CspkitError(f"--format must be json, not {format!r}")
     con = connect(db, read_only=True)
     info: dict[str, object] | None = None
     try:
+        scope = select_area(con, district) if district else None
         if lsoas:
             area = custom_area(con, name, lsoas.split(","))
         elif wards:
-            area = area_from_wards(con, name, [w.strip() for w in wards.split(",")])
+            names = [w.strip() for w in wards.split(",") if w.strip()]
+            area = area_from_wards(con, name, names, district=scope)
+            info = {"rule": f"the {len(area.lsoas)} LSOAs of the ward"
+                            f"{'s' if len(names) > 1 else ''} {', '.join(names)}"}
         else:
             assert polygon is not None
-            area, info = area_from_polygon(con, name, polygon)
+            area, info = area_from_polygon(con, name, polygon, rule, threshold=threshold)
+        data = None
         if out_dir is not None:
-            paths = write_profile(con, area, year, out_dir, fmt={"html", "pdf", "json"},
-                                  info=info)
+            kinds = {"html", "json"} | ({"pdf"} if pdf else set())
+            paths, data = write_profile(con, area, year, out_dir, fmt=kinds, info=info,
+                                        district=scope)
             for kind, path in paths.items():
                 console.print(f"{kind}: {path}")
-        if format == "json":
-            result = profile(con, area, year)
-            if info:
-                result.update({k: v for k, v in info.items() if k not in result})
-            sys.stdout.write(json.dumps(result, indent=2, default=str) + "\n")
+        if format == "json" or out_dir is None:
+            if data is None:
+                data = profile(con, area, year, district=scope, info=info)
+            sys.stdout.write(json.dumps(data, indent=2, default=str) + "\n")
     except ValueError as exc:
         raise CspkitError(str(exc)) from exc
 

@@ -17,6 +17,7 @@ from cspkit.measures.custom_areas import area_from_wards
 from cspkit.measures.deprivation import lsoa_deprivation
 from cspkit.measures.periods import calendar_year
 from cspkit.measures.series import monthly_series, peak_months
+from cspkit.measures.trend import trend_test
 from cspkit.products.profile import profile, write_profile
 
 YEAR = 2023
@@ -115,6 +116,46 @@ def test_profile_comparisons_match_each_area_counted_on_its_own(demo_warehouse, 
         c: local[c] for c in kempston.lsoas}
 
 
+def test_profile_pooled_peers_trend_and_part_years(demo_warehouse, kempston, kempston_profile):
+    """The similar wards pooled into one custom area and tested with `compare_counts`; the
+    trend over three years by `trend_test` with each year's months; 2021 holds May-December
+    only (the Bedfordshire extract begins in May 2021)."""
+    con, data = demo_warehouse, kempston_profile
+    assert data["months_by_year"] == {"2021": 8, "2022": 12, "2023": 12}
+    peer_codes = [p["code"] for p in data["peers"]]
+    pooled_lsoas = [c for (c,) in con.execute(
+        f"""SELECT DISTINCT lsoa_code FROM lsoa_geography WHERE lsoa_vintage = '2021'
+            AND ward_code IN ({", ".join("?" for _ in peer_codes)})""", peer_codes).fetchall()
+        if c not in set(kempston.lsoas)]
+    pooled = custom_area(con, "pooled", pooled_lsoas)
+    pooled_counts = _by_category(counts(con, pooled, calendar_year(YEAR), total=True))
+    pooled_pop = population(con, pooled, YEAR).persons
+    area_pop = population(con, kempston, YEAR).persons
+    for issue in data["issues"]:
+        peers = issue["comparisons"]["peers"]
+        result = compare_counts(issue["count"], int(pooled_counts.get(issue["category"], 0)),
+                                area_pop, pooled_pop)
+        assert peers["p_value"] == pytest.approx(result.p_value), issue["category"]
+        assert peers["rate_per_1000"] == pytest.approx(
+            1000 * pooled_counts.get(issue["category"], 0) / pooled_pop, abs=1e-3)
+        years = [str(y) for y in data["years"]]
+        pops = [population(con, kempston, int(y)).persons for y in years]
+        expected = trend_test([issue["counts_by_year"][y] for y in years],
+                              [pop * data["months_by_year"][y] / 12
+                               for pop, y in zip(pops, years, strict=True)])
+        assert issue["trend"]["verdict"] == expected.verdict
+        assert issue["trend"]["p_value"] == pytest.approx(expected.p_value)
+        for y, pop in zip(years, pops, strict=True):
+            assert issue["rates_by_year"][y] == pytest.approx(
+                1000 * issue["counts_by_year"][y] / pop, abs=1e-3)
+    assert any(i["trend"]["verdict"] in ("rising", "falling") for i in data["issues"])
+    # The trend figures month by month: every covered month, all crime and ASB.
+    assert len(data["trend"]) == 32
+    total = next(i for i in data["issues"] if i["is_total"])
+    assert sum(m[ALL_CRIME] for m in data["trend"] if m["month"].startswith(str(YEAR))) == (
+        total["count"])
+
+
 def test_profile_of_a_ward_equals_the_profile_of_its_lsoas(demo_warehouse):
     con = demo_warehouse
     ward = select_area(con, "E05014507")   # Kempston West, 2023 wards
@@ -166,7 +207,7 @@ class _Tables(HTMLParser):
 
 
 def test_write_profile_html_and_json(demo_warehouse, kempston, tmp_path):
-    paths = write_profile(demo_warehouse, kempston, YEAR, tmp_path, fmt={"html", "json"})
+    paths, _ = write_profile(demo_warehouse, kempston, YEAR, tmp_path, fmt={"html", "json"})
     assert "pdf" not in paths
     assert paths["html"].exists() and paths["json"].exists()
     data = json.loads(paths["json"].read_text())
@@ -188,7 +229,7 @@ def test_write_profile_html_and_json(demo_warehouse, kempston, tmp_path):
 
 def test_write_profile_pdf(demo_warehouse, tmp_path):
     area = area_from_wards(demo_warehouse, "Kempston West", ["Kempston West"])
-    paths = write_profile(demo_warehouse, area, YEAR, tmp_path)
+    paths, _ = write_profile(demo_warehouse, area, YEAR, tmp_path)
     assert {"html", "pdf", "json", "xlsx"} <= set(paths)
     assert paths["pdf"].read_bytes().startswith(b"%PDF")
     assert paths["json"].name == "kempston-west.json"
@@ -208,3 +249,43 @@ def test_profile_command_json_contract(demo_warehouse_path):
     data = json.loads(result.stdout)
     assert len(data["lsoas"]) == 6 and all(c.startswith("E01") for c in data["lsoas"])
     assert {"category", "count", "rate_per_1000"} <= set(data["issues"][0])
+
+
+def _cli(*args: str):
+    from typer.testing import CliRunner
+
+    from cspkit.cli import app
+
+    return CliRunner().invoke(app, list(args))
+
+
+def test_profile_command_polygon_rules_and_out(demo_warehouse, demo_warehouse_path, tmp_path):
+    import shapely
+
+    rows = demo_warehouse.execute(
+        "SELECT geometry_wkb FROM area_geometry WHERE level = 'ward' AND code IN (?, ?)",
+        ["E05014507", "E05014505"]).fetchall()
+    shape = shapely.unary_union([shapely.from_wkb(bytes(r[0])) for r in rows]).buffer(1e-6)
+    path = tmp_path / "kempston.geojson"
+    path.write_text(json.dumps({"type": "Feature", "properties": {},
+                                "geometry": json.loads(shapely.to_geojson(shape))}))
+    db = str(demo_warehouse_path)
+    by_share = _cli("profile", "--db", db, "--name", "K", "--polygon", str(path), "--rule",
+                    "area-share", "--threshold", "0.9", "--year", "2023", "--format", "json")
+    assert by_share.exit_code == 0, by_share.output
+    data = json.loads(by_share.stdout)
+    assert "90%" in data["rule"] and data["rule_id"] == "area-share"
+    assert all(data["shares"][c] >= 0.9 for c in data["lsoas"])
+    # --out writes the briefing and prints the paths, not the JSON
+    out = _cli("profile", "--db", db, "--name", "Kempston", "--wards",
+               "Kempston West,Kempston North", "--district", "Bedford", "--out",
+               str(tmp_path / "brief"), "--no-pdf")
+    assert out.exit_code == 0, out.output
+    assert "html:" in out.output and not out.stdout.strip()   # paths go to stderr
+    written = json.loads((tmp_path / "brief" / "kempston.json").read_text())
+    assert written["rule"] == "the 6 LSOAs of the wards Kempston West, Kempston North"
+    assert not (tmp_path / "brief" / "kempston.pdf").exists()
+    bad = _cli("profile", "--db", db, "--name", "K", "--polygon", str(path), "--rule",
+               "nearest")
+    # (`cspkit`'s entry point turns this error into exit status 2 and a one-line message)
+    assert bad.exit_code != 0 and "--rule must be one of" in str(bad.exception)

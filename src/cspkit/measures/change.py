@@ -146,17 +146,15 @@ def _etest(k1: int, e1: float, k0: float, e0: float) -> float:
     return float(poisson_means_test(k1, e1, int(k0), e0).pvalue)
 
 
-def compare_counts(count: int, baseline_count: int, exposure: float = 1.0,
-                   baseline_exposure: float = 1.0, settings: Settings | None = None
-                   ) -> ChangeResult:
-    """Compare a count with a baseline count, each over its exposure (see the module notes)."""
+def test_counts(count: int, baseline_count: int, exposure: float = 1.0,
+                baseline_exposure: float = 1.0, settings: Settings | None = None
+                ) -> tuple[float, str]:
+    """(p-value, verdict) of `compare_counts` without the interval and percentages: for tables
+    of many comparisons that print only the verdict."""
     settings = settings or Settings()
     k1, k0 = _as_count("count", count), _as_count("baseline_count", baseline_count)
     e1 = _as_exposure("exposure", exposure)
     e0 = _as_exposure("baseline_exposure", baseline_exposure)
-    rate1, rate0 = k1 / e1, k0 / e0
-    ratio = rate1 / rate0 if k0 > 0 else None
-    ci = rate_ratio_ci(k1, k0, e1, e0, settings.alpha)
     # Exposures to 12 significant figures: sums of fractional populations differ in the last
     # bits with the order they were added in, and the E-test counts tied statistics, so
     # unrounded inputs could move its p-value in the fourth decimal between runs.
@@ -164,9 +162,24 @@ def compare_counts(count: int, baseline_count: int, exposure: float = 1.0,
     if k1 + k0 < settings.min_total_for_test or max(k1, k0) < settings.small_count:
         verdict = TOO_FEW
     elif p_value < settings.alpha:
-        verdict = INCREASE if rate1 > rate0 else DECREASE
+        verdict = INCREASE if k1 / e1 > k0 / e0 else DECREASE
     else:
         verdict = NO_CHANGE
+    return p_value, verdict
+
+
+def compare_counts(count: int, baseline_count: int, exposure: float = 1.0,
+                   baseline_exposure: float = 1.0, settings: Settings | None = None
+                   ) -> ChangeResult:
+    """Compare a count with a baseline count, each over its exposure (see the module notes)."""
+    settings = settings or Settings()
+    p_value, verdict = test_counts(count, baseline_count, exposure, baseline_exposure,
+                                   settings)
+    k1, k0 = _as_count("count", count), _as_count("baseline_count", baseline_count)
+    e1 = _as_exposure("exposure", exposure)
+    e0 = _as_exposure("baseline_exposure", baseline_exposure)
+    ratio = (k1 / e1) / (k0 / e0) if k0 > 0 else None
+    ci = rate_ratio_ci(k1, k0, e1, e0, settings.alpha)
     return ChangeResult(
         count=k1, baseline_count=k0, exposure=e1, baseline_exposure=e0, change=k1 - k0,
         pct_change=(ratio - 1) * 100 if ratio is not None else None, rate_ratio=ratio,

@@ -33,20 +33,24 @@ from cspkit.measures.areas import (
     children,
     custom_area,
     events_vintage,
+    months_covered,
     parents,
+    populations,
     populations_by_year,
 )
-from cspkit.measures.change import compare_counts
+from cspkit.measures.change import test_counts
 from cspkit.measures.comparisons import HIGHER, LOWER, SAME, TOO_FEW
 from cspkit.measures.control import seasonal_profile
-from cspkit.measures.counts import ALL_CRIME, ASB, area_period, rate
+from cspkit.measures.counts import ALL_CRIME, ASB, area_period, denominator, rate
 from cspkit.measures.custom_areas import area_lsoas, size_class_peers
 from cspkit.measures.deprivation import DOMAIN_NAMES, EDITION_VINTAGE, lsoa_deprivation
 from cspkit.measures.disclosure import DisclosurePolicy, publish
 from cspkit.measures.period_change import change
-from cspkit.measures.periods import calendar_year
+from cspkit.measures.periods import calendar_year, month_range
 from cspkit.measures.series import monthly_counts, monthly_series, peak_months
 from cspkit.measures.settings import Settings
+from cspkit.measures.trend import FALLING, RISING, trend_test
+from cspkit.measures.trend import TOO_FEW as TREND_TOO_FEW
 from cspkit.products.report.charts import bar_chart, choropleth, trend_chart
 from cspkit.products.report.document import Document, Paragraph, Section, Table
 from cspkit.products.report.narrative import change_sentence, count_text
@@ -94,8 +98,8 @@ def _vs(count: int, rest_count: int, pop: float | None, rest_pop: float | None,
         settings: Settings) -> tuple[str, float | None]:
     if not pop or not rest_pop:
         return "", None
-    result = compare_counts(count, rest_count, pop, rest_pop, settings)
-    return _VERDICT_VS.get(result.verdict, TOO_FEW), result.p_value
+    p_value, verdict = test_counts(count, rest_count, pop, rest_pop, settings)
+    return _VERDICT_VS.get(verdict, TOO_FEW), p_value
 
 
 def profile(con: duckdb.DuckDBPyConnection, area: AreaSelection, year: int, *,
@@ -111,48 +115,52 @@ def profile(con: duckdb.DuckDBPyConnection, area: AreaSelection, year: int, *,
     years = [year - 2, year - 1, year]
     period = calendar_year(year)
     lsoas = _lsoas_used(con, area, vintage)
-
-    # Every count below comes from one table of the events by LSOA, edition, year and
-    # category, summed over each place's (LSOA, edition) pairs: the same join `counts` makes.
     inside = area_lsoas(con, area)
-    rest_codes = sorted(set(_lsoas_used(con, district, vintage)) - inside)
-    rest = (custom_area(con, f"{district.name} excluding {area.name}", rest_codes)
-            if rest_codes else None)
-    # Every population on the area's LSOA edition, in one batch: the area, the rest of the
-    # district, the containing areas and every ward the peers are chosen from.
+
+    # The containing areas, and each less the area's LSOAs (so the two counts compared are
+    # independent and both populations are sums over the same LSOA figures).
     context = _context_places(con, district)
-    batch = populations_by_year(con, [area, *([rest] if rest else []),
-                                      *[p for _, p in context],
-                                      *children(con, district, "ward")], [year, year - 1],
-                                vintage)
+    rests: dict[str, AreaSelection] = {}
+    for role, place in context:
+        codes = sorted(set(_lsoas_used(con, place, vintage)) - inside)
+        if codes:
+            rests[role] = custom_area(con, f"{place.name} excluding {area.name}", codes)
+    # Every population on the area's LSOA edition, in one batch (with every ward the peers are
+    # chosen from), then the similar-sized wards pooled, less any LSOA they share with the area.
+    wards = children(con, district, "ward")
+    batch = populations_by_year(con, [area, *rests.values(), *[p for _, p in context],
+                                      *wards], years, vintage)
     pops = {place: value for (place, y), value in batch.items() if y == year}
     peers = size_class_peers(con, area, district, year=year)
-    places = [area, district, *([rest] if rest else []), *peers]
-    totals = _place_counts(con, _pairs(con, places), years[0], year)
-    counts_of = totals[area]
+    pooled = _pooled(con, peers, inside, vintage)
+    if pooled is not None:
+        pops.update(populations(con, [pooled], year, vintage))
+        rests["peers"] = pooled
+
+    # Every count from one GROUP BY of the events by place, month and category.
+    places = [area, *[p for _, p in context], *rests.values(), *peers]
+    pairs = _pairs(con, places)
+    by_year = {place: _totals(counted, years) for place, counted in
+               _place_counts(con, pairs, years[0], year).items()}
+    monthly = _place_counts(con, {area: pairs[area]}, years[0], year, by_month=True)[area]
+    counts_of = by_year[area]
     now = area_period(con, area, period)
-    area_pop = now.population.persons
-    district_now = totals[district][year]
-    district_pop = pops[district]
-    rest_counts = totals[rest][year] if rest else {}
-    rest_pop = pops[rest].persons if rest else None
-    peer_counts = {p: totals[p][year] for p in peers}
+    covered = months_covered(con, area)
     changes = change(con, area, period, calendar_year(year - 1), allow_partial=True,
                      total=True, settings=settings)
+    change_rows = {str(r["category"]): r for r in changes.to_dict("records")}
 
     # Most frequent first (as `counts` orders them), then by name; the total last.
-    named = {c for y in years for c in counts_of[y]} | set(district_now)
+    named = {c for y in years for c in counts_of[y]} | set(by_year[district][year])
     categories = sorted(named - {ALL_CRIME},
                         key=lambda c: (-counts_of[year].get(c, 0), c)) + [ALL_CRIME]
-    change_rows = {str(r["category"]): r for r in changes.to_dict("records")}
     issues = []
     for category in categories:
         count = counts_of[year].get(category, 0)
-        verdict, p_value = _vs(count, rest_counts.get(category, 0), area_pop, rest_pop,
-                               settings)
-        peer_rates = [rate(peer_counts[p].get(category, 0), category, pops[p], settings)
-                      for p in peers]
-        peer_rates_known = [r for r in peer_rates if r is not None]
+        rates_by_year = {str(y): rate(counts_of[y].get(category, 0), category,
+                                      batch[area, y], settings) for y in years}
+        comparisons = _comparisons(category, count, now.population, context, rests, peers,
+                                   by_year, pops, year, settings)
         ch = change_rows.get(category, {})
         issues.append({
             "category": category,
@@ -160,6 +168,8 @@ def profile(con: duckdb.DuckDBPyConnection, area: AreaSelection, year: int, *,
             "count": count,
             "rate_per_1000": rate(count, category, now.population, settings),
             "counts_by_year": {str(y): counts_of[y].get(category, 0) for y in years},
+            "rates_by_year": rates_by_year,
+            "trend": _trend(category, counts_of, years, covered, batch, area, settings),
             "change": {
                 "count": int(ch.get("count", count)),
                 "baseline_count": int(ch.get("baseline_count",
@@ -169,14 +179,14 @@ def profile(con: duckdb.DuckDBPyConnection, area: AreaSelection, year: int, *,
                 "verdict": ch.get("verdict", ""),
                 "comparison_note": ch.get("comparison_note", ""),
             },
-            "district_rate_per_1000": rate(district_now.get(category, 0), category,
-                                           district_pop, settings) or 0.0,
-            "vs_district": verdict,
-            "vs_district_p_value": p_value,
-            "peer_rate_per_1000": (round(sum(peer_rates_known) / len(peer_rates_known), 3)
-                                   if peer_rates_known else None),
+            "district_rate_per_1000": comparisons["district"]["rate_per_1000"] or 0.0,
+            "vs_district": comparisons["district"]["verdict"],
+            "vs_district_p_value": comparisons["district"]["p_value"],
+            "peer_rate_per_1000": comparisons.get("peers", {}).get("mean_rate_per_1000"),
+            "comparisons": comparisons,
         })
     pop = now.population
+    rest_pop = pops[rests["district"]].persons if "district" in rests else None
     result = {
         "name": area.name,
         "code": area.code,
@@ -190,19 +200,120 @@ def profile(con: duckdb.DuckDBPyConnection, area: AreaSelection, year: int, *,
         "period": period.label,
         "partial": now.partial,
         "years": years,
+        "months_by_year": {str(y): sum(1 for m in covered if m.year == y) for y in years},
         "district": {"code": district.code, "name": district.name,
-                     "rest_population": rest_pop, "rest_lsoas": len(rest_codes)},
-        "peers": [{"code": p.code, "name": p.name} for p in peers],
+                     "rest_population": rest_pop,
+                     "rest_lsoas": len(rests["district"].lsoas) if "district" in rests else 0},
+        "peers": [{"code": p.code, "name": p.name, "population": pops[p].persons}
+                  for p in peers],
         "issues": issues,
         "stands_out_on": [i["category"] for i in issues
                           if i["vs_district"] == HIGHER and not i["is_total"]],
+        "stands_out_on_peers": [i["category"] for i in issues if not i["is_total"] and
+                                i["comparisons"].get("peers", {}).get("verdict") == HIGHER],
+        "trend": _monthly_total(monthly, covered, years),
         "deprivation": _deprivation(con, area, district),
         "asb": _asb(con, area, period, settings),
-        "parents": _parents(con, context, pops, period, settings),
+        "parents": {role: {"code": place.code, "name": place.name, "level": place.level,
+                           "category": ALL_CRIME,
+                           "count": by_year[place][year].get(ALL_CRIME, 0),
+                           "rate_per_1000": rate(by_year[place][year].get(ALL_CRIME, 0),
+                                                 ALL_CRIME, pops[place], settings),
+                           "population": pops[place].persons}
+                    for role, place in context},
         "settings": {"alpha": settings.alpha, "suppress_below": settings.suppress_below,
                      "rate_per": settings.rate_per},
     }
+    # The polygon selection's details (shares inside, CRS, centroid fallbacks) ride along.
+    result.update({k: v for k, v in (info or {}).items() if k not in result})
     return _plain(result)  # type: ignore[no-any-return]
+
+
+def _pooled(con: duckdb.DuckDBPyConnection, peers: list[AreaSelection], inside: set[str],
+            vintage: str) -> AreaSelection | None:
+    """The similar-sized wards as one custom area, without LSOAs shared with the area."""
+    if not peers:
+        return None
+    codes = sorted({c for (c,) in con.execute(
+        """SELECT DISTINCT lsoa_code FROM lsoa_geography
+           WHERE ward_code IN (SELECT unnest(?)) AND lsoa_vintage = ?""",
+        [[p.code for p in peers], vintage]).fetchall()} - inside)
+    return custom_area(con, f"{len(peers)} similar wards", codes) if codes else None
+
+
+def _comparisons(category: str, count: int, area_pop: Population,
+                 context: list[tuple[str, AreaSelection]], rests: dict[str, AreaSelection],
+                 peers: list[AreaSelection], by_year: dict[AreaSelection, Any],
+                 pops: dict[AreaSelection, Population], year: int, settings: Settings
+                 ) -> dict[str, dict[str, Any]]:
+    """The area's rate against each containing area's and the similar wards': the other
+    place's rate, and the test of the area against the rest of it (its LSOAs less the
+    area's)."""
+    out: dict[str, dict[str, Any]] = {}
+    for role, place in [*context, *([("peers", None)] if peers else [])]:
+        entry: dict[str, Any] = {}
+        if place is not None:
+            entry = {"code": place.code, "name": place.name,
+                     "rate_per_1000": rate(by_year[place][year].get(category, 0), category,
+                                           pops[place], settings)}
+        else:
+            rates = [rate(by_year[p][year].get(category, 0), category, pops[p], settings)
+                     for p in peers]
+            known = [r for r in rates if r is not None]
+            entry = {"name": f"{len(peers)} wards of a similar population",
+                     "mean_rate_per_1000": (round(sum(known) / len(known), 3) if known
+                                            else None)}
+        rest = rests.get(role)
+        verdict, p_value, rest_rate = "", None, None
+        if rest is not None:
+            rest_count = by_year[rest][year].get(category, 0)
+            rest_rate = rate(rest_count, category, pops[rest], settings)
+            _, area_exposure = denominator(category, area_pop)
+            _, rest_exposure = denominator(category, pops[rest])
+            verdict, p_value = _vs(count, rest_count, area_exposure, rest_exposure, settings)
+        if place is None:
+            entry["rate_per_1000"] = rest_rate
+        entry.update({"rest_rate_per_1000": rest_rate, "verdict": verdict, "p_value": p_value})
+        out[role] = entry
+    return out
+
+
+def _totals(counted: dict[int, dict[str, int]], years: list[int]) -> dict[int, dict[str, int]]:
+    """Each year's counts with the all-crime total (excluding ASB); years with none are {}."""
+    out: dict[int, dict[str, int]] = {y: dict(counted.get(y, {})) for y in years}
+    for counts_ in out.values():
+        counts_[ALL_CRIME] = sum(n for c, n in counts_.items() if c != ASB)
+    return out
+
+
+def _trend(category: str, counts_of: dict[int, dict[str, int]], years: list[int],
+           covered: set[date], batch: dict[tuple[AreaSelection, int], Population],
+           area: AreaSelection, settings: Settings) -> dict[str, Any]:
+    """The score test for a steady trend over the years, each year's exposure its residents
+    (or households) times the share of its months the data covers."""
+    use = []
+    for y in years:
+        months = sum(1 for m in covered if m.year == y)
+        _, persons = denominator(category, batch[area, y])
+        if months and persons:
+            use.append((counts_of[y].get(category, 0), persons * months / 12))
+    if len(use) < 2:
+        return {"verdict": TREND_TOO_FEW, "p_value": None, "years": len(use)}
+    result = trend_test([c for c, _ in use], [e for _, e in use], settings)
+    return {"verdict": result.verdict, "p_value": result.p_value, "years": len(use)}
+
+
+def _monthly_total(months: dict[date, dict[str, int]], covered: set[date], years: list[int]
+                   ) -> list[dict[str, Any]]:
+    """All crime (excluding ASB) and ASB by month over the profile's years, months the data
+    covers only (0 where none were recorded)."""
+    out = []
+    for month in sorted(m for m in covered if years[0] <= m.year <= years[-1]):
+        counts_ = months.get(month, {})
+        out.append({"month": month.strftime("%Y-%m"),
+                    ALL_CRIME: sum(n for c, n in counts_.items() if c != ASB),
+                    ASB: counts_.get(ASB, 0)})
+    return out
 
 
 def _pairs(con: duckdb.DuckDBPyConnection, places: list[AreaSelection]
@@ -237,32 +348,29 @@ def _pairs(con: duckdb.DuckDBPyConnection, places: list[AreaSelection]
 
 def _place_counts(con: duckdb.DuckDBPyConnection,
                   places: dict[AreaSelection, frozenset[tuple[str, str]]], first_year: int,
-                  last_year: int, source: str = "police.uk"
-                  ) -> dict[AreaSelection, dict[int, dict[str, int]]]:
-    """Located events of `source` by place, calendar year and category (with the all-crime
-    total), from one query over the events joined to each place's (LSOA, edition) pairs."""
+                  last_year: int, *, by_month: bool = False, source: str = "police.uk"
+                  ) -> dict[AreaSelection, dict[Any, dict[str, int]]]:
+    """Located events of `source` by place, year (or month) and category, from one query over
+    the events joined to each place's (LSOA, edition) pairs."""
     order = list(places)
     members = [(i, code, edition) for i, place in enumerate(order)
                for code, edition in sorted(places[place])]
+    when = "e.month" if by_month else "year(e.month)"
     rows = con.execute(
-        """WITH m AS (SELECT unnest(?) AS place, unnest(?) AS lsoa_code,
-                             unnest(?) AS lsoa_vintage)
-           SELECT m.place, year(e.month) AS year, e.category, count(*)
-           FROM events e
-           JOIN lsoa_geography g
-             ON g.lsoa_code = e.lsoa_code AND g.lsoa_vintage = e.lsoa_vintage
-           JOIN m ON m.lsoa_code = e.lsoa_code AND m.lsoa_vintage = e.lsoa_vintage
-           WHERE e.source = ? AND e.month BETWEEN ? AND ?
-           GROUP BY ALL""",
+        f"""WITH m AS (SELECT unnest(?) AS place, unnest(?) AS lsoa_code,
+                              unnest(?) AS lsoa_vintage)
+            SELECT m.place, {when}, e.category, count(*)
+            FROM events e
+            JOIN lsoa_geography g
+              ON g.lsoa_code = e.lsoa_code AND g.lsoa_vintage = e.lsoa_vintage
+            JOIN m ON m.lsoa_code = e.lsoa_code AND m.lsoa_vintage = e.lsoa_vintage
+            WHERE e.source = ? AND e.month BETWEEN ? AND ?
+            GROUP BY ALL""",
         [[m[0] for m in members], [m[1] for m in members], [m[2] for m in members],
          source, date(first_year, 1, 1), date(last_year, 12, 31)]).fetchall()
-    out: dict[AreaSelection, dict[int, dict[str, int]]] = {
-        p: {y: {} for y in range(first_year, last_year + 1)} for p in order}
-    for i, year, category, n in rows:
-        out[order[i]][int(year)][str(category)] = int(n)
-    for by_year in out.values():
-        for counts_ in by_year.values():
-            counts_[ALL_CRIME] = sum(n for c, n in counts_.items() if c != ASB)
+    out: dict[AreaSelection, dict[Any, dict[str, int]]] = {p: {} for p in order}
+    for i, when_, category, n in rows:
+        out[order[i]].setdefault(when_, {})[str(category)] = int(n)
     return out
 
 
@@ -337,30 +445,6 @@ def _context_places(con: duckdb.DuckDBPyConnection, district: AreaSelection
         (p.level, p) for p in parents(con, district) if p.level in ("county", "force")]
 
 
-def _parents(con: duckdb.DuckDBPyConnection, places: list[tuple[str, AreaSelection]],
-             pops: dict[AreaSelection, Population], period: Any,
-             settings: Settings) -> dict[str, Any]:
-    """All crime (excluding ASB) in the district, its county and force, counted as `counts`
-    counts them, from one query."""
-    scope = [f"g.{LEVEL_COLUMN[p.level]} = ?" for _, p in places]
-    codes = [p.code for _, p in places]
-    row = con.execute(
-        f"""SELECT {", ".join(f"count(*) FILTER (WHERE {c})" for c in scope)}
-            FROM events e JOIN lsoa_geography g
-              ON g.lsoa_code = e.lsoa_code AND g.lsoa_vintage = e.lsoa_vintage
-            WHERE e.source = 'police.uk' AND e.month BETWEEN ? AND ?
-              AND e.category IS DISTINCT FROM ? AND ({" OR ".join(scope)})""",
-        [*codes, period.start, period.end, ASB, *codes]).fetchone()
-    out: dict[str, Any] = {}
-    for (role, place), count in zip(places, row or [0] * len(places), strict=True):
-        pop = pops[place]
-        out[role] = {"code": place.code, "name": place.name, "level": place.level,
-                     "category": ALL_CRIME, "count": int(count),
-                     "rate_per_1000": rate(int(count), ALL_CRIME, pop, settings),
-                     "population": pop.persons}
-    return out
-
-
 def _plain(value: Any) -> Any:
     """JSON-ready: numpy scalars to Python, NaN to None, dates to ISO text."""
     if isinstance(value, dict):
@@ -386,10 +470,12 @@ def slug(name: str) -> str:
 def write_profile(con: duckdb.DuckDBPyConnection, area: AreaSelection, year: int,
                   out_dir: Path, *, fmt: set[str] | None = None,
                   info: dict[str, Any] | None = None, district: AreaSelection | None = None,
-                  settings: Settings | None = None) -> dict[str, Path]:
+                  settings: Settings | None = None
+                  ) -> tuple[dict[str, Path], dict[str, Any]]:
     """Write the place briefing (`{stem}.html`, `{stem}.pdf`, its tables as CSV/XLSX) and the
     analyst view `{stem}.json`, stem being the slug of the area's name. `fmt` is a subset of
-    {'html', 'pdf', 'json'} (default all). Returns the paths written by kind."""
+    {'html', 'pdf', 'json'} (default all). Returns the paths written by kind, and the
+    profile."""
     fmt = set(fmt or FORMATS)
     unknown = fmt - FORMATS
     if unknown:
@@ -406,7 +492,7 @@ def write_profile(con: duckdb.DuckDBPyConnection, area: AreaSelection, year: int
     if "json" in fmt:
         paths["json"] = out_dir / f"{stem}.json"
         paths["json"].write_text(json.dumps(data, indent=2), encoding="utf-8")
-    return paths
+    return paths, data
 
 
 def build_document(con: duckdb.DuckDBPyConnection, data: dict[str, Any],
@@ -415,22 +501,25 @@ def build_document(con: duckdb.DuckDBPyConnection, data: dict[str, Any],
     settings = settings or Settings()
     policy = DisclosurePolicy.from_settings(settings)
     name, year = data["name"], data["years"][-1]
-    district = data["parents"].get("district", {}).get("name") or data["district"]["name"]
+    district = data["district"]["name"]
     issues_table, hidden = _issues_table(data, policy)
     doc = Document(
         title=f"Place profile: {name}", area_name=name, area_code=data["code"],
         period_label=str(year), produced=date.today(),
         details={"Area": name, "Selection": data["rule"], "District": district,
                  "Period": data["period"], "LSOAs": str(len(data["lsoas"]))})
+    first = data["years"][0]
     doc.sections = [
         _summary_section(data, district, hidden, policy, settings),
-        Section("issues", "Crime and anti-social behaviour", [
-            Paragraph(f"{{table:issues}} gives the counts for {data['years'][0]} to {year}, the "
-                      f"rate per 1,000 residents in {year} beside {district}'s and the mean of "
-                      f"{len(data['peers'])} wards of {district} of a similar population, "
-                      f"and whether {name} differs significantly from the rest of {district}."),
+        Section("issues", f"Crime and anti-social behaviour, {first} to {year}", [
+            Paragraph(f"{{figure:crime-trend}} shows crime month by month and {{table:issues}} "
+                      f"gives the counts for {first} to {year}, the rate per 1,000 residents "
+                      f"in {year}, whether the rate rose or fell steadily over the years "
+                      f"(trend) and whether {year} differed from {year - 1}."),
+            _crime_trend_figure(con, data, settings),
             issues_table,
             *_change_paragraphs(data, hidden, settings)]),
+        _comparison_section(data, hidden, policy),
         _asb_section(con, data, settings),
         _deprivation_section(con, data),
         _methods_section(data, policy),
@@ -463,6 +552,20 @@ def _summary_section(data: dict[str, Any], district: str, hidden: set[str],
         f"{', '.join(stands)}." if stands else
         f"On no category is {name}'s rate significantly higher than the rest of {district}.",
         "finding"))
+    if data["peers"]:
+        peers = data["stands_out_on_peers"]
+        blocks.append(Paragraph(
+            f"Against {len(data['peers'])} wards of {district} with a similar population, its "
+            f"rate is significantly higher on: {', '.join(peers)}." if peers else
+            f"On no category is its rate significantly higher than that of "
+            f"{len(data['peers'])} wards of {district} with a similar population.", "finding"))
+    trends = [(i["category"], i["trend"]["verdict"]) for i in data["issues"]
+              if i["trend"]["verdict"] in (RISING, FALLING) and i["category"] not in hidden]
+    if trends:
+        blocks.append(Paragraph(
+            f"Over {data['years'][0]} to {data['years'][-1]} the rate rose steadily for: "
+            f"{', '.join(c for c, v in trends if v == RISING) or 'none'}; and fell steadily "
+            f"for: {', '.join(c for c, v in trends if v == FALLING) or 'none'}.", "finding"))
     lsoa_names = {r["code"]: r for r in data["deprivation"]["lsoas"]}
     frame = pd.DataFrame([{"LSOA": code, "Name": lsoa_names.get(code, {}).get("name") or "",
                            "Ward": lsoa_names.get(code, {}).get("ward") or ""}
@@ -471,6 +574,68 @@ def _summary_section(data: dict[str, Any], district: str, hidden: set[str],
                         source="ONS LSOA geography",
                         notes=[f"LSOAs of the {data['lsoa_vintage']} edition."]))
     return Section("summary", "Summary", list(blocks))
+
+
+def _crime_trend_figure(con: duckdb.DuckDBPyConnection, data: dict[str, Any],
+                        settings: Settings) -> Any:
+    """All crime (excluding ASB) by month over the profile's years, with the 12-month average
+    and control limits; by year when some month's count is 1-4 (a monthly chart would
+    publish it)."""
+    area = _selection(data)
+    first, last = data["years"][0], data["years"][-1]
+    title = f"All crime (excluding ASB) by month, {data['name']}, {first} to {last}"
+    series = monthly_series(con, area, category=ALL_CRIME,
+                            period=month_range(date(first, 1, 1), date(last, 12, 1)),
+                            settings=settings)
+    small = series["count"].between(1, settings.suppress_below - 1).any() if len(series) else False
+    if not small:
+        return trend_chart("crime-trend", title, series, area_name=data["name"],
+                           source="police.uk")
+    total = next(i for i in data["issues"] if i["is_total"])
+    by_year = pd.DataFrame([{"year": y, "rate": r}
+                            for y, r in total["rates_by_year"].items() if r is not None])
+    return bar_chart("crime-trend", f"All crime (excluding ASB) per 1,000 residents by year, "
+                     f"{data['name']}", by_year, category="year", value="rate",
+                     value_title="Crimes per 1,000 residents", source="police.uk")
+
+
+def _comparison_section(data: dict[str, Any], hidden: set[str],
+                        policy: DisclosurePolicy) -> Section:
+    """The area's rate beside the district's, the similar wards' and the force's (and the
+    county's), each with the test against the rest of that place."""
+    name, year = data["name"], data["years"][-1]
+    roles = [r for r in ("district", "county", "force", "peers")
+             if any(r in i["comparisons"] for i in data["issues"])]
+    labels = {role: next(i["comparisons"][role]["name"] for i in data["issues"]
+                         if role in i["comparisons"]) for role in roles}
+    labels["peers"] = "Similar wards" if "peers" in labels else ""
+    rows = []
+    for issue in data["issues"]:
+        own = issue["rate_per_1000"] if issue["category"] not in hidden else policy.secondary_label
+        row: dict[str, Any] = {"Category": issue["category"], f"{name} rate": own}
+        for role in roles:
+            entry = issue["comparisons"].get(role, {})
+            row[f"{labels[role]} rate"] = entry.get("rate_per_1000")
+            row[f"vs rest of {labels[role]}" if role != "peers" else "vs similar wards"] = (
+                entry.get("verdict") or "not compared")
+        rows.append(row)
+    notes = [f"Rates per 1,000 residents in {year}. Each verdict tests {name}'s rate against "
+             "the rest of that place (its LSOAs less this area's), so the two counts are "
+             "independent (Poisson E-test, residents as exposure)."]
+    if data["peers"]:
+        notes.append(f"Similar wards: the {len(data['peers'])} wards of "
+                     f"{data['district']['name']} whose population is within 50% of "
+                     f"{name}'s, pooled: {', '.join(p['name'] for p in data['peers'])}.")
+    if hidden:
+        notes.append(f"'{policy.secondary_label}': the rate of a category whose count is not "
+                     "published.")
+    table = Table("comparisons", f"{name} compared with other places, {year}",
+                  pd.DataFrame(rows), source=SOURCE, notes=notes)
+    return Section("comparisons", "Compared with other places", [
+        Paragraph(f"{{table:comparisons}} sets {name}'s rates beside those of the places "
+                  "containing it and of wards of a similar size, with whether the difference "
+                  "is more than chance."),
+        table])
 
 
 def _verdict_words(verdict: str) -> str:
@@ -484,33 +649,40 @@ def _issues_table(data: dict[str, Any], policy: DisclosurePolicy) -> tuple[Table
     """The issues table with counts published; also the categories whose current or previous
     count is hidden (so no sentence restates them)."""
     years = [str(y) for y in data["years"]]
+    months = data.get("months_by_year", {})
+    heads = {y: (f"{y} ({months[y]} months)" if 0 < months.get(y, 12) < 12 else y)
+             for y in years}
     rate_col = f"Rate per 1,000 ({years[-1]})"
-    rows = [{"Category": i["category"], **{y: i["counts_by_year"][y] for y in years},
-             rate_col: i["rate_per_1000"],
-             "District rate per 1,000": i["district_rate_per_1000"],
-             "Similar wards rate per 1,000": i["peer_rate_per_1000"],
-             "Compared with rest of district": i["vs_district"] or "not compared",
+    trend_col = f"Trend {years[0]} to {years[-1]}"
+    rows = [{"Category": i["category"], **{heads[y]: i["counts_by_year"][y] for y in years},
+             rate_col: i["rate_per_1000"], trend_col: i["trend"]["verdict"],
              f"Change on {years[-2]}": i["change"]["verdict"],
              "_asb": i["category"] == ASB, "_total": i["is_total"]}
             for i in data["issues"]]
     frame = pd.DataFrame(rows)
+    columns = [heads[y] for y in years]
     crime = frame[~frame["_asb"]].reset_index(drop=True)
     total_rows = list(crime.index[crime["_total"]])
-    published_crime = publish(crime, years, total_rows=total_rows, derived={rate_col: years[-1]},
-                              policy=policy)
+    published_crime = publish(crime, columns, total_rows=total_rows,
+                              derived={rate_col: columns[-1]}, policy=policy)
     asb = frame[frame["_asb"]].reset_index(drop=True)
-    published_asb = publish(asb, years, derived={rate_col: years[-1]}, policy=policy)
+    published_asb = publish(asb, columns, derived={rate_col: columns[-1]}, policy=policy)
     published = pd.concat([published_asb, published_crime], ignore_index=True)
     hidden = {str(r["Category"]) for r in published.to_dict("records")
-              if not (str(r[years[-1]]).isdigit() and str(r[years[-2]]).isdigit())}
+              if not (str(r[columns[-1]]).isdigit() and str(r[columns[-2]]).isdigit())}
     published = published.drop(columns=["_asb", "_total"])
+    notes = [f"Counts from 1 to {policy.threshold - 1} are shown as '{policy.label}'; "
+             f"'{policy.secondary_label}' marks a figure hidden so that a small count cannot "
+             "be worked out from the totals.",
+             "Trend: a steady rise or fall in the rate across the years (score test for a "
+             "linear trend in Poisson rates; a part year counts for the months it covers). "
+             f"Change: {years[-1]} against {years[-2]} (Poisson E-test)."]
+    partial = [heads[y] for y in years if heads[y] != y]
+    if partial:
+        notes.append(f"Part years: {', '.join(partial)}; the data held does not cover the "
+                     "whole year.")
     table = Table("issues", f"Crime and ASB in {data['name']}, {years[0]} to {years[-1]}",
-                  published, source=SOURCE,
-                  notes=[f"Counts from 1 to {policy.threshold - 1} are shown as "
-                         f"'{policy.label}'; '{policy.secondary_label}' marks a figure hidden "
-                         "so that a small count cannot be worked out from the totals.",
-                         "Compared with rest of district: the area's rate against the rest of "
-                         "the district (Poisson E-test, residents as exposure)."])
+                  published, source=SOURCE, notes=notes)
     return table, hidden
 
 
@@ -576,7 +748,8 @@ def _deprivation_section(con: duckdb.DuckDBPyConnection, data: dict[str, Any]) -
     figure = choropleth("deprivation-map", f"{data['name']}: IMD national decile by LSOA",
                         con, codes_values=codes, level="lsoa",
                         value_title="National decile (1 = most deprived)",
-                        vintage=data["lsoa_vintage"], source=f"IoD{dep['edition']}")
+                        vintage=data["lsoa_vintage"], source=f"IoD{dep['edition']}",
+                        domain=(1, 10), reverse=True)
     return Section("deprivation", "Deprivation", [
         Paragraph(f"{{table:deprivation}} ranks the area's LSOAs on the Index of Multiple "
                   f"Deprivation (IoD{dep['edition']}); {{figure:deprivation-map}} maps their "
@@ -591,25 +764,29 @@ def _deprivation_section(con: duckdb.DuckDBPyConnection, data: dict[str, Any]) -
 
 
 def _methods_section(data: dict[str, Any], policy: DisclosurePolicy) -> Section:
-    parents_ = data["parents"]
-    frame = pd.DataFrame([{"Area": p["name"], "Level": p["level"],
-                           "All crime rate per 1,000": p["rate_per_1000"]}
-                          for p in parents_.values()])
-    area_total = next(i for i in data["issues"] if i["is_total"])
-    frame = pd.concat([pd.DataFrame([{"Area": data["name"], "Level": "this area",
-                                      "All crime rate per 1,000": area_total["rate_per_1000"]
-                                      if area_total["count"] >= policy.threshold
-                                      or area_total["count"] == 0
-                                      else policy.secondary_label}]), frame],
-                      ignore_index=True)
-    return Section("context", "Context and method", [
-        Table("context", "All crime (excluding ASB): rates per 1,000 residents", frame,
-              source=SOURCE),
-        Paragraph(f"How the area was drawn: {data['rule']}. Populations: "
-                  f"{data['population']['source']}.", "caveat"),
+    pop = data["population"]
+    district = data["district"]["name"]
+    blocks = [
+        Paragraph(f"How the area was drawn: {data['rule']}.", "caveat"),
+        Paragraph(f"Residents: {pop['source']}"
+                  + (f"; {pop['note']}." if pop.get("note") else ".")
+                  + " Every rate in this briefing uses populations on the same LSOA edition, "
+                  "so the area and the places it is compared with are measured alike.",
+                  "caveat"),
+        Paragraph(f"Comparisons test {data['name']} against the rest of each place (for "
+                  f"{district}, its {data['district']['rest_lsoas']} other LSOAs), never "
+                  "against a total that includes the area itself. Similar wards are the "
+                  f"wards of {district} whose population is within 50% of the area's, pooled "
+                  "into one comparison and leaving out wards lying wholly inside the area.",
+                  "caveat"),
+        Paragraph("Police recorded crime counts what was reported and recorded where it was "
+                  "located (to an anonymised point), not all crime; a change in recording or "
+                  "in reporting moves the figures as much as a change in crime does.",
+                  "caveat"),
         Paragraph(f"Counts from 1 to {policy.threshold - 1} are not published; the JSON file "
                   "beside this briefing holds exact figures for analysts and must not be "
-                  "published.", "caveat")])
+                  "published.", "caveat")]
+    return Section("context", "Method and caveats", blocks)
 
 
 def _selection(data: dict[str, Any]) -> AreaSelection:

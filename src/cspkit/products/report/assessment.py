@@ -399,8 +399,9 @@ def deprivation_section(ctx: Context) -> Section:
                            "value": lsoas["national_decile"]})
     figure = charts.choropleth("deprivation-map", f"IMD national decile by LSOA, {area.name}",
                                con, codes_values=values, level="lsoa",
-                               value_title="National decile",
-                               vintage=deprivation.EDITION_VINTAGE.get(edition))
+                               value_title="National decile (1 = most deprived)",
+                               vintage=deprivation.EDITION_VINTAGE.get(edition),
+                               domain=(1, 10), reverse=True)
     figure.source = f"IoD{edition}; boundaries: ONS"
     section.blocks.append(Paragraph("{figure:deprivation-map} maps each LSOA's national "
                                     "decile (1 = most deprived tenth of England)."))

@@ -190,10 +190,15 @@ def change_chart(key: str, title: str, frame: pd.DataFrame, *, category: str, co
 
 def choropleth(key: str, title: str, con: duckdb.DuckDBPyConnection, *,
                codes_values: pd.DataFrame, level: str, value_title: str,
-               vintage: str | None = None, source: str = "") -> Figure:
+               vintage: str | None = None, source: str = "",
+               domain: tuple[float, float] | None = None, reverse: bool = False) -> Figure:
     """Areas shaded by value on a sequential scale; areas whose value is None (suppressed or
     unknown) are grey and labelled 'Not shown'. Boundaries come from `area_geometry`; when none
-    is held for the codes, the figure says so instead of raising."""
+    is held for the codes, the figure says so instead of raising.
+
+    `domain` fixes the scale's ends (e.g. (1, 10) for deciles, so a map of a few LSOAs is not
+    stretched over their own range); `reverse` makes low values dark (decile 1, the most
+    deprived, darkest)."""
     data = _map_frame(codes_values)
     shapes = _geometries(con, data["code"].tolist(), level, vintage)
     singular = LEVEL_WORDS.get(level.lower(), level)
@@ -216,7 +221,8 @@ def choropleth(key: str, title: str, con: duckdb.DuckDBPyConnection, *,
                       .transform_filter("isValid(datum.properties.value)")
                       .encode(color=alt.Color(
                           "properties.value:Q", title=_wrap(value_title, 18),
-                          scale=alt.Scale(scheme=MAP_SCHEME, zero=False),
+                          scale=alt.Scale(scheme=MAP_SCHEME, zero=False, reverse=reverse,
+                                          **({"domain": list(domain)} if domain else {})),
                           legend=alt.Legend(format=fmt, gradientLength=min(height - 60, 180)))))
     if drawn["value"].isna().any():
         layers.append(alt.Chart(alt.Data(name="areas")).mark_geoshape(**outline)

@@ -1,0 +1,58 @@
+"""The trend test against a second method: the score test of the slope in statsmodels' Poisson
+GLM (log link, log exposure as offset), and a hand-worked case."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+import statsmodels.api as sm
+
+from cspkit.measures.settings import Settings
+from cspkit.measures.trend import FALLING, NO_TREND, RISING, TOO_FEW, trend_test
+
+
+def glm_score_p(counts: list[int], exposures: list[float]) -> float:
+    t = np.arange(len(counts), dtype=float)
+    null = sm.GLM(np.asarray(counts, dtype=float), np.ones((len(counts), 1)),
+                  family=sm.families.Poisson(), offset=np.log(exposures)).fit()
+    stat, p_value = null.score_test(exog_extra=t[:, None])[:2]
+    return float(np.asarray(p_value).ravel()[0])
+
+
+@pytest.mark.parametrize("counts, exposures", [
+    ([40, 50, 60], [1.0, 1.0, 1.0]),
+    ([85, 109, 127], [7832.3, 7832.3, 7832.3]),
+    ([299, 385, 447], [7000.0, 7500.0, 7832.3]),
+    ([130, 179, 120], [1.0, 1.0, 1.0]),
+    ([3, 0, 9, 4], [1.0, 2.0, 1.0, 0.5]),
+    ([12, 13, 28], [1.0, 1.0, 1.0]),
+])
+def test_matches_the_glm_score_test(counts, exposures):
+    result = trend_test(counts, exposures)
+    assert result.p_value == pytest.approx(glm_score_p(counts, exposures), rel=1e-6)
+
+
+def test_hand_worked_case():
+    # 40, 50, 60 over equal exposures: C = 150, p_t = 1/3, U = 0*(40-50) + 1*0 + 2*(60-50) = 20,
+    # V = 150 * (5/3 - 1) = 100, z = 2.
+    result = trend_test([40, 50, 60])
+    assert result.z == pytest.approx(2.0)
+    assert result.p_value == pytest.approx(math.erfc(2 / math.sqrt(2)))
+    assert result.verdict == RISING
+    assert trend_test([60, 50, 40]).verdict == FALLING
+    assert trend_test([50, 52, 49]).verdict == NO_TREND
+
+
+def test_too_few_and_bad_input():
+    assert trend_test([1, 2, 3]).verdict == TOO_FEW
+    assert trend_test([0, 0, 0]).p_value is None
+    assert trend_test([5]).verdict == TOO_FEW
+    assert trend_test([1, 2, 3], settings=Settings(min_total_for_test=1)).verdict == NO_TREND
+    with pytest.raises(ValueError, match="exposures"):
+        trend_test([1, 2], [1.0, 0.0])
+    with pytest.raises(ValueError, match="2 counts but 3"):
+        trend_test([1, 2], [1.0, 1.0, 1.0])
+    with pytest.raises(ValueError, match="0 or more"):
+        trend_test([1, -2])
