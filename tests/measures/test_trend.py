@@ -10,7 +10,14 @@ import pytest
 import statsmodels.api as sm
 
 from cspkit.measures.settings import Settings
-from cspkit.measures.trend import FALLING, NO_TREND, RISING, TOO_FEW, trend_test
+from cspkit.measures.trend import (
+    FALLING,
+    NO_TREND,
+    RISING,
+    TOO_FEW,
+    TOO_FEW_PERIODS,
+    trend_test,
+)
 
 
 def glm_score_p(counts: list[int], exposures: list[float]) -> float:
@@ -27,10 +34,11 @@ def glm_score_p(counts: list[int], exposures: list[float]) -> float:
     ([299, 385, 447], [7000.0, 7500.0, 7832.3]),
     ([130, 179, 120], [1.0, 1.0, 1.0]),
     ([3, 0, 9, 4], [1.0, 2.0, 1.0, 0.5]),
+    ([40, 65], [1.0, 1.0]),
     ([12, 13, 28], [1.0, 1.0, 1.0]),
 ])
 def test_matches_the_glm_score_test(counts, exposures):
-    result = trend_test(counts, exposures)
+    result = trend_test(counts, exposures, min_periods=2)
     assert result.p_value == pytest.approx(glm_score_p(counts, exposures), rel=1e-6)
 
 
@@ -48,7 +56,9 @@ def test_hand_worked_case():
 def test_too_few_and_bad_input():
     assert trend_test([1, 2, 3]).verdict == TOO_FEW
     assert trend_test([0, 0, 0]).p_value is None
-    assert trend_test([5]).verdict == TOO_FEW
+    assert trend_test([5]).verdict == TOO_FEW_PERIODS
+    assert trend_test([10, 40]).verdict == TOO_FEW_PERIODS     # a change, not a trend
+    assert trend_test([10, 40], min_periods=2).verdict == RISING
     assert trend_test([1, 2, 3], settings=Settings(min_total_for_test=1)).verdict == NO_TREND
     with pytest.raises(ValueError, match="exposures"):
         trend_test([1, 2], [1.0, 0.0])

@@ -58,13 +58,27 @@ def change(con: duckdb.DuckDBPyConnection, area: AreaSelection, period: Period,
                    coalesce(a.count, 0) AS count, coalesce(b.baseline_count, 0) AS baseline_count
             FROM a FULL OUTER JOIN b USING ({", ".join(group_cols)})""",
         [*p_now, *p_before]).df()
-    if total and by == "category":
+    if by != "category":
+        return _with_tests(frame, now, before, note, settings, sort=["count"])
+    return change_from_counts(frame, now, before, note=note, total=total, settings=settings)
+
+
+def change_from_counts(frame: pd.DataFrame, now: AreaPeriod, before: AreaPeriod, *,
+                       note: str = "", total: bool = False,
+                       settings: Settings | None = None) -> pd.DataFrame:
+    """`change` by category from counts already made: `frame` holds category, count and
+    baseline_count for the periods `now` and `before` describe (`counts.area_period`), e.g. a
+    profile that counted many places in one query. With `total`, the all-crime row is added
+    as `change` adds it."""
+    settings = settings or Settings()
+    frame = frame[["category", "count", "baseline_count"]]
+    if total:
         crime = frame[frame["category"] != ASB]
         frame = pd.concat([frame, pd.DataFrame([{
             "category": ALL_CRIME, "count": int(crime["count"].sum()),
             "baseline_count": int(crime["baseline_count"].sum())}])], ignore_index=True)
     result = _with_tests(frame, now, before, note, settings, sort=["count"])
-    if total and by == "category":
+    if total:
         result["is_total"] = result["category"] == ALL_CRIME
     return result
 

@@ -9,7 +9,9 @@ is referred to the standard normal (two-sided). It is the score test of the slop
 Poisson model log(rate_t) = a + b t, which a pairwise change test (this year against last)
 does not see: 40, 50, 60 is a trend even when no single step is significant.
 
-The verdict is 'too few to tell' when the total is below Settings.min_total_for_test.
+The verdict is 'too few to tell' when the total is below Settings.min_total_for_test, and
+'too few years to tell' with fewer than `min_periods` (default 3) periods: two points are a
+change (see `measures.change`), not a trend.
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ RISING = "rising"
 FALLING = "falling"
 NO_TREND = "no significant trend"
 TOO_FEW = "too few to tell"
+TOO_FEW_PERIODS = "too few years to tell"
 
 
 @dataclass(frozen=True)
@@ -38,7 +41,7 @@ class TrendResult:
 
 
 def trend_test(counts: Sequence[int], exposures: Sequence[float] | None = None,
-               settings: Settings | None = None) -> TrendResult:
+               settings: Settings | None = None, *, min_periods: int = 3) -> TrendResult:
     """Score test for a linear trend in Poisson rates over equally spaced periods."""
     settings = settings or Settings()
     counts_ = tuple(int(c) for c in counts)
@@ -51,7 +54,9 @@ def trend_test(counts: Sequence[int], exposures: Sequence[float] | None = None,
     if any(not math.isfinite(e) or e <= 0 for e in exposures_):
         raise ValueError(f"exposures must be positive numbers, got {list(exposures_)}")
     total = sum(counts_)
-    if len(counts_) < 2 or total == 0:
+    if len(counts_) < max(min_periods, 2):
+        return TrendResult(counts_, exposures_, None, None, TOO_FEW_PERIODS)
+    if total == 0:
         return TrendResult(counts_, exposures_, None, None, TOO_FEW)
     shares = [e / sum(exposures_) for e in exposures_]
     mean_t = sum(t * p for t, p in enumerate(shares))

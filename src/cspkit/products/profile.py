@@ -31,7 +31,6 @@ from cspkit.measures.areas import (
     AreaSelection,
     Population,
     children,
-    custom_area,
     events_vintage,
     months_covered,
     parents,
@@ -45,12 +44,11 @@ from cspkit.measures.counts import ALL_CRIME, ASB, area_period, denominator, rat
 from cspkit.measures.custom_areas import area_lsoas, size_class_peers
 from cspkit.measures.deprivation import DOMAIN_NAMES, EDITION_VINTAGE, lsoa_deprivation
 from cspkit.measures.disclosure import DisclosurePolicy, publish
-from cspkit.measures.period_change import change
-from cspkit.measures.periods import calendar_year, month_range
+from cspkit.measures.period_change import change_from_counts
+from cspkit.measures.periods import calendar_year, comparable, month_range
 from cspkit.measures.series import monthly_counts, monthly_series, peak_months
 from cspkit.measures.settings import Settings
 from cspkit.measures.trend import FALLING, RISING, trend_test
-from cspkit.measures.trend import TOO_FEW as TREND_TOO_FEW
 from cspkit.products.report.charts import bar_chart, choropleth, trend_chart
 from cspkit.products.report.document import Document, Paragraph, Section, Table
 from cspkit.products.report.narrative import change_sentence, count_text
@@ -124,7 +122,7 @@ def profile(con: duckdb.DuckDBPyConnection, area: AreaSelection, year: int, *,
     for role, place in context:
         codes = sorted(set(_lsoas_used(con, place, vintage)) - inside)
         if codes:
-            rests[role] = custom_area(con, f"{place.name} excluding {area.name}", codes)
+            rests[role] = _held(f"{place.name} excluding {area.name}", codes)
     # Every population on the area's LSOA edition, in one batch (with every ward the peers are
     # chosen from), then the similar-sized wards pooled, less any LSOA they share with the area.
     wards = children(con, district, "ward")
@@ -146,8 +144,20 @@ def profile(con: duckdb.DuckDBPyConnection, area: AreaSelection, year: int, *,
     counts_of = by_year[area]
     now = area_period(con, area, period)
     covered = months_covered(con, area)
-    changes = change(con, area, period, calendar_year(year - 1), allow_partial=True,
-                     total=True, settings=settings)
+    held = {y: sum(1 for m in covered if m.year == y) for y in years}
+    if not held[year]:
+        span = (f"{min(covered):%Y-%m} to {max(covered):%Y-%m}" if covered else "no months")
+        raise ValueError(f"no police data is held for {area.name} in {year} (the data held "
+                         f"for it covers {span}); choose another --year")
+    # This year against last, tested as `change` tests them, from the counts already made.
+    before = area_period(con, area, calendar_year(year - 1))
+    last = sorted(set(counts_of[year]) | set(counts_of[year - 1]) - {ALL_CRIME})
+    changes = change_from_counts(
+        pd.DataFrame({"category": last,
+                      "count": [counts_of[year].get(c, 0) for c in last],
+                      "baseline_count": [counts_of[year - 1].get(c, 0) for c in last]}),
+        now, before, note=comparable(now.coverage, before.coverage, True) or "", total=True,
+        settings=settings)
     change_rows = {str(r["category"]): r for r in changes.to_dict("records")}
 
     # Most frequent first (as `counts` orders them), then by name; the total last.
@@ -157,8 +167,10 @@ def profile(con: duckdb.DuckDBPyConnection, area: AreaSelection, year: int, *,
     issues = []
     for category in categories:
         count = counts_of[year].get(category, 0)
+        # A year the data does not cover at all has no count (None), not a count of 0.
         rates_by_year = {str(y): rate(counts_of[y].get(category, 0), category,
-                                      batch[area, y], settings) for y in years}
+                                      batch[area, y], settings) if held[y] else None
+                         for y in years}
         comparisons = _comparisons(category, count, now.population, context, rests, peers,
                                    by_year, pops, year, settings)
         ch = change_rows.get(category, {})
@@ -167,7 +179,8 @@ def profile(con: duckdb.DuckDBPyConnection, area: AreaSelection, year: int, *,
             "is_total": category == ALL_CRIME,
             "count": count,
             "rate_per_1000": rate(count, category, now.population, settings),
-            "counts_by_year": {str(y): counts_of[y].get(category, 0) for y in years},
+            "counts_by_year": {str(y): counts_of[y].get(category, 0) if held[y] else None
+                               for y in years},
             "rates_by_year": rates_by_year,
             "trend": _trend(category, counts_of, years, covered, batch, area, settings),
             "change": {
@@ -200,7 +213,7 @@ def profile(con: duckdb.DuckDBPyConnection, area: AreaSelection, year: int, *,
         "period": period.label,
         "partial": now.partial,
         "years": years,
-        "months_by_year": {str(y): sum(1 for m in covered if m.year == y) for y in years},
+        "months_by_year": {str(y): held[y] for y in years},
         "district": {"code": district.code, "name": district.name,
                      "rest_population": rest_pop,
                      "rest_lsoas": len(rests["district"].lsoas) if "district" in rests else 0},
@@ -238,7 +251,13 @@ def _pooled(con: duckdb.DuckDBPyConnection, peers: list[AreaSelection], inside: 
         """SELECT DISTINCT lsoa_code FROM lsoa_geography
            WHERE ward_code IN (SELECT unnest(?)) AND lsoa_vintage = ?""",
         [[p.code for p in peers], vintage]).fetchall()} - inside)
-    return custom_area(con, f"{len(peers)} similar wards", codes) if codes else None
+    return _held(f"{len(peers)} similar wards", codes) if codes else None
+
+
+def _held(name: str, codes: list[str]) -> AreaSelection:
+    """A custom area of LSOA codes just read from the hierarchy (so not checked again, as
+    `custom_area` checks codes a user gives)."""
+    return AreaSelection(f"custom:{name}", name, "custom", tuple(sorted(set(codes))))
 
 
 def _comparisons(category: str, count: int, area_pop: Population,
@@ -297,8 +316,6 @@ def _trend(category: str, counts_of: dict[int, dict[str, int]], years: list[int]
         _, persons = denominator(category, batch[area, y])
         if months and persons:
             use.append((counts_of[y].get(category, 0), persons * months / 12))
-    if len(use) < 2:
-        return {"verdict": TREND_TOO_FEW, "p_value": None, "years": len(use)}
     result = trend_test([c for c, _ in use], [e for _, e in use], settings)
     return {"verdict": result.verdict, "p_value": result.p_value, "years": len(use)}
 
@@ -508,7 +525,8 @@ def build_document(con: duckdb.DuckDBPyConnection, data: dict[str, Any],
         period_label=str(year), produced=date.today(),
         details={"Area": name, "Selection": data["rule"], "District": district,
                  "Period": data["period"], "LSOAs": str(len(data["lsoas"]))})
-    first = data["years"][0]
+    held = [y for y in data["years"] if data.get("months_by_year", {}).get(str(y), 12)]
+    first = held[0] if held else data["years"][0]
     doc.sections = [
         _summary_section(data, district, hidden, policy, settings),
         Section("issues", f"Crime and anti-social behaviour, {first} to {year}", [
@@ -582,7 +600,9 @@ def _crime_trend_figure(con: duckdb.DuckDBPyConnection, data: dict[str, Any],
     and control limits; by year when some month's count is 1-4 (a monthly chart would
     publish it)."""
     area = _selection(data)
-    first, last = data["years"][0], data["years"][-1]
+    last = data["years"][-1]
+    first = next((y for y in data["years"] if data.get("months_by_year", {}).get(str(y), 12)),
+                 data["years"][0])
     title = f"All crime (excluding ASB) by month, {data['name']}, {first} to {last}"
     series = monthly_series(con, area, category=ALL_CRIME,
                             period=month_range(date(first, 1, 1), date(last, 12, 1)),
@@ -648,15 +668,16 @@ def _verdict_words(verdict: str) -> str:
 def _issues_table(data: dict[str, Any], policy: DisclosurePolicy) -> tuple[Table, set[str]]:
     """The issues table with counts published; also the categories whose current or previous
     count is hidden (so no sentence restates them)."""
-    years = [str(y) for y in data["years"]]
     months = data.get("months_by_year", {})
+    absent = [str(y) for y in data["years"] if months.get(str(y), 12) == 0]
+    years = [str(y) for y in data["years"] if str(y) not in absent]
     heads = {y: (f"{y} ({months[y]} months)" if 0 < months.get(y, 12) < 12 else y)
              for y in years}
     rate_col = f"Rate per 1,000 ({years[-1]})"
     trend_col = f"Trend {years[0]} to {years[-1]}"
     rows = [{"Category": i["category"], **{heads[y]: i["counts_by_year"][y] for y in years},
              rate_col: i["rate_per_1000"], trend_col: i["trend"]["verdict"],
-             f"Change on {years[-2]}": i["change"]["verdict"],
+             f"Change on {int(years[-1]) - 1}": i["change"]["verdict"],
              "_asb": i["category"] == ASB, "_total": i["is_total"]}
             for i in data["issues"]]
     frame = pd.DataFrame(rows)
@@ -668,15 +689,18 @@ def _issues_table(data: dict[str, Any], policy: DisclosurePolicy) -> tuple[Table
     asb = frame[frame["_asb"]].reset_index(drop=True)
     published_asb = publish(asb, columns, derived={rate_col: columns[-1]}, policy=policy)
     published = pd.concat([published_asb, published_crime], ignore_index=True)
+    # Categories whose count this year or last is hidden: no sentence may restate them.
     hidden = {str(r["Category"]) for r in published.to_dict("records")
-              if not (str(r[columns[-1]]).isdigit() and str(r[columns[-2]]).isdigit())}
+              if not all(str(r[c]).isdigit() for c in columns[-2:])}
     published = published.drop(columns=["_asb", "_total"])
     notes = [f"Counts from 1 to {policy.threshold - 1} are shown as '{policy.label}'; "
              f"'{policy.secondary_label}' marks a figure hidden so that a small count cannot "
              "be worked out from the totals.",
              "Trend: a steady rise or fall in the rate across the years (score test for a "
              "linear trend in Poisson rates; a part year counts for the months it covers). "
-             f"Change: {years[-1]} against {years[-2]} (Poisson E-test)."]
+             f"Change: {years[-1]} against {int(years[-1]) - 1} (Poisson E-test)."]
+    if absent:
+        notes.append(f"No police data is held for {', '.join(absent)}.")
     partial = [heads[y] for y in years if heads[y] != y]
     if partial:
         notes.append(f"Part years: {', '.join(partial)}; the data held does not cover the "

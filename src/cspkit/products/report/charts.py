@@ -98,9 +98,12 @@ def trend_chart(key: str, title: str, series: pd.DataFrame, *, y_title: str = "C
                        series="Control limits")
         layers.append(alt.Chart(band).mark_area(opacity=0.6).encode(
             x=x, y=alt.Y("lower:Q", scale=y_scale), y2="upper:Q", color=color))
-    counts = _values(datasets, "counts", frame, series="Monthly count")
+    # Months the data does not hold are blanks in the line, never joined across: a gap of
+    # several months drawn as a straight line would read as a trend nobody measured.
+    counts = _values(datasets, "counts", _with_gaps(frame), series="Monthly count")
     layers.append(alt.Chart(counts).mark_line(
-        point=alt.OverlayMarkDef(filled=True, size=22), strokeWidth=1.5).encode(
+        point=alt.OverlayMarkDef(filled=True, size=22), strokeWidth=1.5,
+        invalid="break-paths-show-domains").encode(
             x=x, y=alt.Y("count:Q", title=y_title, scale=y_scale), color=color))
     if has_average:
         average = _values(datasets, "average", frame[frame["rolling_mean"].notna()],
@@ -352,6 +355,16 @@ def _trend_frame(series: pd.DataFrame) -> pd.DataFrame:
     frame["exceptional"] = (series["exceptional"].fillna("").astype(str)
                             if "exceptional" in series else "")
     return frame.dropna(subset=["month", "count"]).sort_values("month").reset_index(drop=True)
+
+
+def _with_gaps(frame: pd.DataFrame) -> pd.DataFrame:
+    """The monthly rows with a row of no count for every month missing between the first and
+    the last."""
+    if frame.empty:
+        return frame
+    every = pd.date_range(frame["month"].min(), frame["month"].max(), freq="MS")
+    return (frame.set_index("month").reindex(every).rename_axis("month").reset_index()
+            .assign(exceptional=lambda f: f["exceptional"].fillna("")))
 
 
 def _month_step(months: int) -> int:
