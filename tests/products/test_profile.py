@@ -289,3 +289,31 @@ def test_profile_command_polygon_rules_and_out(demo_warehouse, demo_warehouse_pa
                "nearest")
     # (`cspkit`'s entry point turns this error into exit status 2 and a one-line message)
     assert bad.exit_code != 0 and "--rule must be one of" in str(bad.exception)
+
+
+def test_crime_map_hides_small_counts_and_the_one_that_would_give_them_away(
+        demo_warehouse, kempston, kempston_profile):
+    """With a threshold of 40 one LSOA (33 crimes) is below it; as the total is published,
+    a second LSOA must be hidden too, or the first could be worked out by subtraction."""
+    from cspkit.measures.disclosure import DisclosurePolicy
+    from cspkit.measures.settings import Settings
+    from cspkit.products.profile import _crime_map
+
+    con = demo_warehouse
+    by_lsoa = dict(con.execute(
+        f"""SELECT e.lsoa_code, count(*) FROM events e WHERE e.source = 'police.uk'
+            AND e.category <> 'Anti-social behaviour' AND year(e.month) = 2023
+            AND e.lsoa_code IN ({", ".join("?" for _ in kempston.lsoas)}) GROUP BY 1""",
+        list(kempston.lsoas)).fetchall())
+    small = [c for c, n in by_lsoa.items() if n < 40]
+    assert len(small) == 1
+    policy = DisclosurePolicy.from_settings(Settings(suppress_below=40,
+                                                     suppression_label="<40"))
+    _, figure = _crime_map(con, kempston_profile, policy)
+    hidden_part = figure.alt.split("Not shown (grey): ")[1]
+    names = dict(con.execute("SELECT code, name FROM areas WHERE level = 'lsoa'").fetchall())
+    assert names[small[0]] in hidden_part
+    assert hidden_part.count("Bedford") == 2
+    shown = [int(n) for n in re.findall(r"\((\d+)\)", figure.alt)]
+    assert shown and min(shown) >= 40
+    assert f'"value":{by_lsoa[small[0]]}' not in figure.svg.replace(" ", "")

@@ -536,6 +536,7 @@ def build_document(con: duckdb.DuckDBPyConnection, data: dict[str, Any],
                       f"(trend) and whether {year} differed from {year - 1}."),
             _crime_trend_figure(con, data, settings),
             issues_table,
+            *_crime_map(con, data, policy),
             *_change_paragraphs(data, hidden, settings)]),
         _comparison_section(data, hidden, policy),
         _asb_section(con, data, settings),
@@ -617,6 +618,42 @@ def _crime_trend_figure(con: duckdb.DuckDBPyConnection, data: dict[str, Any],
     return bar_chart("crime-trend", f"All crime (excluding ASB) per 1,000 residents by year, "
                      f"{data['name']}", by_year, category="year", value="rate",
                      value_title="Crimes per 1,000 residents", source="police.uk")
+
+
+def _crime_map(con: duckdb.DuckDBPyConnection, data: dict[str, Any],
+               policy: DisclosurePolicy) -> list[Any]:
+    """Where in the area crime was recorded: all crime (excluding ASB) in the year by LSOA,
+    counts of 1-4 and any count that would give one away (from the published total) not
+    shown."""
+    year = data["years"][-1]
+    area = _selection(data)
+    condition, params = area.where("g")
+    rows = dict(con.execute(
+        f"""SELECT g.lsoa_code, count(*) FROM events e JOIN lsoa_geography g
+              ON g.lsoa_code = e.lsoa_code AND g.lsoa_vintage = e.lsoa_vintage
+            WHERE {condition} AND e.source = 'police.uk' AND e.category IS DISTINCT FROM ?
+              AND e.month BETWEEN ? AND ? GROUP BY 1""",
+        [*params, ASB, date(year, 1, 1), date(year, 12, 31)]).fetchall())
+    if len(data["lsoas"]) < 2:
+        return []
+    names = {r["code"]: r["name"] for r in data["deprivation"]["lsoas"]}
+    frame = pd.DataFrame({"code": data["lsoas"],
+                          "count": [int(rows.get(c, 0)) for c in data["lsoas"]]})
+    with_total = pd.concat([frame, pd.DataFrame([{"code": "total",
+                                                  "count": int(frame["count"].sum())}])],
+                           ignore_index=True)
+    shown = publish(with_total, ["count"], total_rows=[len(frame)], policy=policy)["count"]
+    values = pd.DataFrame({"code": frame["code"],
+                           "name": [names.get(c) or c for c in frame["code"]],
+                           "value": [float(v) if str(v).isdigit() else None
+                                     for v in shown.iloc[:len(frame)]]})
+    figure = choropleth("crime-map", f"All crime (excluding ASB) by LSOA, {data['name']}, "
+                        f"{year}", con, codes_values=values, level="lsoa",
+                        value_title="Crimes recorded", vintage=data["lsoa_vintage"],
+                        source="police.uk; boundaries: ONS")
+    return [Paragraph(f"{{figure:crime-map}} shows where in {data['name']} crime was "
+                      f"recorded in {year}. LSOAs differ in population, so counts show where "
+                      "demand falls rather than risk to residents."), figure]
 
 
 def _comparison_section(data: dict[str, Any], hidden: set[str],
