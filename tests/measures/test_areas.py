@@ -45,3 +45,16 @@ def test_populations_are_memoised_for_population(demo_warehouse):
     areas_module._MEMO.clear()
     batch = populations(con, [ward], 2022, "2021")
     assert population(con, ward, 2022, "2021") is batch[ward]
+
+
+def test_snapshot_reads_the_ingest_state_once(demo_warehouse):
+    """Inside `snapshot` the memo key is the state read on entry; outside, it is read again
+    each time (so a fact memoised before an ingest is not served after it)."""
+    con = demo_warehouse
+    outside = areas_module._memo_prefix(con)
+    with areas_module.snapshot(con):
+        held = areas_module._SNAPSHOTS.get()
+        assert held is not None and held[id(con)] == outside
+        assert areas_module._memo_prefix(con) is held[id(con)]
+    assert areas_module._SNAPSHOTS.get() is None
+    assert areas_module._memo_prefix(con) == outside

@@ -143,3 +143,21 @@ def test_compare_frame_with_exposure_columns_and_errors():
         compare_frame(df, "c", "nope")
     with pytest.raises(ValueError, match="row 'w1'"):
         compare_frame(df.assign(c=-1), "c", "b")
+
+
+def test_poisson_etest_equals_scipys_poisson_means_test():
+    """The fast E-test is scipy's computation step for step: equal to the last bit over
+    thousands of count pairs, exposures and the edge cases (zeros, large unequal counts)."""
+    import numpy as np
+
+    from cspkit.measures.change import poisson_etest
+
+    rng = np.random.default_rng(20240501)
+    cases = [(6, 1.0, 2, 1.0), (0, 1.0, 0, 1.0), (0, 1.0, 5, 1.0), (5, 1.0, 0, 1.0),
+             (127, 7832.33, 2497, 163790.67), (127, 7832.0, 9000, 660000.0),
+             (1, 0.5, 0, 2.0), (3000, 1e5, 3500, 1.2e5)]
+    cases += [(int(rng.integers(0, 80)), float(rng.uniform(0.05, 20)),
+               int(rng.integers(0, 300)), float(rng.uniform(0.05, 20))) for _ in range(2000)]
+    for k1, n1, k2, n2 in cases:
+        assert poisson_etest(k1, n1, k2, n2) == poisson_means_test(k1, n1, k2, n2).pvalue, (
+            k1, n1, k2, n2)

@@ -7,12 +7,15 @@ editions and each event meets the edition it was published on.
 
 from __future__ import annotations
 
+import functools
 import weakref
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import date
-from typing import Any, TypeVar
+from typing import Any, Concatenate, ParamSpec, TypeVar
 
 import duckdb
 
@@ -28,7 +31,38 @@ _MEMO_SIZE = 512
 _PATHS: weakref.WeakKeyDictionary[duckdb.DuckDBPyConnection, str] = weakref.WeakKeyDictionary()
 
 
+_SNAPSHOTS: ContextVar[dict[int, tuple[Any, ...]] | None] = ContextVar("_SNAPSHOTS",
+                                                                        default=None)
+P = ParamSpec("P")
+
+
+@contextmanager
+def snapshot(con: duckdb.DuckDBPyConnection) -> Iterator[None]:
+    """A block that only reads the warehouse (a measure, a profile, a report): the ingest-log
+    state that keys the memo is read once on entry instead of once per memoised fact."""
+    token = _SNAPSHOTS.set({**(_SNAPSHOTS.get() or {}), id(con): _read_memo_prefix(con)})
+    try:
+        yield
+    finally:
+        _SNAPSHOTS.reset(token)
+
+
+def reads_warehouse(work: Callable[Concatenate[duckdb.DuckDBPyConnection, P], T]
+                    ) -> Callable[Concatenate[duckdb.DuckDBPyConnection, P], T]:
+    """Decorator: run `work(con, ...)` inside `snapshot(con)`."""
+    @functools.wraps(work)
+    def wrapper(con: duckdb.DuckDBPyConnection, *args: P.args, **kwargs: P.kwargs) -> T:
+        with snapshot(con):
+            return work(con, *args, **kwargs)
+    return wrapper
+
+
 def _memo_prefix(con: duckdb.DuckDBPyConnection) -> tuple[Any, ...]:
+    held = (_SNAPSHOTS.get() or {}).get(id(con))
+    return held if held is not None else _read_memo_prefix(con)
+
+
+def _read_memo_prefix(con: duckdb.DuckDBPyConnection) -> tuple[Any, ...]:
     path = _PATHS.get(con)
     if path is None:
         row = con.execute("SELECT path FROM duckdb_databases() "

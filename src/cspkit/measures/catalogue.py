@@ -13,7 +13,7 @@ import duckdb
 import pandas as pd
 
 from cspkit.measures import comparisons, counts, deprivation, hotspots, period_change, series
-from cspkit.measures.areas import AreaSelection, custom_area, select_area
+from cspkit.measures.areas import AreaSelection, custom_area, reads_warehouse, select_area
 from cspkit.measures.periods import Period, parse_period, previous
 from cspkit.measures.settings import Settings
 
@@ -95,6 +95,7 @@ MEASURES: dict[str, tuple[str, Callable[[duckdb.DuckDBPyConnection, Request], pd
 }
 
 
+@reads_warehouse
 def run_measure(con: duckdb.DuckDBPyConnection, name: str, *, area: str | AreaSelection,
                 period: str | Period | None = None, baseline: str | Period | None = None,
                 by: str = "category", category: str | None = None, level: str = "ward",

@@ -27,6 +27,7 @@ from cspkit.measures.areas import (
     children,
     events_vintage,
     populations,
+    reads_warehouse,
     select_area,
 )
 from cspkit.measures.counts import ASB, event_scope
@@ -105,6 +106,7 @@ def top_share_flags(rates: pd.Series, top_share: float) -> pd.Series:
     return (rates >= cut) & (rates > 0)
 
 
+@reads_warehouse
 def vulnerable_places(con: duckdb.DuckDBPyConnection, area: str | AreaSelection,
                       period: Period, *, level: str = "ward",
                       weights: dict[str, float] | None = None, top_share: float = 0.2
@@ -268,6 +270,7 @@ def _drivers(contrib: pd.Series, row: pd.Series, issues: list[Issue]) -> str:
     return ", ".join(label for *_, label in sorted(top))
 
 
+@reads_warehouse
 def ranking_stability(con: duckdb.DuckDBPyConnection, area: str | AreaSelection,
                       periods: list[Period], *, level: str = "ward", top_n: int = 10,
                       weights: dict[str, float] | None = None) -> dict[str, Any]:

@@ -36,6 +36,7 @@ from cspkit.measures.areas import (
     parents,
     populations,
     populations_by_year,
+    reads_warehouse,
 )
 from cspkit.measures.change import test_counts
 from cspkit.measures.comparisons import HIGHER, LOWER, SAME, TOO_FEW
@@ -100,6 +101,7 @@ def _vs(count: int, rest_count: int, pop: float | None, rest_pop: float | None,
     return _VERDICT_VS.get(verdict, TOO_FEW), p_value
 
 
+@reads_warehouse
 def profile(con: duckdb.DuckDBPyConnection, area: AreaSelection, year: int, *,
             district: AreaSelection | None = None, info: dict[str, Any] | None = None,
             settings: Settings | None = None) -> dict[str, Any]:

@@ -13,7 +13,7 @@ import duckdb
 import pandas as pd
 
 from cspkit.measures import comparisons, counts, deprivation, period_change, series
-from cspkit.measures.areas import AreaSelection, events_vintage, select_area
+from cspkit.measures.areas import AreaSelection, events_vintage, reads_warehouse, select_area
 from cspkit.measures.change import DECREASE, INCREASE, NO_CHANGE, TOO_FEW
 from cspkit.measures.counts import ALL_CRIME, ASB
 from cspkit.measures.disclosure import DisclosurePolicy, publish
@@ -59,6 +59,7 @@ class Context:
     multi_issue: dict[str, list[str]] = field(default_factory=dict)  # ward -> issues rising
 
 
+@reads_warehouse
 def build_assessment(con: duckdb.DuckDBPyConnection, area: str, period: Period,
                      baseline: Period | None = None, *, local: LocalContent | None = None,
                      settings: Settings | None = None, produced: date | None = None
