@@ -278,3 +278,24 @@ def test_a_failure_while_loading_leaves_the_store_as_it_was(warehouse, cambridge
     with pytest.raises(RuntimeError):
         load(warehouse, cambridgeshire_zip)
     assert table_counts(warehouse) == before
+
+
+@pytest.mark.parametrize("newline", ["\n", "\r\n"])
+def test_blank_lines_keep_line_numbers_exact(warehouse, tmp_path, newline):
+    """A blank line between records is not a row, and every later line keeps its own number
+    (the file is read by the exact, line-counting path)."""
+    good = "abc1,2023-01,Bedfordshire Police,Bedfordshire Police,-0.4,52.1,On or near X,E01017491,Bedford 007D,Burglary,Under investigation,"
+    rows = [STREET_HEADER, good,                                          # 1-2
+            "",                                                           # 3 blank
+            good.replace("abc1", "abc2"),                                 # 4 ok
+            good.replace("abc1", "abc3").replace("2023-01", "2023-13"),   # 5 bad month
+            "", "",                                                       # 6-7 blank
+            good.replace("abc1", "abc4")]                                 # 8 ok
+    path = tmp_path / "2023-01-bedfordshire-street.csv"
+    path.write_text(newline.join(rows) + newline, encoding="utf-8")
+    report = load(warehouse, path)
+    (record,) = report.records
+    assert (record.rows_in, record.rows_loaded, record.rows_quarantined) == (4, 3, 1)
+    assert warehouse.execute("SELECT line_no FROM quarantine").fetchall() == [(5,)]
+    assert warehouse.execute("SELECT line_no, record_id FROM events ORDER BY line_no"
+                             ).fetchall() == [(2, "abc1"), (4, "abc2"), (8, "abc4")]

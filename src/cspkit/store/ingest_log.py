@@ -60,6 +60,29 @@ def finish_ingest(con: duckdb.DuckDBPyConnection, ingest_id: int, *, status: str
     )
 
 
+def finish_ingests(con: duckdb.DuckDBPyConnection,
+                   rows: list[tuple[int, str, int, int, int, str | None, str | None]]) -> None:
+    """`finish_ingest` for many files in one statement: rows of (ingest_id, status, rows_in,
+    rows_loaded, rows_quarantined, note, lsoa_vintage)."""
+    for ingest_id, _, rows_in, loaded, quarantined, _, _ in rows:
+        if rows_in != loaded + quarantined:
+            raise AssertionError(f"ingest {ingest_id}: rows in {rows_in} != loaded {loaded} + "
+                                 f"quarantined {quarantined}")
+    if not rows:
+        return
+    columns = list(zip(*rows, strict=True))
+    con.execute(
+        """UPDATE ingests SET status = v.status, rows_in = v.rows_in,
+               rows_loaded = v.rows_loaded, rows_quarantined = v.rows_quarantined,
+               note = v.note, lsoa_vintage = v.lsoa_vintage
+           FROM (SELECT unnest(?::INTEGER[]) AS ingest_id, unnest(?::VARCHAR[]) AS status,
+                        unnest(?::BIGINT[]) AS rows_in, unnest(?::BIGINT[]) AS rows_loaded,
+                        unnest(?::BIGINT[]) AS rows_quarantined, unnest(?::VARCHAR[]) AS note,
+                        unnest(?::VARCHAR[]) AS lsoa_vintage) v
+           WHERE ingests.ingest_id = v.ingest_id""",
+        [list(c) for c in columns])
+
+
 def quarantine_rows(con: duckdb.DuckDBPyConnection, ingest_id: int, file: str,
                     rows: Iterable[tuple[int | None, str | None, str, str | None]]) -> int:
     """Store rejected rows as (line_no, column, reason, raw line); returns how many."""

@@ -28,7 +28,7 @@ from cspkit.sources.police import (
 from cspkit.sources.police_forces import force_id_from_name
 from cspkit.store.forces import derive_force_links
 from cspkit.store.geography import rebuild_lsoa_geography
-from cspkit.store.ingest_log import IngestRecord, finish_ingest, start_ingest
+from cspkit.store.ingest_log import IngestRecord, finish_ingests, start_ingest
 from cspkit.store.vintages import align_partner_vintages, resolve_event_vintages
 
 STAGE = "_police_stage"
@@ -146,7 +146,13 @@ def _load_group(con: duckdb.DuckDBPyConnection, group: list[_Planned], kind: str
                     f'{validation_sql(STAGE, FILES, "Outcome type")}')
     else:
         _check_stop_search(con)
-    _insert(con, kind)
+    # Rows carry their own file and line, so the store need not keep their order: DuckDB can
+    # then write them in parallel.
+    con.execute("SET preserve_insertion_order = false")
+    try:
+        _insert(con, kind)
+    finally:
+        con.execute("RESET preserve_insertion_order")
     _quarantine(con, group)
     _finish(con, group, kind, report)
 
@@ -209,25 +215,19 @@ def _retire(con: duckdb.DuckDBPyConnection, old_id: int, kind: str,
 
 
 def _check_street(con: duckdb.DuckDBPyConnection) -> None:
-    # The same Crime ID twice in one file is a publishing duplicate: keep the first.
+    # The same Crime ID twice in one file is a publishing duplicate: keep the first valid row.
+    # Only the few repeated IDs are grouped (a join on them), not every row sorted in a window.
     con.execute(
         f"""CREATE OR REPLACE TEMP TABLE "{CHECKED}" AS
-        SELECT * REPLACE (
-          CASE WHEN _reason IS NULL AND "Crime ID" IS NOT NULL AND _dup_rank > 1
-               THEN 'duplicate Crime ID: first seen at line ' || _first_line
-               ELSE _reason END AS _reason)
-        FROM (
-          SELECT *,
-            CASE WHEN _repeated THEN row_number() OVER w END AS _dup_rank,
-            CASE WHEN _repeated THEN first_value(_line) OVER w END AS _first_line
-          FROM (
-            SELECT v.*, d._file IS NOT NULL AS _repeated
-            FROM ({validation_sql(STAGE, FILES, "Crime type")}) v
-            LEFT JOIN (SELECT _file, "Crime ID" FROM "{STAGE}" WHERE "Crime ID" IS NOT NULL
-                       GROUP BY ALL HAVING count(*) > 1) d USING (_file, "Crime ID"))
-          WINDOW w AS (PARTITION BY _file, "Crime ID", _reason IS NULL, _repeated
-                       ORDER BY _line)
-        )"""
+        WITH v AS MATERIALIZED ({validation_sql(STAGE, FILES, "Crime type")}),
+             repeated AS (SELECT _file, "Crime ID", min(_line) AS _first_line FROM v
+                          WHERE _reason IS NULL AND "Crime ID" IS NOT NULL
+                          GROUP BY ALL HAVING count(*) > 1)
+        SELECT v.* REPLACE (
+          CASE WHEN v._reason IS NULL AND v._line > r._first_line
+               THEN 'duplicate Crime ID: first seen at line ' || r._first_line
+               ELSE v._reason END AS _reason)
+        FROM v LEFT JOIN repeated r USING (_file, "Crime ID")"""
     )
 
 
@@ -322,14 +322,15 @@ def _finish(con: duckdb.DuckDBPyConnection, group: list[_Planned], kind: str,
     counts = {int(i): (int(n), int(bad)) for i, n, bad in con.execute(
         f"""SELECT _file, count(*), count(*) FILTER (WHERE _reason IS NOT NULL)
             FROM "{CHECKED}" GROUP BY 1""").fetchall()}
+    finished = []
     for index, planned in enumerate(group):
         rows_in, quarantined = counts.get(index, (0, 0))
         status = "duplicate-coverage" if planned.conflict and not planned.conflict.startswith(
             "replaced") else ("replaced" if planned.conflict else "loaded")
-        finish_ingest(con, planned.ingest_id, status=status, rows_in=rows_in,
-                      rows_loaded=rows_in - quarantined, rows_quarantined=quarantined,
-                      note=planned.conflict)
+        finished.append((planned.ingest_id, status, rows_in, rows_in - quarantined,
+                         quarantined, planned.conflict, None))
         report.records.append(IngestRecord(
             planned.ingest_id, f"police-{kind}", planned.pf.file.display, status,
             rows_in=rows_in, rows_loaded=rows_in - quarantined, rows_quarantined=quarantined,
             force=planned.force, month=planned.month, note=planned.conflict))
+    finish_ingests(con, finished)
