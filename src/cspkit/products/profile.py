@@ -6,10 +6,14 @@ into a short briefing document (HTML/PDF through `write_document`) in which ever
 has passed the disclosure policy (1-4 shown as '<5', cells that would give them away as '*'),
 and writes the dict as `{stem}.json` beside it.
 
-The area is compared with the rest of its district (the district minus the area's LSOAs, so the
-two counts are independent, as the Poisson test assumes, and both denominators are sums of the
-same LSOA population figures), and with the district's wards of the same size class
-(`custom_areas.size_class_peers`).
+The area is compared with its district, county and force, each through the rest of that place
+(its LSOAs minus the area's, so the two counts are independent, as the Poisson test assumes,
+and both denominators are sums of LSOA population figures of the same edition), and with the
+district's wards of the same size class (`custom_areas.size_class_peers`) pooled. Each issue's
+trend over the three years is the score test of `measures.trend`.
+
+Speed: every count comes from one GROUP BY over the places' (LSOA, edition) pairs and every
+population from one batch (`areas.populations_by_year`), not a query per place.
 """
 
 from __future__ import annotations
@@ -87,10 +91,6 @@ def _lsoas_used(con: duckdb.DuckDBPyConnection, area: AreaSelection, vintage: st
         f"""SELECT DISTINCT g.lsoa_code FROM lsoa_geography g
             WHERE {condition} AND g.lsoa_vintage = ? ORDER BY 1""",
         [*params, vintage]).fetchall()]
-
-
-def _by_category(frame: pd.DataFrame, column: str = "count") -> dict[str, Any]:
-    return {str(c): v for c, v in zip(frame["category"], frame[column], strict=True)}
 
 
 def _vs(count: int, rest_count: int, pop: float | None, rest_pop: float | None,
@@ -391,13 +391,6 @@ def _place_counts(con: duckdb.DuckDBPyConnection,
     for i, when_, category, n in rows:
         out[order[i]].setdefault(when_, {})[str(category)] = int(n)
     return out
-
-
-def _first(frame: pd.DataFrame | None, column: str) -> Any:
-    if frame is None or frame.empty or column not in frame:
-        return None
-    value = frame[column].iloc[0]
-    return None if value is None or (isinstance(value, float) and math.isnan(value)) else value
 
 
 def _rule_text(area: AreaSelection, lsoas: list[str], vintage: str,
