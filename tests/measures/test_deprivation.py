@@ -99,3 +99,28 @@ def test_events_by_decile(demo_warehouse, east_cambs, cambridgeshire_events, iod
     assert result["lsoas"].tolist() == deciles.value_counts().reindex(
         range(1, 11), fill_value=0).tolist()
     assert not result["mapped"].any()
+
+
+def test_domain_profile_through_the_lsoa_lookup_matches_the_raw_files(demo_warehouse):
+    """Kempston West and North's six 2021 LSOAs, profiled on IoD2019's domains: the 2011 LSOAs
+    the ONS lookup links to them, and their mean ranks, read with pandas from the raw files."""
+    from cspkit.measures.deprivation import domain_profile
+
+    lsoas21 = ["E01017509", "E01017510", "E01017511", "E01017512", "E01034422", "E01034424"]
+    lookup = pd.read_csv(
+        demo_data_dir() / "geography" / "lookups" /
+        "LSOA_(2011)_to_LSOA_(2021)_to_Local_Authority_District_(2022)_Lookup_for_England_"
+        "and_Wales.csv.gz", dtype=str, encoding="utf-8-sig")
+    lsoas11 = sorted(set(lookup.loc[lookup["LSOA21CD"].isin(lsoas21), "F_LSOA11CD"]))
+    assert len(lsoas11) == 5      # two 2021 LSOAs split from one 2011 LSOA
+    raw = pd.read_csv(demo_data_dir() / "imd2019" / FILE_2, encoding="utf-8-sig")
+    raw = raw[raw["LSOA code (2011)"].isin(lsoas11)]
+    result = domain_profile(demo_warehouse, lsoas21, "2021", "2019")
+    assert result["mapped"] and result["lsoas"] == lsoas11
+    assert result["domains"]["imd"] == pytest.approx(raw[RANK].mean(), abs=0.05)
+    crime = "Crime Rank (where 1 is most deprived)"
+    assert result["domains"]["crime"] == pytest.approx(raw[crime].mean(), abs=0.05)
+    assert len(result["domains"]) == 8
+    # On its own edition nothing is carried across.
+    same = domain_profile(demo_warehouse, lsoas11, "2011", "2019")
+    assert not same["mapped"] and same["domains"] == result["domains"]

@@ -109,6 +109,41 @@ def _lsoa_deprivation(con: duckdb.DuckDBPyConnection, area: AreaSelection,
     return frame
 
 
+def domain_profile(con: duckdb.DuckDBPyConnection, lsoas: list[str], vintage: str,
+                   edition: str) -> dict[str, object]:
+    """The mean national rank per domain over a set of LSOAs (codes of `vintage`), in
+    `edition`; when the edition is published on the other LSOA edition, over the LSOAs the
+    ONS 2011 <-> 2021 lookup links to them (each counted once). An area's profile on IoD2019's
+    seven domains can so be read even where its LSOAs are of 2021 and IoD2025 holds only the
+    overall index.
+
+    Returns {"edition", "lsoas" (the codes the ranks were read for), "mapped" (True when
+    carried through the lookup), "domains": {domain: mean rank}}."""
+    target = EDITION_VINTAGE.get(edition, "2011")
+    codes = sorted(set(lsoas))
+    mapped = target != vintage
+    if mapped and codes:
+        src, dst = (("lsoa21_code", "lsoa11_code") if target == "2011"
+                    else ("lsoa11_code", "lsoa21_code"))
+        codes = [r[0] for r in con.execute(
+            f"""SELECT DISTINCT {dst} FROM lsoa_changes WHERE {src} IN (SELECT unnest(?))
+                ORDER BY 1""", [codes]).fetchall()]
+    rows = con.execute(
+        """SELECT domain, avg(rank) FROM imd WHERE edition = ?
+           AND lsoa_code IN (SELECT unnest(?)) GROUP BY domain""",
+        [edition, codes]).fetchall() if codes else []
+    order = {d: i for i, d in enumerate(DOMAIN_NAMES)}
+    return {"edition": edition, "lsoas": codes, "mapped": mapped,
+            "domains": {d: round(float(v), 1)
+                        for d, v in sorted(rows, key=lambda r: order.get(r[0], 99))}}
+
+
+def domain_editions(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
+    """Editions held and how many domains each has (IoD2025 File 1 alone has 1)."""
+    return {str(e): int(n) for e, n in con.execute(
+        "SELECT edition, count(DISTINCT domain) FROM imd GROUP BY 1 ORDER BY 1").fetchall()}
+
+
 def extremes(con: duckdb.DuckDBPyConnection, area: AreaSelection, n: int = 5,
              edition: str | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
     """The `n` most and least deprived LSOAs of the area, with their wards."""

@@ -47,7 +47,13 @@ from cspkit.measures.comparisons import HIGHER, LOWER, SAME, TOO_FEW
 from cspkit.measures.control import seasonal_profile
 from cspkit.measures.counts import ALL_CRIME, ASB, area_period, denominator, rate
 from cspkit.measures.custom_areas import area_lsoas, size_class_peers
-from cspkit.measures.deprivation import DOMAIN_NAMES, EDITION_VINTAGE, lsoa_deprivation
+from cspkit.measures.deprivation import (
+    DOMAIN_NAMES,
+    EDITION_VINTAGE,
+    domain_editions,
+    domain_profile,
+    lsoa_deprivation,
+)
 from cspkit.measures.disclosure import DisclosurePolicy, publish
 from cspkit.measures.period_change import change_from_counts
 from cspkit.measures.periods import calendar_year, comparable, month_range
@@ -429,8 +435,16 @@ def _deprivation(con: duckdb.DuckDBPyConnection, area: AreaSelection,
         if column.endswith("_rank") and frame[column].notna().any():
             domain = "imd" if column == "imd_rank" else column[: -len("_rank")]
             domains[domain] = round(float(frame[column].mean()), 1)
-    return {"edition": str(frame["edition"].iloc[0]), "lsoas": lsoas, "domains": domains,
-            "local_within": district.name,
+    edition = str(frame["edition"].iloc[0])
+    # Where this edition lacks the domains (IoD2025 File 1 alone: the overall index), the
+    # fullest other edition's domains, read through the LSOA lookup, complete the profile.
+    held = domain_editions(con)
+    fuller = [e for e, n in held.items() if e != edition and n > max(held.get(edition, 0), 3)]
+    other = (domain_profile(con, list(frame["lsoa_code"]),
+                            EDITION_VINTAGE.get(edition, "2011"), fuller[-1])
+             if fuller else None)
+    return {"edition": edition, "lsoas": lsoas, "domains": domains,
+            "other_edition": other, "local_within": district.name,
             "note": "mean national rank of the area's LSOAs (1 = most deprived); local deciles "
                     f"rank the LSOAs within {district.name}"}
 
@@ -796,8 +810,26 @@ def _deprivation_section(con: duckdb.DuckDBPyConnection, data: dict[str, Any]) -
     frame = pd.DataFrame([{"LSOA": r["code"], "Name": r["name"], "Ward": r["ward"],
                            "IMD rank": r["imd_rank"], "National decile": r["national_decile"],
                            "Local decile": r["local_decile"]} for r in dep["lsoas"]])
-    domains = pd.DataFrame([{"Domain": DOMAIN_NAMES.get(d, d), "Mean national rank": v}
-                            for d, v in dep["domains"].items()])
+    other = dep.get("other_edition") or {}
+    order = {d: i for i, d in enumerate(DOMAIN_NAMES)}
+    names = sorted(dict.fromkeys([*dep["domains"], *other.get("domains", {})]),
+                   key=lambda d: order.get(d, len(order)))
+    own_col = f"IoD{dep['edition']} mean national rank"
+
+    def whole(value: float | None) -> int | None:   # a mean rank to the nearest rank
+        return None if value is None else int(round(value))
+
+    domains = pd.DataFrame([{"Domain": DOMAIN_NAMES.get(d, d),
+                             own_col: whole(dep["domains"].get(d))} for d in names])
+    domain_notes = ["Rank 1 is the most deprived LSOA in England."]
+    if other.get("domains"):
+        other_col = f"IoD{other['edition']} mean national rank"
+        domains[other_col] = [whole(other["domains"].get(d)) for d in names]
+        if other.get("mapped"):
+            domain_notes.append(
+                f"IoD{other['edition']} is published on the other LSOA edition: its ranks are "
+                f"those of the {len(other['lsoas'])} LSOAs the ONS lookup links to this "
+                f"area's, and describe the area as it was measured then.")
     codes = pd.DataFrame({"code": [r["code"] for r in dep["lsoas"]],
                           "name": [r["name"] for r in dep["lsoas"]],
                           "value": [r["national_decile"] for r in dep["lsoas"]]})
@@ -814,8 +846,10 @@ def _deprivation_section(con: duckdb.DuckDBPyConnection, data: dict[str, Any]) -
         Table("deprivation", f"Deprivation of the LSOAs of {data['name']}", frame,
               source=f"IoD{dep['edition']}"),
         Table("domains", f"Mean national rank by domain, {data['name']}", domains,
-              source=f"IoD{dep['edition']}", notes=["Rank 1 is the most deprived LSOA in "
-                                                    "England."]),
+              source=", ".join(dict.fromkeys(
+                  [f"IoD{dep['edition']}"]
+                  + ([f"IoD{other['edition']}"] if other.get("domains") else []))),
+              notes=domain_notes),
         figure])
 
 
