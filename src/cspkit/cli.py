@@ -450,11 +450,16 @@ def places_cmd(
     db: DbOption = None,
     level: Annotated[str, typer.Option(help="ward or lsoa.")] = "ward",
     year: Annotated[int, typer.Option(help="Calendar year.")] = 2023,
-    format: Annotated[TableFormat, typer.Option("--format", help="table, csv or json.")
-                      ] = TableFormat.table,
+    format: Annotated[TableFormat | None, typer.Option(
+        "--format", help="table, csv or json (default: table, or nothing with --out).")
+    ] = None,
     stability: Annotated[bool, typer.Option(
         help="Also compare with the year before: rank correlation and places entering or "
              "leaving the top ten (printed to stderr).")] = True,
+    out_dir: Annotated[Path | None, typer.Option(
+        "--out", help="Write the ranking document (HTML, PDF) with its map, its tables, and "
+                      "the full analyst ranking (CSV) into this folder.")] = None,
+    pdf: Annotated[bool, typer.Option(help="With --out, also write the PDF.")] = True,
 ) -> None:
     """Rank every ward (or LSOA) of a district by an explainable multi-issue index: per-issue
     rates, flags where a place is in the district's top 20%, and a weighted composite score
@@ -466,10 +471,19 @@ def places_cmd(
     """
     from cspkit.measures.periods import calendar_year
     from cspkit.measures.places import ranking_stability, vulnerable_places
+    from cspkit.products.places_report import write_places
     from cspkit.store import connect
 
+    if level not in ("ward", "lsoa"):
+        raise CspkitError(f"--level must be ward or lsoa, not {level!r}")
     con = connect(db, read_only=True)
     try:
+        if out_dir is not None:
+            paths = write_places(con, area, calendar_year(year), out_dir, level=level, pdf=pdf)
+            for kind, path in paths.items():
+                console.print(f"{kind}: {path}")
+            if format is None:
+                return
         frame = vulnerable_places(con, area, calendar_year(year), level=level)
         if stability:
             result = ranking_stability(con, area, [calendar_year(year - 1),
@@ -481,7 +495,7 @@ def places_cmd(
                               f"{', '.join(pair['left']) or 'none'}")
     except ValueError as exc:
         raise CspkitError(str(exc)) from exc
-    _write_frame(frame, format)
+    _write_frame(frame, format or TableFormat.table)
 
 
 @app.command("profile")

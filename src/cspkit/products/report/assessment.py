@@ -434,55 +434,13 @@ def places_section(ctx: Context) -> Section:
 
 
 def _vulnerable_places(ctx: Context) -> list[Block]:
-    """The multi-issue ranking of wards (measures.places), its top ten, a map, and how stable
-    it is against the year before."""
-    from cspkit.measures.places import ranking_stability, vulnerable_places
+    """The multi-issue ranking of wards (`products.places_report`): its top ten, a map, and how
+    stable it is against the year before."""
+    from cspkit.products.places_report import ranking_blocks
 
-    ranking = vulnerable_places(ctx.con, ctx.area, ctx.period, level="ward")
-    if ranking.empty:
-        return []
-    top = ranking.head(10)[["rank", "name", "score", "flags", "drivers"]].copy()
-    top["score"] = top["score"].round(1)
-    issues = ranking.attrs.get("issues", [])
-    blocks: list[Block] = [Paragraph(
-        "Every ward is ranked on an index of several issues, as the IMD ranks LSOAs: each "
-        "issue's rate per 1,000 residents is ranked across the district's wards, the ranks are "
-        "exponentially transformed so the worst-affected places stand out, and the results are "
-        "combined with documented weights. A ward is flagged on an issue when it is in the "
-        "district's top fifth for it. {table:places-ranking} gives the ten highest-ranked "
-        "wards and the issues that drive each."
-        + (f" Issues in the index: {', '.join(map(str, issues))}." if issues else ""))]
-    blocks.append(Table("places-ranking", f"Wards ranked by the multi-issue index, "
-                        f"{ctx.area.name}, {ctx.period.label}", top,
-                        source=POLICE_SOURCE + "; partner data where loaded; IMD",
-                        notes=["Score: weighted mean of exponentially transformed issue "
-                               "ranks (0-100; higher = more issues)."]))
-    values = pd.DataFrame({"code": ranking["code"], "name": ranking["name"],
-                           "value": ranking["score"].round(1)})
-    figure = charts.choropleth("places-map", f"Multi-issue index by ward, {ctx.area.name}",
-                               ctx.con, codes_values=values, level="ward",
-                               value_title="Index score")
-    figure.source = POLICE_SOURCE + "; boundaries: ONS"
-    blocks += [Paragraph("{figure:places-map} maps the index across the district."), figure]
-    if ctx.period.kind == "calendar":
-        from cspkit.measures.periods import calendar_year
-
-        year = ctx.period.start.year
-        try:
-            stability = ranking_stability(ctx.con, ctx.area, [calendar_year(year - 1),
-                                                              ctx.period], level="ward")
-        except ValueError:
-            stability = {"pairs": []}
-        for pair in stability["pairs"]:
-            blocks.append(Paragraph(
-                f"Stability: the ranking's rank correlation with {pair['from']} is "
-                f"{pair['spearman']:.2f}; entering the top ten: "
-                f"{', '.join(pair['entered']) or 'none'}; leaving it: "
-                f"{', '.join(pair['left']) or 'none'}. Places that move in and out of the top "
-                "ten from year to year are more likely noise than a change on the ground."))
-    leader = ranking.iloc[0]
-    ctx.findings.append((3, f"On the multi-issue index, {leader['name']} ranks first in "
-                            f"{ctx.area.name}, driven by {leader['drivers']}."))
+    blocks, finding = ranking_blocks(ctx.con, ctx.area.code, ctx.period, level="ward")
+    if finding:
+        ctx.findings.append((3, finding))
     return blocks
 
 

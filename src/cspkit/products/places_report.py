@@ -1,0 +1,125 @@
+"""The vulnerable-places ranking as something to publish: the ranked table with the issues that
+drive each place, a map of the index, and how stable the ranking is against the year before.
+
+`ranking_blocks` gives those blocks (the strategic assessment includes them in its "Places with
+several issues" section); `write_places` writes them on their own as a short document (HTML,
+PDF, tables as CSV/XLSX) beside the full ranking with every issue's counts and rates
+(`places-<area>-<level>-<year>.csv`, an analyst file that is not for publication: it holds
+exact small counts).
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+
+import duckdb
+import pandas as pd
+
+from cspkit.measures.areas import events_vintage, reads_warehouse, select_area
+from cspkit.measures.periods import Period, calendar_year
+from cspkit.measures.places import ISSUES, ranking_stability, vulnerable_places
+from cspkit.products.report import charts
+from cspkit.products.report.document import Block, Document, Paragraph, Section, Table
+from cspkit.products.report.render import write_document
+
+SOURCE = "police.uk street-level crime and ASB; partner data where loaded; MHCLG IMD"
+LEVEL_WORDS = {"ward": ("ward", "wards"), "lsoa": ("LSOA", "LSOAs")}
+
+
+@reads_warehouse
+def ranking_blocks(con: duckdb.DuckDBPyConnection, area: str, period: Period, *,
+                   level: str = "ward", top: int | None = 10
+                   ) -> tuple[list[Block], str | None]:
+    """The ranking's paragraphs, table (the `top` places, all when None), map and stability
+    sentence, and a one-line finding about the first place (None when nothing is ranked)."""
+    district = select_area(con, area)
+    one, many = LEVEL_WORDS[level]
+    ranking = vulnerable_places(con, district, period, level=level)
+    if ranking.empty:
+        return [], None
+    shown = ranking if top is None else ranking.head(top)
+    table = pd.DataFrame({"Rank": shown["rank"], one[0].upper() + one[1:]: shown["name"]})
+    if level == "lsoa":   # which ward each LSOA lies in, so a reader can find it
+        wards = dict(con.execute(
+            """SELECT lsoa_code, ward_name FROM lsoa_geography WHERE lad_code = ?
+               AND lsoa_vintage = ?""", [district.code, events_vintage(con, district)]
+        ).fetchall())
+        table["Ward"] = [wards.get(c) or "" for c in shown["code"]]
+    table["Score"] = shown["score"].round(1)
+    table["Issues flagged"] = shown["flags"]
+    table["Driven by"] = shown["drivers"]
+    labels = {i.slug: i.label for i in ISSUES}
+    issues = [labels.get(i, i) for i in ranking.attrs.get("issues", [])]
+    which = f"the {len(shown)} highest-ranked {many}" if top is not None else f"every {one}"
+    blocks: list[Block] = [Paragraph(
+        f"Every {one} is ranked on an index of several issues, as the IMD ranks LSOAs: each "
+        f"issue's rate per 1,000 residents is ranked across the district's {many}, the ranks "
+        "are exponentially transformed so the worst-affected places stand out, and the "
+        f"results are combined with documented weights. A {one} is flagged on an issue when "
+        f"it is in the district's top fifth for it. {{table:places-ranking}} gives {which} "
+        "and the issues that drive each."
+        + (f" Issues in the index: {', '.join(map(str, issues))}." if issues else ""))]
+    blocks.append(Table("places-ranking", f"{many[0].upper() + many[1:]} ranked by the "
+                        f"multi-issue index, {district.name}, {period.label}", table,
+                        source=SOURCE,
+                        notes=["Score: weighted mean of exponentially transformed issue "
+                               "ranks (0-100; higher = more issues). Flags: issues on which "
+                               "the place is in the district's top fifth."]))
+    values = pd.DataFrame({"code": ranking["code"], "name": ranking["name"],
+                           "value": ranking["score"].round(1)})
+    figure = charts.choropleth(
+        "places-map", f"Multi-issue index by {one}, {district.name}", con,
+        codes_values=values, level=level, value_title="Index score",
+        vintage=events_vintage(con, district) if level == "lsoa" else None)
+    figure.source = SOURCE + "; boundaries: ONS"
+    blocks += [Paragraph("{figure:places-map} maps the index across the district."), figure]
+    if period.kind == "calendar":
+        try:
+            stability = ranking_stability(con, district, [calendar_year(period.start.year - 1),
+                                                          period], level=level)
+        except ValueError:
+            stability = {"pairs": []}
+        for pair in stability["pairs"]:
+            blocks.append(Paragraph(
+                f"Stability: the ranking's rank correlation with {pair['from']} is "
+                f"{pair['spearman']:.2f}; entering the top ten: "
+                f"{', '.join(pair['entered']) or 'none'}; leaving it: "
+                f"{', '.join(pair['left']) or 'none'}. Places that move in and out of the top "
+                "ten from year to year are more likely noise than a change on the ground."))
+    leader = ranking.iloc[0]
+    finding = (f"On the multi-issue index, {leader['name']} ranks first in {district.name}, "
+               f"driven by {leader['drivers']}.")
+    return blocks, finding
+
+
+def write_places(con: duckdb.DuckDBPyConnection, area: str, period: Period, out_dir: Path, *,
+                 level: str = "ward", pdf: bool = True) -> dict[str, Path]:
+    """Write the ranking document (`places-<area>-<level>-<year>.html`/.pdf, its table as
+    CSV/XLSX) and the full analyst ranking beside it. Returns the paths by kind."""
+    district = select_area(con, area)
+    stem = f"places-{_slug(district.name)}-{level}-{_slug(period.label)}"
+    blocks, finding = ranking_blocks(con, area, period, level=level, top=None)
+    if not blocks:
+        raise ValueError(f"no {LEVEL_WORDS[level][1]} to rank in {district.name}")
+    doc = Document(
+        title=f"Places with several issues: {district.name}", area_name=district.name,
+        area_code=district.code, period_label=period.label, produced=date.today(),
+        details={"Area": district.name, "Period": period.label,
+                 "Places": LEVEL_WORDS[level][1]})
+    doc.sections = [Section("places", "Places with several issues",
+                            [Paragraph(finding, "finding")] if finding else []),
+                    Section("ranking", "The ranking", blocks)]
+    doc.number()
+    out_dir = Path(out_dir)
+    paths = write_document(doc, out_dir, stem, pdf=pdf)
+    full = vulnerable_places(con, district, period, level=level)
+    paths["ranking"] = out_dir / f"{stem}-analyst.csv"
+    full.to_csv(paths["ranking"], index=False)
+    return paths
+
+
+def _slug(text: str) -> str:
+    import re
+
+    return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")

@@ -1,0 +1,47 @@
+"""The vulnerable-places document: the ranking table equals `vulnerable_places`, the map and
+stability are there, and the analyst CSV beside it holds the full ranking."""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from cspkit.measures.periods import calendar_year
+from cspkit.measures.places import vulnerable_places
+from cspkit.products.places_report import ranking_blocks
+from cspkit.products.report.document import Figure, Paragraph, Table
+
+
+def test_ranking_blocks_match_the_ranking(demo_warehouse):
+    period = calendar_year(2023)
+    blocks, finding = ranking_blocks(demo_warehouse, "Bedford", period, level="ward")
+    ranking = vulnerable_places(demo_warehouse, "Bedford", period, level="ward")
+    (table,) = [b for b in blocks if isinstance(b, Table)]
+    assert list(table.frame["Ward"]) == list(ranking["name"].head(10))
+    assert list(table.frame["Score"]) == list(ranking["score"].head(10).round(1))
+    assert [b for b in blocks if isinstance(b, Figure)]
+    assert any(isinstance(b, Paragraph) and b.text.startswith("Stability") for b in blocks)
+    assert finding and ranking["name"].iloc[0] in finding
+    text = next(b.text for b in blocks if isinstance(b, Paragraph))
+    assert "criminal damage" in text and "criminal_damage" not in text
+
+
+def test_places_command_writes_the_document_and_the_analyst_ranking(demo_warehouse_path,
+                                                                     tmp_path):
+    from typer.testing import CliRunner
+
+    from cspkit.cli import app
+
+    result = CliRunner().invoke(app, ["places", "--db", str(demo_warehouse_path), "--area",
+                                      "Bedford", "--level", "lsoa", "--year", "2023", "--out",
+                                      str(tmp_path), "--no-pdf"])
+    assert result.exit_code == 0, result.output
+    assert not result.stdout.strip()       # paths go to stderr; no table without --format
+    html = (tmp_path / "places-bedford-lsoa-2023.html").read_text(encoding="utf-8")
+    assert "Multi-issue index by LSOA" in html and "<svg" in html
+    published = pd.read_csv(tmp_path / "table-01-places-ranking.csv")
+    assert list(published.columns) == ["Rank", "LSOA", "Ward", "Score", "Issues flagged",
+                                       "Driven by"]
+    analyst = pd.read_csv(tmp_path / "places-bedford-lsoa-2023-analyst.csv")
+    assert {"code", "name", "score", "rank", "flags"} <= set(analyst.columns)
+    assert len(published) == len(analyst) > 100
+    assert list(published["Rank"]) == list(analyst["rank"])
