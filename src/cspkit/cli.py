@@ -554,8 +554,9 @@ def profile_cmd(
         elif wards:
             names = [w.strip() for w in wards.split(",") if w.strip()]
             area = area_from_wards(con, name, names, district=scope)
-            info = {"rule": f"the {len(area.lsoas)} LSOAs of the ward"
-                            f"{'s' if len(names) > 1 else ''} {', '.join(names)}"}
+            count = f"{len(area.lsoas)} LSOA{'s' if len(area.lsoas) != 1 else ''}"
+            info = {"rule": f"the {count} of the ward{'s' if len(names) > 1 else ''} "
+                            f"{', '.join(names)}"}
         else:
             assert polygon is not None
             area, info = area_from_polygon(con, name, polygon, rule, threshold=threshold)

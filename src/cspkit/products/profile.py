@@ -403,9 +403,10 @@ def _rule_text(area: AreaSelection, lsoas: list[str], vintage: str,
                info: dict[str, Any] | None) -> str:
     if info and info.get("rule"):
         return str(info["rule"])
+    n = f"{len(lsoas)} LSOA{'' if len(lsoas) == 1 else 's'}"
     if area.level == "custom":
-        return f"a custom area of {len(lsoas)} listed LSOAs ({vintage} edition)"
-    return f"the {area.level} {area.name} ({area.code}): its {len(lsoas)} LSOAs ({vintage} edition)"
+        return f"a custom area of {n} listed ({vintage} edition)"
+    return f"the {area.level} {area.name} ({area.code}): its {n} ({vintage} edition)"
 
 
 def _deprivation(con: duckdb.DuckDBPyConnection, area: AreaSelection,
@@ -570,8 +571,11 @@ def _summary_section(data: dict[str, Any], district: str, hidden: set[str],
             f"{', '.join(data['excluded_partial'])}.", "caveat"))
     total = next(i for i in data["issues"] if i["is_total"])
     if total["category"] not in hidden:
+        held = data.get("months_by_year", {}).get(str(data["years"][-1]), 12)
+        when = (f"In {data['period']}" if held >= 12 else
+                f"In the {held} months of {data['period']} that the data holds")
         blocks.append(Paragraph(
-            f"In {data['period']} police recorded {count_text(total['count'], settings)} "
+            f"{when} police recorded {count_text(total['count'], settings)} "
             f"crimes in {name}; compared with the rest of {district} the rate was "
             f"{_verdict_words(total['vs_district'])}.", "finding"))
     stands = data["stands_out_on"]
