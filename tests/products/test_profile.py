@@ -317,3 +317,23 @@ def test_crime_map_hides_small_counts_and_the_one_that_would_give_them_away(
     shown = [int(n) for n in re.findall(r"\((\d+)\)", figure.alt)]
     assert shown and min(shown) >= 40
     assert f'"value":{by_lsoa[small[0]]}' not in figure.svg.replace(" ", "")
+
+
+def test_profile_of_an_area_across_two_districts(demo_warehouse):
+    """Three Bedford LSOAs and two of Central Bedfordshire: compared with Bedford (most of
+    it), whose rest leaves out only its own three; the other two have no local decile."""
+    con = demo_warehouse
+    bedford = ["E01017453", "E01017454", "E01017455"]
+    central = ["E01017371", "E01017372"]
+    area = custom_area(con, "Straddle", bedford + central)
+    data = profile(con, area, YEAR)
+    assert data["district"]["name"] == "Bedford"
+    in_bedford = con.execute(
+        "SELECT count(*) FROM lsoa_geography WHERE lad_name = 'Bedford' "
+        "AND lsoa_vintage = '2021'").fetchone()[0]
+    assert data["district"]["rest_lsoas"] == in_bedford - 3
+    local = {r["code"]: r["local_decile"] for r in data["deprivation"]["lsoas"]}
+    assert all(isinstance(local[c], int) for c in bedford)
+    assert all(local[c] is None for c in central)
+    expected = _by_category(counts(con, area, calendar_year(YEAR), total=True))
+    assert {i["category"]: i["count"] for i in data["issues"] if i["count"]} == expected

@@ -430,7 +430,8 @@ def _deprivation(con: duckdb.DuckDBPyConnection, area: AreaSelection,
     frame["local_decile"] = [local.get(c) for c in frame["lsoa_code"]]
     lsoas = [{"code": r["lsoa_code"], "name": r["lsoa_name"], "ward": r["ward_name"],
               "imd_rank": r["imd_rank"], "national_decile": r["national_decile"],
-              "local_decile": r["local_decile"]} for r in frame.to_dict("records")]
+              "local_decile": None if pd.isna(r["local_decile"]) else int(r["local_decile"])}
+             for r in frame.to_dict("records")]
     domains = {}
     for column in frame.columns:
         if column.endswith("_rank") and frame[column].notna().any():
