@@ -337,3 +337,19 @@ def test_profile_of_an_area_across_two_districts(demo_warehouse):
     assert all(local[c] is None for c in central)
     expected = _by_category(counts(con, area, calendar_year(YEAR), total=True))
     assert {i["category"]: i["count"] for i in data["issues"] if i["count"]} == expected
+
+
+def test_profile_change_equals_change_measure(demo_warehouse, kempston, kempston_profile):
+    """The profile tests this year against last from its own counts; `change` (its own query)
+    must give the same counts, p-values and verdicts, the all-crime total included once."""
+    from cspkit.measures.period_change import change
+
+    expected = change(demo_warehouse, kempston, calendar_year(YEAR), calendar_year(YEAR - 1),
+                      allow_partial=True, total=True)
+    assert (expected["category"] == ALL_CRIME).sum() == 1
+    issues = {i["category"]: i["change"] for i in kempston_profile["issues"]}
+    for row in expected.itertuples():
+        got = issues[row.category]
+        assert (got["count"], got["baseline_count"]) == (row.count, row.baseline_count)
+        assert got["p_value"] == pytest.approx(row.p_value)
+        assert got["verdict"] == row.verdict

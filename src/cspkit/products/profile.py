@@ -159,7 +159,7 @@ def profile(con: duckdb.DuckDBPyConnection, area: AreaSelection, year: int, *,
                          f"for it covers {span}); choose another --year")
     # This year against last, tested as `change` tests them, from the counts already made.
     before = area_period(con, area, calendar_year(year - 1))
-    last = sorted(set(counts_of[year]) | set(counts_of[year - 1]) - {ALL_CRIME})
+    last = sorted((set(counts_of[year]) | set(counts_of[year - 1])) - {ALL_CRIME})
     changes = change_from_counts(
         pd.DataFrame({"category": last,
                       "count": [counts_of[year].get(c, 0) for c in last],
@@ -167,6 +167,7 @@ def profile(con: duckdb.DuckDBPyConnection, area: AreaSelection, year: int, *,
         now, before, note=comparable(now.coverage, before.coverage, True) or "", total=True,
         settings=settings)
     change_rows = {str(r["category"]): r for r in changes.to_dict("records")}
+    assert len(change_rows) == len(changes), "one change row per category"
 
     # Most frequent first (as `counts` orders them), then by name; the total last.
     named = {c for y in years for c in counts_of[y]} | set(by_year[district][year])
