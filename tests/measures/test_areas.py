@@ -58,3 +58,21 @@ def test_snapshot_reads_the_ingest_state_once(demo_warehouse):
         assert areas_module._memo_prefix(con) is held[id(con)]
     assert areas_module._SNAPSHOTS.get() is None
     assert areas_module._memo_prefix(con) == outside
+
+
+def test_custom_area_of_a_districts_lsoas_takes_the_districts_published_figure(
+        demo_warehouse):
+    """All of Bedford's LSOAs listed as a custom area are Bedford: the same published mid-2019
+    figure (not the mid-2018 sum of LSOAs); one LSOA fewer is a different place."""
+    con = demo_warehouse
+    bedford = select_area(con, "Bedford")
+    codes = [c for (c,) in con.execute(
+        "SELECT lsoa_code FROM lsoa_geography WHERE lad_code = ? AND lsoa_vintage = '2021'",
+        [bedford.code]).fetchall()]
+    whole = population(con, custom_area(con, "All of Bedford", codes), 2023)
+    named = population(con, bedford, 2023)
+    assert (whole.persons, whole.households, whole.year) == (
+        named.persons, named.households, named.year)
+    assert whole.persons == 173_292 and "published" in whole.source
+    fewer = population(con, custom_area(con, "Most of Bedford", codes[1:]), 2023)
+    assert fewer.year == 2018 and "sum of" in fewer.source

@@ -353,3 +353,17 @@ def test_profile_change_equals_change_measure(demo_warehouse, kempston, kempston
         assert (got["count"], got["baseline_count"]) == (row.count, row.baseline_count)
         assert got["p_value"] == pytest.approx(row.p_value)
         assert got["verdict"] == row.verdict
+
+
+def test_profile_of_all_a_districts_lsoas_equals_the_districts(demo_warehouse):
+    con = demo_warehouse
+    bedford = select_area(con, "Bedford")
+    codes = [c for (c,) in con.execute(
+        "SELECT lsoa_code FROM lsoa_geography WHERE lad_code = ? AND lsoa_vintage = '2021'",
+        [bedford.code]).fetchall()]
+    named = profile(con, bedford, YEAR)
+    custom = profile(con, custom_area(con, "All of Bedford", codes), YEAR)
+    keys = ("category", "count", "rate_per_1000", "counts_by_year", "rates_by_year", "change")
+    assert [{k: i[k] for k in keys} for i in named["issues"]] == [
+        {k: i[k] for k in keys} for i in custom["issues"]]
+    assert named["population"]["persons"] == custom["population"]["persons"] == 173_292

@@ -289,30 +289,71 @@ def populations_by_year(con: duckdb.DuckDBPyConnection, areas: list[AreaSelectio
 def _populations(con: duckdb.DuckDBPyConnection, areas: list[AreaSelection], years: list[int],
                  vintage: str) -> dict[tuple[AreaSelection, int], Population]:
     published: dict[int, list[tuple[Any, ...]]] = {}
-    named = {a.code: i for i, a in enumerate(areas) if a.level != "custom"}
+    # Figures published for the area itself: a named area's, or, for a custom area whose LSOAs
+    # are exactly a district's or ward's, that place's (so it reproduces the place's rates).
+    labels = {i: a.name for i, a in enumerate(areas)}
+    named: dict[str, list[int]] = {}
+    for i, area in enumerate(areas):
+        if area.level != "custom":
+            named.setdefault(area.code, []).append(i)
+    for i, (code, name) in _same_as_named(con, areas, vintage).items():
+        named.setdefault(code, []).append(i)
+        labels[i] = f"{name}, whose LSOAs these are"
     if named:
         for code, *row in con.execute(
             """SELECT code, year, persons, households, method, source FROM population
                WHERE code IN (SELECT unnest(?)) AND persons IS NOT NULL""",
                 [sorted(named)]).fetchall():
-            published.setdefault(named[code], []).append(tuple(row))
+            for i in named[code]:
+                published.setdefault(i, []).append(tuple(row))
     sums: dict[int, list[tuple[Any, ...]]] = {}
     for idx, *row in con.execute(*_lsoa_sums_query(areas, vintage)).fetchall():
         sums.setdefault(int(idx), []).append(tuple(row))
     out: dict[tuple[AreaSelection, int], Population] = {}
     for i, area in enumerate(areas):
         for year in years:
-            out[area, year] = _choose(area, year, vintage, published.get(i, []),
+            out[area, year] = _choose(labels[i], year, vintage, published.get(i, []),
                                       sums.get(i, []))
     return out
 
 
-def _choose(area: AreaSelection, year: int, vintage: str, published: list[tuple[Any, ...]],
+def _same_as_named(con: duckdb.DuckDBPyConnection, areas: list[AreaSelection], vintage: str
+                   ) -> dict[int, tuple[str, str]]:
+    """{index of a custom area: (code, name)} of the district or ward whose LSOAs of `vintage`
+    are exactly the custom area's."""
+    custom = [(i, c) for i, a in enumerate(areas) if a.level == "custom" for c in a.lsoas]
+    if not custom:
+        return {}
+    out: dict[int, tuple[str, str]] = {}
+    for level in ("lad", "ward"):
+        column = LEVEL_COLUMN[level]
+        name = column.replace("_code", "_name")
+        rows = con.execute(
+            f"""WITH c AS (SELECT DISTINCT q.idx, g.lsoa_code, g.{column} AS code,
+                                  g.{name} AS name
+                           FROM (SELECT unnest(?) AS idx, unnest(?) AS lsoa_code) q
+                           JOIN lsoa_geography g ON g.lsoa_code = q.lsoa_code
+                            AND g.lsoa_vintage = ?),
+                     whole AS (SELECT {column} AS code, count(DISTINCT lsoa_code) AS n
+                               FROM lsoa_geography WHERE lsoa_vintage = ?
+                               GROUP BY 1)
+                SELECT c.idx, any_value(c.code), any_value(c.name)
+                FROM c JOIN whole w ON w.code = c.code
+                GROUP BY c.idx
+                HAVING count(DISTINCT c.code) = 1 AND count(*) = any_value(w.n)
+                   AND count(*) = (SELECT count(*) FROM c c2 WHERE c2.idx = c.idx)""",
+            [[i for i, _ in custom], [c for _, c in custom], vintage, vintage]).fetchall()
+        for idx, code, label in rows:
+            out.setdefault(int(idx), (str(code), str(label or code)))
+    return out
+
+
+def _choose(label: str, year: int, vintage: str, published: list[tuple[Any, ...]],
             sums: list[tuple[Any, ...]]) -> Population:
     # (distance in years, preference, year, persons, households, description)
     candidates: list[tuple[int, int, int, float, float | None, str]] = [
         (abs(y - year), 0, y, persons, households,
-         f"{method} mid-{y} figure for {area.name} ({source})")
+         f"{method} mid-{y} figure for {label} ({source})")
         for y, persons, households, method, source in published]
     for y, persons, households, n, total, methods, _ in sums:
         if n == total:
