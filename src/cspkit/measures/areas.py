@@ -319,33 +319,38 @@ def _populations(con: duckdb.DuckDBPyConnection, areas: list[AreaSelection], yea
 
 def _same_as_named(con: duckdb.DuckDBPyConnection, areas: list[AreaSelection], vintage: str
                    ) -> dict[int, tuple[str, str]]:
-    """{index of a custom area: (code, name)} of the district or ward whose LSOAs of `vintage`
-    are exactly the custom area's."""
+    """{index of a custom area: (code, name)} of the district (else ward) whose LSOAs of
+    `vintage` are exactly the custom area's."""
     custom = [(i, c) for i, a in enumerate(areas) if a.level == "custom" for c in a.lsoas]
     if not custom:
         return {}
-    out: dict[int, tuple[str, str]] = {}
-    for level in ("lad", "ward"):
-        column = LEVEL_COLUMN[level]
-        name = column.replace("_code", "_name")
-        rows = con.execute(
-            f"""WITH c AS (SELECT DISTINCT q.idx, g.lsoa_code, g.{column} AS code,
-                                  g.{name} AS name
-                           FROM (SELECT unnest(?) AS idx, unnest(?) AS lsoa_code) q
-                           JOIN lsoa_geography g ON g.lsoa_code = q.lsoa_code
-                            AND g.lsoa_vintage = ?),
-                     whole AS (SELECT {column} AS code, count(DISTINCT lsoa_code) AS n
-                               FROM lsoa_geography WHERE lsoa_vintage = ?
-                               GROUP BY 1)
-                SELECT c.idx, any_value(c.code), any_value(c.name)
-                FROM c JOIN whole w ON w.code = c.code
-                GROUP BY c.idx
-                HAVING count(DISTINCT c.code) = 1 AND count(*) = any_value(w.n)
-                   AND count(*) = (SELECT count(*) FROM c c2 WHERE c2.idx = c.idx)""",
-            [[i for i, _ in custom], [c for _, c in custom], vintage, vintage]).fetchall()
-        for idx, code, label in rows:
-            out.setdefault(int(idx), (str(code), str(label or code)))
-    return out
+    rows = con.execute(
+        """WITH c AS (SELECT DISTINCT q.idx, g.lsoa_code, g.lad_code, g.lad_name,
+                             g.ward_code, g.ward_name
+                      FROM (SELECT unnest(?) AS idx, unnest(?) AS lsoa_code) q
+                      JOIN lsoa_geography g ON g.lsoa_code = q.lsoa_code
+                       AND g.lsoa_vintage = ?),
+                n AS (SELECT lad_code AS code, count(*) AS lsoas FROM lsoa_geography
+                      WHERE lsoa_vintage = ? GROUP BY 1
+                      UNION ALL
+                      SELECT ward_code, count(*) FROM lsoa_geography
+                      WHERE lsoa_vintage = ? GROUP BY 1),
+                one AS (SELECT idx, count(*) AS lsoas,
+                               CASE WHEN count(DISTINCT lad_code) = 1 AND count(lad_code) = count(*)
+                                    THEN any_value(lad_code) END AS lad,
+                               any_value(lad_name) AS lad_name,
+                               CASE WHEN count(DISTINCT ward_code) = 1
+                                     AND count(ward_code) = count(*)
+                                    THEN any_value(ward_code) END AS ward,
+                               any_value(ward_name) AS ward_name
+                        FROM c GROUP BY idx)
+           SELECT one.idx,
+                  CASE WHEN nl.lsoas = one.lsoas THEN one.lad ELSE one.ward END,
+                  CASE WHEN nl.lsoas = one.lsoas THEN one.lad_name ELSE one.ward_name END
+           FROM one LEFT JOIN n nl ON nl.code = one.lad LEFT JOIN n nw ON nw.code = one.ward
+           WHERE nl.lsoas = one.lsoas OR nw.lsoas = one.lsoas""",
+        [[i for i, _ in custom], [c for _, c in custom], vintage, vintage, vintage]).fetchall()
+    return {int(idx): (str(code), str(name or code)) for idx, code, name in rows}
 
 
 def _choose(label: str, year: int, vintage: str, published: list[tuple[Any, ...]],

@@ -142,12 +142,11 @@ def add_rates(frame: pd.DataFrame, context: AreaPeriod, settings: Settings) -> p
     frame = frame.copy()
     frame["count"] = frame["count"].astype("int64")
     label = frame["subcategory"] if "subcategory" in frame else frame.get("category")
-    labels = label.fillna("") if label is not None else pd.Series("", index=frame.index)
-    denominators = [denominator(str(x), context.population) for x in labels]
-    frame["denominator"] = [name for name, _ in denominators]
-    frame["rate_per_1000"] = [
-        round(settings.rate_per * c / d, 3) if d else None
-        for c, (_, d) in zip(frame["count"], denominators, strict=True)]
+    labels = [str(x) for x in (label.fillna("") if label is not None
+                               else pd.Series("", index=frame.index))]
+    frame["denominator"] = [denominator(x, context.population)[0] for x in labels]
+    frame["rate_per_1000"] = [rate(c, x, context.population, settings)
+                              for c, x in zip(frame["count"], labels, strict=True)]
     for key, value in context.columns().items():
         frame[key] = value
     first = [c for c in ("category", "subcategory") if c in frame] + ["count", "rate_per_1000"]

@@ -282,6 +282,14 @@ def ranking_stability(con: duckdb.DuckDBPyConnection, area: str | AreaSelection,
     district = select_area(con, area)
     tables = [vulnerable_places(con, district, p, level=level, weights=weights)
               for p in periods]
+    return stability_of(tables, periods, top_n=top_n)
+
+
+def stability_of(tables: list[pd.DataFrame], periods: list[Period], *, top_n: int = 10
+                 ) -> dict[str, Any]:
+    """`ranking_stability` from rankings already made (one per period, in order)."""
+    if top_n < 1:
+        raise ValueError(f"top_n must be at least 1, not {top_n!r}")
     pairs = []
     labelled = list(zip(periods, tables, strict=True))
     for (before, a), (after, b) in zip(labelled, labelled[1:], strict=False):

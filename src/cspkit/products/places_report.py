@@ -18,7 +18,8 @@ import pandas as pd
 
 from cspkit.measures.areas import events_vintage, reads_warehouse, select_area
 from cspkit.measures.periods import Period, calendar_year
-from cspkit.measures.places import ISSUES, ranking_stability, vulnerable_places
+from cspkit.measures.places import ISSUES, stability_of, vulnerable_places
+from cspkit.products.profile import slug
 from cspkit.products.report import charts
 from cspkit.products.report.document import Block, Document, Paragraph, Section, Table
 from cspkit.products.report.render import write_document
@@ -29,13 +30,15 @@ LEVEL_WORDS = {"ward": ("ward", "wards"), "lsoa": ("LSOA", "LSOAs")}
 
 @reads_warehouse
 def ranking_blocks(con: duckdb.DuckDBPyConnection, area: str, period: Period, *,
-                   level: str = "ward", top: int | None = 10
-                   ) -> tuple[list[Block], str | None]:
+                   level: str = "ward", top: int | None = 10,
+                   ranking: pd.DataFrame | None = None) -> tuple[list[Block], str | None]:
     """The ranking's paragraphs, table (the `top` places, all when None), map and stability
-    sentence, and a one-line finding about the first place (None when nothing is ranked)."""
+    sentence, and a one-line finding about the first place (None when nothing is ranked).
+    `ranking` is the period's `vulnerable_places` table when the caller already has it."""
     district = select_area(con, area)
     one, many = LEVEL_WORDS[level]
-    ranking = vulnerable_places(con, district, period, level=level)
+    if ranking is None:
+        ranking = vulnerable_places(con, district, period, level=level)
     if ranking.empty:
         return [], None
     shown = ranking if top is None else ranking.head(top)
@@ -75,9 +78,10 @@ def ranking_blocks(con: duckdb.DuckDBPyConnection, area: str, period: Period, *,
     figure.source = SOURCE + "; boundaries: ONS"
     blocks += [Paragraph("{figure:places-map} maps the index across the district."), figure]
     if period.kind == "calendar":
-        try:
-            stability = ranking_stability(con, district, [calendar_year(period.start.year - 1),
-                                                          period], level=level)
+        before = calendar_year(period.start.year - 1)
+        try:   # the year before ranked; this year's ranking is the one above
+            stability = stability_of([vulnerable_places(con, district, before, level=level),
+                                      ranking], [before, period])
         except ValueError:
             stability = {"pairs": []}
         for pair in stability["pairs"]:
@@ -98,8 +102,9 @@ def write_places(con: duckdb.DuckDBPyConnection, area: str, period: Period, out_
     """Write the ranking document (`places-<area>-<level>-<year>.html`/.pdf, its table as
     CSV/XLSX) and the full analyst ranking beside it. Returns the paths by kind."""
     district = select_area(con, area)
-    stem = f"places-{_slug(district.name)}-{level}-{_slug(period.label)}"
-    blocks, finding = ranking_blocks(con, area, period, level=level, top=None)
+    stem = f"places-{slug(district.name)}-{level}-{slug(period.label)}"
+    full = vulnerable_places(con, district, period, level=level)
+    blocks, finding = ranking_blocks(con, area, period, level=level, top=None, ranking=full)
     if not blocks:
         raise ValueError(f"no {LEVEL_WORDS[level][1]} to rank in {district.name}")
     doc = Document(
@@ -113,13 +118,6 @@ def write_places(con: duckdb.DuckDBPyConnection, area: str, period: Period, out_
     doc.number()
     out_dir = Path(out_dir)
     paths = write_document(doc, out_dir, stem, pdf=pdf)
-    full = vulnerable_places(con, district, period, level=level)
     paths["ranking"] = out_dir / f"{stem}-analyst.csv"
     full.to_csv(paths["ranking"], index=False)
     return paths
-
-
-def _slug(text: str) -> str:
-    import re
-
-    return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")

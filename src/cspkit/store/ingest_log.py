@@ -48,16 +48,8 @@ def start_ingest(con: duckdb.DuckDBPyConnection, *, run_id: str, kind: str, file
 def finish_ingest(con: duckdb.DuckDBPyConnection, ingest_id: int, *, status: str,
                   rows_in: int, rows_loaded: int, rows_quarantined: int,
                   note: str | None = None, lsoa_vintage: str | None = None) -> None:
-    if rows_in != rows_loaded + rows_quarantined:
-        raise AssertionError(
-            f"ingest {ingest_id}: rows in {rows_in} != loaded {rows_loaded} + "
-            f"quarantined {rows_quarantined}"
-        )
-    con.execute(
-        """UPDATE ingests SET status = ?, rows_in = ?, rows_loaded = ?, rows_quarantined = ?,
-               note = ?, lsoa_vintage = ? WHERE ingest_id = ?""",
-        [status, rows_in, rows_loaded, rows_quarantined, note, lsoa_vintage, ingest_id],
-    )
+    finish_ingests(con, [(ingest_id, status, rows_in, rows_loaded, rows_quarantined, note,
+                          lsoa_vintage)])
 
 
 def finish_ingests(con: duckdb.DuckDBPyConnection,
