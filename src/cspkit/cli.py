@@ -393,7 +393,8 @@ def assess_cmd(
     out_dir: Annotated[Path, typer.Option("--out", help="Folder to write the document into.")
                        ] = Path("assessment"),
     db: DbOption = None,
-    year: Annotated[int | None, typer.Option(help="Calendar year, e.g. 2023.")] = None,
+    year: Annotated[int | None, typer.Option(
+        help="Calendar year, e.g. 2023 (default: the latest full year in the data).")] = None,
     financial_year: Annotated[str | None, typer.Option(
         help="Financial year instead, e.g. 2023/24.")] = None,
     period: Annotated[str | None, typer.Option(
@@ -419,12 +420,13 @@ def assess_cmd(
     from cspkit.store import connect
 
     chosen = [p for p in (str(year) if year else None, financial_year, period) if p]
-    if len(chosen) != 1:
-        raise CspkitError("give exactly one of --year, --financial-year or --period")
+    if len(chosen) > 1:
+        raise CspkitError("give at most one of --year, --financial-year or --period")
     local = load_local_content(config)
     con = connect(db, read_only=True)
     try:
-        the_period = parse_period(chosen[0])
+        # Default: the latest full calendar year the area's data holds.
+        the_period = parse_period(chosen[0] if chosen else str(_default_year(con, area)))
         baseline = parse_period(compare or local.compare) if (compare or local.compare) else None
         with console.status("building the assessment"):
             doc = build_assessment(con, area, the_period, baseline, local=local)
@@ -449,7 +451,8 @@ def places_cmd(
     area: Annotated[str, typer.Option(help="District name or code.", show_default=False)],
     db: DbOption = None,
     level: Annotated[str, typer.Option(help="ward or lsoa.")] = "ward",
-    year: Annotated[int, typer.Option(help="Calendar year.")] = 2023,
+    year: Annotated[int | None, typer.Option(
+        help="Calendar year (default: the latest full year in the data).")] = None,
     format: Annotated[TableFormat | None, typer.Option(
         "--format", help="table, csv or json (default: table, or nothing with --out).")
     ] = None,
@@ -478,6 +481,7 @@ def places_cmd(
         raise CspkitError(f"--level must be ward or lsoa, not {level!r}")
     con = connect(db, read_only=True)
     try:
+        year = year or _default_year(con, area)
         if out_dir is not None:
             paths = write_places(con, area, calendar_year(year), out_dir, level=level, pdf=pdf)
             for kind, path in paths.items():
@@ -516,7 +520,9 @@ def profile_cmd(
     district: Annotated[str | None, typer.Option(
         help="The district to compare with, and to look ward names up in (default: the one "
              "holding most of the area).")] = None,
-    year: Annotated[int, typer.Option(help="The latest year profiled.")] = 2023,
+    year: Annotated[int | None, typer.Option(
+        help="The latest year profiled (default: the latest full year in the data).")
+    ] = None,
     out_dir: Annotated[Path | None, typer.Option(
         "--out", help="Write the place briefing (HTML, PDF, JSON, tables) into this folder.")
     ] = None,
@@ -561,6 +567,10 @@ def profile_cmd(
             assert polygon is not None
             area, info = area_from_polygon(con, name, polygon, rule, threshold=threshold)
         data = None
+        if year is None:
+            from cspkit.measures.areas import latest_full_year
+
+            year = latest_full_year(con, area)
         if out_dir is not None:
             kinds = {"html", "json"} | ({"pdf"} if pdf else set())
             paths, data = write_profile(con, area, year, out_dir, fmt=kinds, info=info,
@@ -602,17 +612,26 @@ def area_cmd(
         out.print(f"  in {level} {name} ({code})")
 
 
+def _default_year(con, area: str) -> int:  # type: ignore[no-untyped-def]
+    """The latest full calendar year the area's police data holds (every command's default)."""
+    from cspkit.measures.areas import latest_full_year, select_area
+
+    return latest_full_year(con, select_area(con, area))
+
+
 @app.command("demo")
 def demo_cmd(
     db: DbOption = None,
     out_dir: Annotated[Path, typer.Option("--out", help="Folder for the demo assessment.")
                        ] = Path("demo-assessment"),
     document: Annotated[bool, typer.Option(
-        help="End by writing the strategic assessment for Bedford, 2023.")] = True,
+        help="End by writing the strategic assessment for Bedford's latest full year.")
+    ] = True,
 ) -> None:
     """Build a warehouse from the demo data shipped with cspkit (real police.uk data for
     Bedfordshire, 36 months, and Cambridgeshire, 8 months, with their geography, population
-    and deprivation), print a summary, and write the strategic assessment for Bedford 2023.
+    and deprivation), print a summary, and write the strategic assessment for Bedford's latest
+    full calendar year in the data (2023).
 
     Example:
 
@@ -640,9 +659,10 @@ def demo_cmd(
     from cspkit.products.report.assessment import build_assessment
     from cspkit.products.report.render import write_document
 
-    with console.status("writing the strategic assessment for Bedford, 2023"):
-        doc = build_assessment(con, "Bedford", parse_period("2023"))
-        paths = write_document(doc, out_dir, "strategic-assessment-E06000055-2023")
+    year = _default_year(con, "Bedford")
+    with console.status(f"writing the strategic assessment for Bedford, {year}"):
+        doc = build_assessment(con, "Bedford", parse_period(str(year)))
+        paths = write_document(doc, out_dir, f"strategic-assessment-E06000055-{year}")
     out.print(f"strategic assessment (HTML): {paths['html'].resolve()}")
     out.print(f"strategic assessment (PDF):  {paths['pdf'].resolve()}")
     out.print(f"tables: {len(doc.tables())} CSV files and {paths['xlsx'].name} in "

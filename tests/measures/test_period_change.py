@@ -44,33 +44,71 @@ def test_counts_and_baseline_counts_by_category(bedford_change, bedfordshire_eve
     assert list(bedford_change["count"]) == sorted(bedford_change["count"], reverse=True)
 
 
-def test_verdicts_follow_the_p_value_and_direction(bedford_change):
+def test_verdicts_follow_the_bh_adjusted_p_value_and_direction(bedford_change):
+    tested = bedford_change[bedford_change["q_value"].notna()]
+    assert len(tested) == len(bedford_change)          # every Bedford category is tested
+    # Benjamini-Hochberg by hand: q_(i) = min over j >= i of p_(j) * m / j.
+    p = tested["p_value"].to_numpy()
+    order = p.argsort()
+    m = len(p)
+    q = [min(min(p[order[j]] * m / (j + 1) for j in range(i, m)), 1.0) for i in range(m)]
+    for rank, index in enumerate(order):
+        assert tested["q_value"].iloc[index] == pytest.approx(q[rank])
     for _, row in bedford_change.iterrows():
-        if row["p_value"] < 0.05:
-            expected = ("significant increase" if row["count"] > row["baseline_count"]
-                        else "significant decrease")
-        else:
-            expected = "no significant change"
-        assert row["verdict"] == expected, row["category"]
-    # The demo data has both kinds of significant change in Bedford 2023 vs 2022.
-    assert {"significant increase", "significant decrease", "no significant change"} <= set(
-        bedford_change["verdict"])
+        direction = ("significant increase" if row["count"] > row["baseline_count"]
+                     else "significant decrease")
+        raw = direction if row["p_value"] < 0.05 else "no significant change"
+        adjusted = direction if row["q_value"] < 0.05 else "no significant change"
+        assert row["verdict_unadjusted"] == raw, row["category"]
+        assert row["verdict"] == adjusted, row["category"]
+    # The control matters on the demo data: some p < 0.05 do not survive it.
+    assert (bedford_change["verdict_unadjusted"] != bedford_change["verdict"]).any()
+    family = bedford_change.attrs["family"]
+    assert family.tests == len(bedford_change) and family.procedure == "Benjamini–Hochberg"
+
+
+def monthly_counts_of(events: pd.DataFrame, lad: str, category: str, year: str) -> list[int]:
+    rows = events[(events["lad_code"] == lad) & (events["category"] == category)
+                  & events["month"].str.startswith(f"{year}-")]
+    by_month = rows.groupby("month").size()
+    return [int(by_month.get(f"{year}-{m:02d}", 0)) for m in range(1, 13)]
 
 
 @pytest.mark.parametrize("category", [
-    "Robbery", "Drugs", "Bicycle theft",
+    "Robbery", "Drugs", "Bicycle theft", "Violence and sexual offences",
     ASB,
 ])
-def test_p_value_is_the_e_test_with_person_month_exposures(bedford_change, bedfordshire_events,
-                                                           mid2019_population, category):
-    k1 = int(year_counts(bedfordshire_events, BEDFORD, "2023")[category])
-    k0 = int(year_counts(bedfordshire_events, BEDFORD, "2022")[category])
+def test_p_value_is_the_quasi_poisson_glm_or_the_e_test(bedford_change, bedfordshire_events,
+                                                        mid2019_population, category):
+    """An independent computation: statsmodels' Poisson GLM of the 24 monthly counts (read
+    with pandas) with month effects, a period effect and Pearson-scaled dispersion, referred
+    to t on 11 df, never below scipy's E-test; the E-test alone when the months show no extra
+    variation."""
+    import numpy as np
+    import statsmodels.api as sm
+    from scipy.stats import t
+
+    a = monthly_counts_of(bedfordshire_events, BEDFORD, category, "2023")
+    b = monthly_counts_of(bedfordshire_events, BEDFORD, category, "2022")
     persons = mid2019_population[BEDFORD]          # nearest estimate to both years
-    n1 = n0 = persons * 12 / 12
-    expected = poisson_means_test(k1, n1, k0, n0).pvalue
+    exact = poisson_means_test(sum(a), persons, sum(b), persons).pvalue
+    design = np.zeros((24, 13))
+    for i in range(12):
+        design[i, i] = design[12 + i, i] = 1
+    design[:12, 12] = 1
+    fit = sm.GLM(np.array(a + b), design, family=sm.families.Poisson(),
+                 offset=np.full(24, np.log(persons))).fit(scale="X2")
     row = bedford_change.set_index("category").loc[category]
-    assert row["p_value"] == pytest.approx(expected, rel=1e-9, abs=1e-15)
-    assert row["pct_change"] == pytest.approx((k1 / k0 - 1) * 100)
+    if fit.scale > 1:
+        expected = max(2 * t.sf(abs(fit.params[12] / fit.bse[12]), 11), exact)
+        assert row["test"].startswith("quasi-Poisson")
+        assert row["dispersion"] == pytest.approx(fit.scale, abs=1e-3)
+    else:
+        expected = exact
+        assert row["test"] == "exact Poisson (E-test)"
+    assert row["p_value"] == pytest.approx(expected, rel=1e-6, abs=1e-12)
+    assert row["pct_change"] == pytest.approx((sum(a) / sum(b) - 1) * 100)
+    assert row["months_compared"] == 12
 
 
 def test_verdict_follows_the_e_test_for_large_totals():
@@ -87,25 +125,46 @@ def test_partial_years_with_different_months_are_refused(demo_warehouse):
     east_cambs = select_area(demo_warehouse, "East Cambridgeshire")
     with pytest.raises(PeriodError, match="4 of 12 months"):
         change(demo_warehouse, east_cambs, parse_period("2019"), parse_period("2018"))
-    allowed = change(demo_warehouse, east_cambs, parse_period("2019"), parse_period("2018"),
-                     allow_partial=True)
-    assert not allowed.empty
-    notes = set(allowed["comparison_note"])
-    assert len(notes) == 1
-    note = notes.pop()
-    assert note.startswith("partial vs partial") and "4 of 12" in note
-    assert allowed["partial"].all() and allowed["baseline_partial"].all()
 
 
-def test_partial_comparison_counts_match_pandas(demo_warehouse, cambridgeshire_events):
+def test_periods_sharing_no_months_state_no_change(demo_warehouse, cambridgeshire_events):
+    # East Cambridgeshire holds Jan-Feb and Aug-Sep 2019 but Mar and Oct-Dec 2018.
     east_cambs = select_area(demo_warehouse, "E07000009")
     table = change(demo_warehouse, east_cambs, parse_period("2019"), parse_period("2018"),
                    allow_partial=True).set_index("category")
+    assert set(table["verdict"]) == {"not compared"}
+    assert table["p_value"].isna().all() and table["change"].isna().all()
+    note = table["comparison_note"].iloc[0]
+    assert "share no months" in note and "Jan–Feb 2019, Aug–Sep 2019" in note
+    assert table.attrs["family"].tests == 0
+    # The counts shown are each period's months held, labelled with those months.
     now = year_counts(cambridgeshire_events, "E07000009", "2019")
     before = year_counts(cambridgeshire_events, "E07000009", "2018")
     for category, row in table.iterrows():
         assert row["count"] == now.get(category, 0), category
         assert row["baseline_count"] == before.get(category, 0), category
+    assert table["period"].iloc[0] == "Jan–Feb 2019, Aug–Sep 2019"
+    assert table["baseline_period"].iloc[0] == "Mar 2018, Oct–Dec 2018"
+
+
+def test_part_years_compare_only_the_months_both_hold(demo_warehouse, bedford,
+                                                      bedfordshire_events):
+    # Bedford's data starts in May 2021: 2022 against 2021 is May-Dec against May-Dec.
+    table = change(demo_warehouse, bedford, parse_period("2022"), parse_period("2021"),
+                   allow_partial=True).set_index("category")
+    assert set(table["period"]) == {"May–Dec 2022"}
+    assert set(table["baseline_period"]) == {"May–Dec 2021"}
+    assert set(table["months_compared"]) == {8}
+    assert "8 months both periods hold" in table["comparison_note"].iloc[0]
+    rows = bedfordshire_events[bedfordshire_events["lad_code"] == BEDFORD]
+    months = rows["month"].str[5:7].astype(int) >= 5
+    now = rows[months & rows["month"].str.startswith("2022-")].groupby("category").size()
+    before = rows[months & rows["month"].str.startswith("2021-")].groupby("category").size()
+    for category, row in table.iterrows():
+        assert row["count"] == now.get(category, 0), category
+        assert row["baseline_count"] == before.get(category, 0), category
+        assert row["pct_change"] == pytest.approx(
+            (now.get(category, 0) / before.get(category, 0) - 1) * 100)
 
 
 # --------------------------------------------------------------------------- ward table
@@ -135,6 +194,7 @@ def test_ward_table(demo_warehouse, bedford, bedfordshire_events, bedford_wards,
         assert row["baseline_count"] == before.get(ward, 0), ward
         assert row["change"] == row["count"] - row["baseline_count"]
     assert list(table["change"]) == sorted(table["change"], reverse=True)
+    assert table.attrs["family"].tests == int(table["q_value"].notna().sum())
     # Wards with no such events in either year are listed with 0, not left out.
     empty = set(bedford_wards.index) - set(now.index) - set(before.index)
     if category != ASB:

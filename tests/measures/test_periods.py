@@ -150,3 +150,46 @@ def test_comparable_refuses_partial_against_full_naming_both():
         comparable(partial, full)
     assert comparable(partial, full, allow_partial=True) == compare_guard(partial, full)
     assert comparable(full, _full("2017")) is None
+
+
+# --------------------------------------------------------------------------- like for like
+
+
+def test_months_text_joins_runs():
+    from cspkit.measures.periods import months_text
+
+    assert months_text([date(2021, m, 1) for m in range(5, 13)]) == "May–Dec 2021"
+    assert months_text([date(2019, 11, 1), date(2019, 12, 1), date(2020, 1, 1),
+                        date(2020, 3, 1)]) == "Nov 2019–Jan 2020, Mar 2020"
+    assert months_text([]) == ""
+
+
+def test_match_months_pairs_the_same_calendar_months():
+    from cspkit.measures.periods import calendar_year, coverage_of, financial_year, match_months
+
+    now = coverage_of(calendar_year(2021), {date(2021, m, 1) for m in range(1, 13)})
+    before = coverage_of(calendar_year(2020), {date(2020, m, 1) for m in range(5, 13)})
+    match = match_months(now, before)
+    assert match.n_months == 8 and not match.whole
+    assert (match.label, match.baseline_label) == ("May–Dec 2021", "May–Dec 2020")
+    assert match.pairs[0] == (date(2021, 5, 1), date(2020, 5, 1))
+    assert "8 months both periods hold" in match.note()
+    full = match_months(now, coverage_of(calendar_year(2020),
+                                         {date(2020, m, 1) for m in range(1, 13)}))
+    assert full.whole and full.note() == "" and full.label == "2021"
+    # Different lengths: matched by calendar month.
+    fy = coverage_of(financial_year(2021), {date(2021, m, 1) for m in range(4, 13)}
+                     | {date(2022, m, 1) for m in range(1, 4)})
+    mixed = match_months(fy, now)
+    assert mixed.n_months == 12 and not mixed.whole
+    assert mixed.pairs[0] == (date(2021, 4, 1), date(2021, 4, 1))
+
+
+def test_match_months_with_nothing_shared_says_why():
+    from cspkit.measures.periods import coverage_of, financial_year, match_months
+
+    now = coverage_of(financial_year(2019), {date(2019, 8, 1), date(2019, 9, 1)})
+    before = coverage_of(financial_year(2018), {date(2018, 10, 1), date(2018, 11, 1)})
+    match = match_months(now, before)
+    assert match.pairs == () and "share no months" in match.note()
+    assert match.label == "Aug–Sep 2019"

@@ -404,3 +404,18 @@ def _lsoa_sums_query(areas: list[AreaSelection], vintage: str) -> tuple[str, lis
               FROM population p JOIN m ON m.lsoa_code = p.code JOIN n ON n.idx = m.idx
               WHERE p.vintage = ? GROUP BY m.idx, p.year"""
     return sql, [*params, vintage]
+
+
+def latest_full_year(con: duckdb.DuckDBPyConnection, area: AreaSelection,
+                     source: str = "police.uk") -> int:
+    """The latest calendar year whose 12 months the area's data all holds: the default period
+    of every command. With no full year, the latest year holding any month (a part year,
+    which results label with its months); ValueError with no data at all."""
+    held = months_covered(con, area, source)
+    if not held:
+        raise ValueError(f"no {source} data is held for {area.name}")
+    by_year: dict[int, int] = {}
+    for month in held:
+        by_year[month.year] = by_year.get(month.year, 0) + 1
+    full = [year for year, n in by_year.items() if n == 12]
+    return max(full) if full else max(by_year)

@@ -13,8 +13,14 @@ import duckdb
 import pandas as pd
 
 from cspkit.measures import comparisons, counts, deprivation, hotspots, period_change, series
-from cspkit.measures.areas import AreaSelection, custom_area, reads_warehouse, select_area
-from cspkit.measures.periods import Period, parse_period, previous
+from cspkit.measures.areas import (
+    AreaSelection,
+    custom_area,
+    latest_full_year,
+    reads_warehouse,
+    select_area,
+)
+from cspkit.measures.periods import Period, calendar_year, parse_period, year_before
 from cspkit.measures.settings import Settings
 
 
@@ -31,13 +37,15 @@ class Request:
     settings: Settings
 
     def need_period(self, name: str) -> Period:
+        # Without --period: the latest full calendar year the area's data holds.
         if self.period is None:
             raise ValueError(f"measure '{name}' needs --period (e.g. 2023, 2023/24, "
                              "2023-01..2023-06)")
         return self.period
 
     def need_baseline(self, name: str) -> Period:
-        return self.baseline or previous(self.need_period(name))
+        # The same months a year earlier: the seasonally like-for-like comparison.
+        return self.baseline or year_before(self.need_period(name))
 
 
 def _concentration(con: duckdb.DuckDBPyConnection, r: Request) -> pd.DataFrame:
@@ -104,6 +112,8 @@ def run_measure(con: duckdb.DuckDBPyConnection, name: str, *, area: str | AreaSe
     if name not in MEASURES:
         raise ValueError(f"no measure called {name!r}; measures: {', '.join(MEASURES)}")
     selection = (custom_area(con, str(area), lsoas) if lsoas else select_area(con, area))
+    if period is None:
+        period = calendar_year(latest_full_year(con, selection))
     request = Request(
         area=selection,
         period=parse_period(period) if isinstance(period, str) else period,

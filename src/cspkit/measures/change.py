@@ -42,6 +42,8 @@ INCREASE = "significant increase"
 DECREASE = "significant decrease"
 NO_CHANGE = "no significant change"
 TOO_FEW = "too few to tell"
+# Two periods that share no months: no change is stated (see periods.match_months).
+NOT_COMPARED = "not compared"
 
 
 @dataclass(frozen=True)

@@ -234,3 +234,105 @@ def comparable(a: PeriodCoverage, b: PeriodCoverage, allow_partial: bool = False
             f"{_missing_text(b)}. Choose periods with the same months covered, or allow a "
             f"partial comparison and show the caveat '{guard}'")
     return guard
+
+
+def months_text(months: list[date]) -> str:
+    """Months as a reader writes them: runs of consecutive months joined, e.g. 'May–Dec 2021',
+    'Apr 2019–Mar 2020', 'Jan–Mar 2021, Jun 2021'; '' for none."""
+    runs: list[list[date]] = []
+    for month in sorted(set(month_start(m) for m in months)):
+        if runs and add_months(runs[-1][-1], 1) == month:
+            runs[-1].append(month)
+        else:
+            runs.append([month])
+    parts = []
+    for run in runs:
+        first, last = run[0], run[-1]
+        if first == last:
+            parts.append(month_label(first))
+        elif first.year == last.year:
+            parts.append(f"{first:%b}–{last:%b %Y}")
+        else:
+            parts.append(f"{month_label(first)}–{month_label(last)}")
+    return ", ".join(parts)
+
+
+@dataclass(frozen=True)
+class MonthMatch:
+    """The months two periods are compared on: pairs (month of the period, month of the
+    baseline) that both hold data, matched by position in periods of equal length (so a
+    calendar year meets the same calendar months a year earlier) when the periods are a whole
+    number of years apart, else by calendar month.
+
+    `label` and `baseline_label` name what is compared: the period's own label when all its
+    months are compared, else the months themselves ('May–Dec 2021'). `reason` says why
+    nothing can be compared when `pairs` is empty."""
+
+    pairs: tuple[tuple[date, date], ...]
+    label: str
+    baseline_label: str
+    whole: bool           # both periods compared over all their months
+    reason: str = ""
+    held: tuple[date, ...] = ()            # every month the period's data holds
+    baseline_held: tuple[date, ...] = ()   # every month the baseline's data holds
+
+    @property
+    def months(self) -> list[date]:
+        """The period's months compared."""
+        return [a for a, _ in self.pairs]
+
+    @property
+    def baseline_months(self) -> list[date]:
+        """The baseline's months compared."""
+        return [b for _, b in self.pairs]
+
+    @property
+    def n_months(self) -> int:
+        """How many months each side of the comparison holds."""
+        return len(self.pairs)
+
+    def note(self) -> str:
+        """'' when the whole periods are compared, else what was compared and why."""
+        if self.whole:
+            return ""
+        if not self.pairs:
+            return self.reason
+        return (f"like for like on the {self.n_months} month{'s' if self.n_months > 1 else ''}"
+                f" both periods hold: {self.label} against {self.baseline_label}")
+
+
+def match_months(a: PeriodCoverage, b: PeriodCoverage) -> MonthMatch:
+    """The months on which `a` (the period) and `b` (the baseline) can be compared like for
+    like: see MonthMatch. Periods not a whole number of years apart are matched by calendar
+    month, which needs each to be 12 months or fewer (a month of the year must not appear
+    twice)."""
+    present_a, present_b = set(a.months_present), set(b.months_present)
+    held = (tuple(a.months_present), tuple(b.months_present))
+    shift = (a.period.start.year - b.period.start.year) * 12 \
+        + a.period.start.month - b.period.start.month
+    if a.period.n_months == b.period.n_months and shift % 12 == 0:
+        candidates = list(zip(a.period.months(), b.period.months(), strict=True))
+    elif a.period.n_months <= 12 and b.period.n_months <= 12:
+        by_month = {m.month: m for m in b.period.months()}
+        candidates = [(m, by_month[m.month]) for m in a.period.months() if m.month in by_month]
+    else:
+        return MonthMatch((), a.period.label, b.period.label, False,
+                          f"{a.period} ({a.period.n_months} months) and {b.period} "
+                          f"({b.period.n_months} months) are longer than a year and not a "
+                          "whole number of years apart, so their months cannot be matched "
+                          "like for like", *held)
+    pairs = tuple((x, y) for x, y in candidates if x in present_a and y in present_b)
+    whole = (len(pairs) == a.period.n_months == b.period.n_months and shift % 12 == 0)
+    if whole:
+        return MonthMatch(pairs, a.period.label, b.period.label, True, "", *held)
+    if not pairs:
+        held_a = months_text(a.months_present) or "no months"
+        held_b = months_text(b.months_present) or "no months"
+        # The counts shown are those of the months held: the labels say which.
+        return MonthMatch((), held_a if a.partial else a.period.label,
+                          held_b if b.partial else b.period.label, False,
+                          f"no change can be stated: the data holds {held_a} of {a.period} "
+                          f"and {held_b} of {b.period}, which share no months to compare "
+                          "like for like", *held)
+    return MonthMatch(pairs, months_text([x for x, _ in pairs]),
+                      months_text([y for _, y in pairs]), False, "", *held)

@@ -35,6 +35,10 @@ class Settings:
     control_sigma: width of c-chart control limits in standard deviations.
     seasonal_min_years: a calendar month needs at least this many years of data before its
         seasonal index is reported.
+    min_months_for_dispersion: a change is tested against the series' own month-to-month
+        variation (quasi-Poisson) only when at least this many matched month pairs hold
+        events; with fewer, the exact Poisson test of the totals is used.
+    findings_alpha: family-wise error rate (Holm) for statements promoted to key findings.
     """
 
     alpha: float = 0.05
@@ -45,15 +49,20 @@ class Settings:
     rate_per: int = 1000
     control_sigma: float = 3.0
     seasonal_min_years: int = 2
+    min_months_for_dispersion: int = 6
+    findings_alpha: float = 0.05
 
     def __post_init__(self) -> None:
         """Check types and ranges, naming the setting; keep the label in step."""
         for spec in fields(self):
             _check_type(spec.name, getattr(self, spec.name))
-        if not 0 < self.alpha < 1:
-            raise SettingsError(f"setting 'alpha' must be between 0 and 1, got {self.alpha}")
+        for name in ("alpha", "findings_alpha"):
+            if not 0 < getattr(self, name) < 1:
+                raise SettingsError(f"setting '{name}' must be between 0 and 1, "
+                                    f"got {getattr(self, name)}")
         for name, least in (("min_total_for_test", 0), ("small_count", 0),
-                            ("suppress_below", 1), ("rate_per", 1), ("seasonal_min_years", 1)):
+                            ("suppress_below", 1), ("rate_per", 1), ("seasonal_min_years", 1),
+                            ("min_months_for_dispersion", 3)):
             value = getattr(self, name)
             if value < least:
                 raise SettingsError(f"setting '{name}' must be {least} or more, got {value}")
@@ -70,7 +79,8 @@ class Settings:
 _DEFAULT_LABEL = "<5"
 _TYPES: dict[str, type] = {"alpha": float, "min_total_for_test": int, "small_count": int,
                            "suppress_below": int, "suppression_label": str, "rate_per": int,
-                           "control_sigma": float, "seasonal_min_years": int}
+                           "control_sigma": float, "seasonal_min_years": int,
+                           "min_months_for_dispersion": int, "findings_alpha": float}
 
 
 def _check_type(name: str, value: Any) -> None:

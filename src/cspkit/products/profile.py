@@ -55,8 +55,9 @@ from cspkit.measures.deprivation import (
     lsoa_deprivation,
 )
 from cspkit.measures.disclosure import DisclosurePolicy, publish
-from cspkit.measures.period_change import change_from_counts
-from cspkit.measures.periods import calendar_year, comparable, month_range
+from cspkit.measures.error_control import Family, control
+from cspkit.measures.period_change import change_from_monthly
+from cspkit.measures.periods import calendar_year, month_range
 from cspkit.measures.series import monthly_counts, monthly_series, peak_months
 from cspkit.measures.settings import Settings
 from cspkit.measures.trend import FALLING, RISING, trend_test
@@ -157,15 +158,14 @@ def profile(con: duckdb.DuckDBPyConnection, area: AreaSelection, year: int, *,
         span = (f"{min(covered):%Y-%m} to {max(covered):%Y-%m}" if covered else "no months")
         raise ValueError(f"no police data is held for {area.name} in {year} (the data held "
                          f"for it covers {span}); choose another --year")
-    # This year against last, tested as `change` tests them, from the counts already made.
+    # This year against last, tested as `change` tests them (like for like on the months
+    # both years hold, monthly counts), from the counts already made.
     before = area_period(con, area, calendar_year(year - 1))
-    last = sorted((set(counts_of[year]) | set(counts_of[year - 1])) - {ALL_CRIME})
-    changes = change_from_counts(
-        pd.DataFrame({"category": last,
-                      "count": [counts_of[year].get(c, 0) for c in last],
-                      "baseline_count": [counts_of[year - 1].get(c, 0) for c in last]}),
-        now, before, note=comparable(now.coverage, before.coverage, True) or "", total=True,
-        settings=settings)
+    changes = change_from_monthly(
+        pd.DataFrame([{"category": c, "month": m, "count": n}
+                      for m, counted in monthly.items() for c, n in counted.items()
+                      if c != ALL_CRIME], columns=["category", "month", "count"]),
+        now, before, total=True, settings=settings)
     change_rows = {str(r["category"]): r for r in changes.to_dict("records")}
     assert len(change_rows) == len(changes), "one change row per category"
 
@@ -198,7 +198,11 @@ def profile(con: duckdb.DuckDBPyConnection, area: AreaSelection, year: int, *,
                                              counts_of[year - 1].get(category, 0))),
                 "pct_change": ch.get("pct_change"),
                 "p_value": ch.get("p_value"),
+                "q_value": ch.get("q_value"),
                 "verdict": ch.get("verdict", ""),
+                "test": ch.get("test", ""),
+                "period": ch.get("period", period.label),
+                "baseline_period": ch.get("baseline_period", str(year - 1)),
                 "comparison_note": ch.get("comparison_note", ""),
             },
             "district_rate_per_1000": comparisons["district"]["rate_per_1000"] or 0.0,
@@ -207,6 +211,7 @@ def profile(con: duckdb.DuckDBPyConnection, area: AreaSelection, year: int, *,
             "peer_rate_per_1000": comparisons.get("peers", {}).get("mean_rate_per_1000"),
             "comparisons": comparisons,
         })
+    families = _control_families(issues, changes, settings)
     pop = now.population
     rest_pop = pops[rests["district"]].persons if "district" in rests else None
     result = {
@@ -243,12 +248,46 @@ def profile(con: duckdb.DuckDBPyConnection, area: AreaSelection, year: int, *,
                                                  ALL_CRIME, pops[place], settings),
                            "population": pops[place].persons}
                     for role, place in context},
+        "families": [f.describe() for f in families],
         "settings": {"alpha": settings.alpha, "suppress_below": settings.suppress_below,
                      "rate_per": settings.rate_per},
     }
     # The polygon selection's details (shares inside, CRS, centroid fallbacks) ride along.
     result.update({k: v for k, v in (info or {}).items() if k not in result})
     return _plain(result)  # type: ignore[no-any-return]
+
+
+def _control_families(issues: list[dict[str, Any]], changes: pd.DataFrame,
+                      settings: Settings) -> list[Family]:
+    """Decide the profile's verdicts family by family (Benjamini–Hochberg across the issues):
+    the change on last year (already decided in `change_from_monthly`), the trend, and each
+    comparison (district, county, force, similar wards). Verdicts are rewritten in place."""
+    families: list[Family] = [changes.attrs["family"]]
+    families[0] = Family("Change on the previous year, by issue", *_rest(families[0]))
+    trend = pd.DataFrame({"p_value": [i["trend"].get("p_value") for i in issues],
+                          "verdict": [i["trend"].get("verdict") for i in issues]})
+    trend, family = control(trend, "Trend over three years, by issue", alpha=settings.alpha)
+    families.append(family)
+    for issue, verdict in zip(issues, trend["verdict"], strict=True):
+        issue["trend"]["verdict"] = verdict
+    roles = sorted({role for i in issues for role in i["comparisons"]})
+    for role in roles:
+        frame = pd.DataFrame({
+            "p_value": [i["comparisons"].get(role, {}).get("p_value") for i in issues],
+            "verdict": [i["comparisons"].get(role, {}).get("verdict") for i in issues]})
+        frame, family = control(frame, f"Rate against the rest of the {role}, by issue",
+                                alpha=settings.alpha)
+        families.append(family)
+        for issue, verdict in zip(issues, frame["verdict"], strict=True):
+            if role in issue["comparisons"]:
+                issue["comparisons"][role]["verdict"] = verdict
+                if role == "district":
+                    issue["vs_district"] = verdict
+    return families
+
+
+def _rest(family: Family) -> tuple[int, str, float, int]:
+    return family.tests, family.procedure, family.alpha, family.significant
 
 
 def _pooled(con: duckdb.DuckDBPyConnection, peers: list[AreaSelection], inside: set[str],

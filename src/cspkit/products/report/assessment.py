@@ -17,7 +17,8 @@ from cspkit.measures.areas import AreaSelection, events_vintage, reads_warehouse
 from cspkit.measures.change import DECREASE, INCREASE, NO_CHANGE, TOO_FEW
 from cspkit.measures.counts import ALL_CRIME, ASB
 from cspkit.measures.disclosure import DisclosurePolicy, publish
-from cspkit.measures.periods import Period, month_label, previous
+from cspkit.measures.error_control import HOLM, Family, control, survivors
+from cspkit.measures.periods import Period, month_label, year_before
 from cspkit.measures.settings import Settings
 from cspkit.products.report import charts, narrative
 from cspkit.products.report.config import LocalContent
@@ -52,11 +53,18 @@ class Context:
     settings: Settings
     policy: DisclosurePolicy
     allow_partial: bool = True
+    memo: dict[str, pd.DataFrame] = field(default_factory=dict)
     findings: list[tuple[int, str]] = field(default_factory=list)   # (priority, sentence)
     stable: list[str] = field(default_factory=list)      # issues with no significant change
     too_few: list[str] = field(default_factory=list)     # issues too small to test
     caveats: list[str] = field(default_factory=list)
     multi_issue: dict[str, list[str]] = field(default_factory=dict)  # ward -> issues rising
+    multi_issue_holm: dict[str, list[str]] = field(default_factory=dict)  # ... surviving Holm
+    # Every family of tests the document reports, for the method section.
+    families: list[Family] = field(default_factory=list)
+    # Changes that may become key findings: (priority, sentence, category); Holm decides.
+    candidates: list[tuple[int, str, str]] = field(default_factory=list)
+    months_compared: str = ""     # what the change tables compare, when not whole periods
 
 
 @reads_warehouse
@@ -65,11 +73,11 @@ def build_assessment(con: duckdb.DuckDBPyConnection, area: str, period: Period,
                      settings: Settings | None = None, produced: date | None = None
                      ) -> Document:
     """The whole document for `area` and `period`, compared with `baseline` (default: the
-    period before)."""
+    same months a year earlier)."""
     settings = settings or Settings()
     local = local or LocalContent()
     selection = select_area(con, area)
-    ctx = Context(con, selection, period, baseline or previous(period), local, settings,
+    ctx = Context(con, selection, period, baseline or year_before(period), local, settings,
                   DisclosurePolicy.from_settings(settings))
     title = local.title or f"{selection.name} Community Safety Strategic Assessment {period.label}"
     doc = Document(title=title, area_name=selection.name, area_code=selection.code,
@@ -79,13 +87,19 @@ def build_assessment(con: duckdb.DuckDBPyConnection, area: str, period: Period,
         "places": places_section, "partners": lambda c: partner_section(c.con, c),
         "data-quality": data_quality, "method": method_section,
     }
-    body = [builders[key](ctx) for key in local.sections if key in builders]
+    # The method section lists every family of tests, so it is built after the others.
+    built = {key: builders[key](ctx) for key in local.sections
+             if key in builders and key != "method"}
+    if "method" in local.sections:
+        built["method"] = method_section(ctx)
+    body = [built[key] for key in local.sections if key in built]
     front: list[Section] = []
     if "key-findings" in local.sections:
         front.append(key_findings(ctx))
     if "priorities" in local.sections and (local.priorities or local.recommendations):
         front.append(priorities_section(ctx))
     doc.sections = front + body
+    doc.families = list(ctx.families)
     doc.details = _details(ctx, doc)
     doc.number()
     return doc
@@ -102,8 +116,31 @@ def _published(frame: pd.DataFrame, count_columns: list[str], ctx: Context,
 
 
 def _change_frame(ctx: Context) -> pd.DataFrame:
-    return period_change.change(ctx.con, ctx.area, ctx.period, ctx.baseline,
-                                allow_partial=ctx.allow_partial, settings=ctx.settings)
+    """The change by category with the all-crime total: one family, decided once and shared
+    by the overall table, the issue sections and the key findings."""
+    if "change" not in ctx.memo:
+        frame = period_change.change(ctx.con, ctx.area, ctx.period, ctx.baseline, total=True,
+                                     allow_partial=ctx.allow_partial, settings=ctx.settings)
+        ctx.families.append(_renamed(frame.attrs["family"], "Change by type of crime "
+                                     "(and all crime), this period against the comparison"))
+        match = period_change.month_pairs(frame)
+        if match is not None and not match.whole:
+            ctx.months_compared = match.note()
+        ctx.memo["change"] = frame
+    return ctx.memo["change"]
+
+
+def _renamed(family: Family, name: str) -> Family:
+    return Family(name, family.tests, family.procedure, family.alpha, family.significant)
+
+
+def _compared_labels(frame: pd.DataFrame, ctx: Context) -> tuple[str, str]:
+    """Header labels for the two periods as compared: the months themselves when the
+    comparison is on part of the periods ('May–Dec 2021')."""
+    match = period_change.month_pairs(frame)
+    if match is None:
+        return ctx.period.label, ctx.baseline.label
+    return match.label, match.baseline_label
 
 
 def _commentary(ctx: Context, key: str) -> list[Paragraph]:
@@ -141,15 +178,20 @@ def key_findings(ctx: Context) -> Section:
     """The largest significant changes, the places with several rising issues, what is stable,
     and what the data cannot tell."""
     section = Section("key-findings", "Key findings")
-    ordered = sorted(ctx.findings, key=lambda f: f[0])
+    ordered = sorted(ctx.findings + _holm_findings(ctx), key=lambda f: f[0])
     for _, sentence in ordered[:8]:
         section.blocks.append(Paragraph(sentence, kind="finding"))
+    if ctx.months_compared:
+        section.blocks.append(Paragraph("Changes are compared " + ctx.months_compared + ".",
+                                        kind="caveat"))
     if not ordered:
-        section.blocks.append(Paragraph("No issue changed significantly between the periods.",
-                                        kind="finding"))
+        section.blocks.append(Paragraph(
+            "No change between the periods was large enough to pass the document's control "
+            "for key findings (Holm across all the types of crime tested).", kind="finding"))
     if ctx.stable:
         section.blocks.append(Paragraph(
-            f"Stable since {ctx.baseline.label} (no significant change): "
+            f"No significant change since {ctx.baseline.label} (which is not proof that "
+            "nothing changed): "
             + ", ".join(ctx.stable) + ".", kind="finding"))
     if ctx.too_few:
         section.blocks.append(Paragraph(
@@ -165,6 +207,20 @@ def key_findings(ctx: Context) -> Section:
     return section
 
 
+def _holm_findings(ctx: Context) -> list[tuple[int, str]]:
+    """The candidate changes whose test survives Holm across the whole change family (every
+    type of crime tested, and the total): only those become key findings."""
+    frame = _change_frame(ctx)
+    tested = frame[frame["q_value"].notna()]
+    if tested.empty:
+        return []
+    keep = dict(zip(tested["category"], survivors(
+        tested["p_value"].astype(float), alpha=ctx.settings.findings_alpha, procedure=HOLM),
+        strict=True))
+    return [(priority, sentence) for priority, sentence, category in ctx.candidates
+            if keep.get(category)]
+
+
 def priorities_section(ctx: Context) -> Section:
     section = Section("priorities", "Priorities and recommendations")
     if ctx.local.priorities:
@@ -178,10 +234,9 @@ def priorities_section(ctx: Context) -> Section:
 def overall_crime(ctx: Context) -> Section:
     section = Section("overall-crime", "Overall crime")
     con, area = ctx.con, ctx.area
-    change = period_change.change(con, area, ctx.period, ctx.baseline, total=True,
-                                  allow_partial=ctx.allow_partial, settings=ctx.settings)
-    row = change[change["is_total"]].iloc[0].to_dict()
-    change = change[~change["is_total"]]
+    full = _change_frame(ctx)
+    row = full[full["is_total"]].iloc[0].to_dict()
+    change = full[~full["is_total"]]
     sentence = narrative.change_sentence(f"Police recorded crime (excluding ASB) in {area.name}",
                                          row, ctx.settings)
     _note_finding(ctx, 1, row, sentence)
@@ -193,19 +248,20 @@ def overall_crime(ctx: Context) -> Section:
     section.blocks += [Paragraph(sentence + " {figure:overall-trend} shows the monthly trend "
                                  "since the data begins.")]
     section.blocks.append(figure)
+    now_label, before_label = _compared_labels(full, ctx)
     table = change[["category", "count", "baseline_count", "change", "pct_change", "verdict"]]
-    table = table.rename(columns={"count": ctx.period.label, "baseline_count": ctx.baseline.label,
+    table = table.rename(columns={"count": now_label, "baseline_count": before_label,
                                   "pct_change": "change_pct"})
-    published = _published(table, [ctx.period.label, ctx.baseline.label], ctx,
-                           derived={"change": ctx.period.label,
-                                    "change_pct": ctx.period.label})
+    published = _published(table, [now_label, before_label], ctx,
+                           derived={"change": now_label, "change_pct": now_label})
     section.blocks.append(Paragraph("{table:overall-change} lists every issue with its change "
                                     "and whether the change is statistically significant."))
+    notes = [_verdict_note(full, ctx), "Counts of 1-4 are shown as <5."]
+    if ctx.months_compared:
+        notes.insert(0, "Compared " + ctx.months_compared + ".")
     section.blocks.append(Table("overall-change", f"Police recorded crime and ASB by type, "
-                                f"{area.name}, {ctx.period.label} and {ctx.baseline.label}",
-                                published, source=POLICE_SOURCE,
-                                notes=["Verdicts from the Poisson E-test at the 5% level; "
-                                       "counts of 1-4 are shown as <5."]))
+                                f"{area.name}, {now_label} and {before_label}",
+                                published, source=POLICE_SOURCE, notes=notes))
     for sentence_row in change.itertuples(index=False):
         if sentence_row.verdict == NO_CHANGE:
             ctx.stable.append(sentence_row.category)
@@ -221,15 +277,31 @@ def overall_crime(ctx: Context) -> Section:
     return section
 
 
+def _verdict_note(frame: pd.DataFrame, ctx: Context) -> str:
+    """How the table's verdicts were decided: the tests used and the family's control."""
+    tests = sorted({str(t).split(",")[0] for t in frame.get("test", pd.Series(dtype=str))
+                    if t})
+    family = frame.attrs.get("family")
+    used = " or ".join(tests) if tests else "no test (nothing to compare)"
+    control = (f"; significance decided across the table's {family.tests} tests with the "
+               f"{family.procedure} procedure at {family.alpha:.0%}" if family else "")
+    return (f"Verdicts: {used} test of the monthly counts on the months both periods hold"
+            f"{control}. A verdict names a change only when it survives that control.")
+
+
 def _note_finding(ctx: Context, priority: int, row: dict[str, object] | pd.Series,
                   sentence: str) -> None:
+    """A significant change is a candidate key finding; Holm across the family decides."""
     if row.get("verdict") in (INCREASE, DECREASE):
-        ctx.findings.append((priority, sentence))
+        ctx.candidates.append((priority, sentence, str(row.get("category"))))
 
 
 def _comparison(ctx: Context, category: str, key: str) -> Section:
     frame = comparisons.siblings(ctx.con, ctx.area, ctx.period, category=category,
                                  settings=ctx.settings)
+    frame, family = control(frame, f"Rate of each area of the parent against the rest of it "
+                            f"({category})", alpha=ctx.settings.alpha)
+    ctx.families.append(family)
     parent = frame[frame["role"] == "parent"].iloc[0]
     area_row = frame[frame["role"] == "area"].iloc[0]
     sub = Section(f"{key}-comparison", f"{ctx.area.name} beside {parent['name']}")
@@ -287,12 +359,15 @@ def issues(ctx: Context) -> Section:
         sub.blocks.append(figure)
         if len(present) > 1:
             group = change.loc[present].reset_index()
+            now_label, before_label = _compared_labels(_change_frame(ctx), ctx)
             table = group[["category", "count", "baseline_count", "change", "verdict"]].rename(
-                columns={"count": ctx.period.label, "baseline_count": ctx.baseline.label})
-            sub.blocks.append(Table(f"{slug}-types", f"{title} by type, {ctx.area.name}",
-                                    _published(table, [ctx.period.label, ctx.baseline.label],
-                                               ctx, derived={"change": ctx.period.label}),
-                                    source=POLICE_SOURCE))
+                columns={"count": now_label, "baseline_count": before_label})
+            sub.blocks.append(Table(f"{slug}-types", f"{title} by type, {ctx.area.name}, "
+                                    f"{now_label} and {before_label}",
+                                    _published(table, [now_label, before_label],
+                                               ctx, derived={"change": now_label}),
+                                    source=POLICE_SOURCE,
+                                    notes=[_verdict_note(_change_frame(ctx), ctx)]))
         if ctx.area.level in ("lad", "county", "force"):
             sub.blocks += _ward_blocks(ctx, slug, title, present)
         sub.blocks += _commentary(ctx, key)
@@ -313,19 +388,19 @@ def _group_series(ctx: Context, categories: list[str]) -> pd.DataFrame:
 
 
 def _ward_blocks(ctx: Context, slug: str, title: str, categories: list[str]) -> list:
-    frames = [period_change.place_change(ctx.con, ctx.area, ctx.period, ctx.baseline,
-                                         level="ward", category=c,
-                                         allow_partial=ctx.allow_partial, settings=ctx.settings)
-              for c in categories]
-    wards = pd.concat(frames).groupby(["ward_code", "ward_name"], as_index=False)[
-        ["count", "baseline_count"]].sum()
-    wards["change"] = wards["count"] - wards["baseline_count"]
-    wards = wards.sort_values(["change", "count"], ascending=False)
+    """The issue by ward: a map, and the volume-change table with each ward's test (one family
+    per issue, Benjamini–Hochberg). Wards whose rise survives that control are noted for the
+    several-issues table; those surviving Holm too may become a key finding."""
+    wards = period_change.place_change(ctx.con, ctx.area, ctx.period, ctx.baseline,
+                                       level="ward", category=categories,
+                                       allow_partial=ctx.allow_partial, settings=ctx.settings)
+    family = wards.attrs["family"]
     blocks: list = []
     values = pd.DataFrame({"code": wards["ward_code"], "name": wards["ward_name"],
                            "value": [None if 0 < c < ctx.settings.suppress_below else c
                                      for c in wards["count"]]})
-    figure = charts.choropleth(f"{slug}-map", f"{title} by ward, {ctx.period.label}", ctx.con,
+    now_label, before_label = _compared_labels(wards, ctx)
+    figure = charts.choropleth(f"{slug}-map", f"{title} by ward, {now_label}", ctx.con,
                                codes_values=values, level="ward", value_title="Count",
                                vintage=None)
     figure.source = POLICE_SOURCE + "; boundaries: ONS"
@@ -333,19 +408,28 @@ def _ward_blocks(ctx: Context, slug: str, title: str, categories: list[str]) -> 
                             + " by ward; wards with fewer than 5 are shown grey."))
     blocks.append(figure)
     if int(wards["count"].sum()) >= MIN_FOR_WARD_TABLE:
-        table = wards.rename(columns={"ward_name": "ward", "count": ctx.period.label,
-                                      "baseline_count": ctx.baseline.label})[
-            ["ward", ctx.baseline.label, ctx.period.label, "change"]]
-        blocks.append(Paragraph("{table:" + slug + "-wards} gives the volume change by ward."))
+        ctx.families.append(_renamed(family, f"Change by ward: {title.lower()}"))
+        table = wards.rename(columns={"ward_name": "ward", "count": now_label,
+                                      "baseline_count": before_label})[
+            ["ward", before_label, now_label, "change", "verdict"]]
+        blocks.append(Paragraph(
+            "{table:" + slug + "-wards} gives the volume change by ward, largest rise first: "
+            "the order is a ranking, not a test; the verdict column gives each ward's test, "
+            f"decided across the {family.tests} wards tested."))
         blocks.append(Table(f"{slug}-wards", f"{title} by ward: volume change "
-                            f"{ctx.baseline.label} to {ctx.period.label}",
-                            _published(table, [ctx.baseline.label, ctx.period.label], ctx,
-                                       derived={"change": ctx.period.label}),
-                            source=POLICE_SOURCE))
-        rising = wards[(wards["change"] > 0) & (wards["count"] >= ctx.settings.suppress_below)]
-        top = rising.head(max(1, len(wards) // 5))
-        for name in top["ward_name"]:
+                            f"{before_label} to {now_label}",
+                            _published(table, [before_label, now_label], ctx,
+                                       derived={"change": now_label}),
+                            source=POLICE_SOURCE, notes=[_verdict_note(wards, ctx)]))
+        rising = wards[wards["verdict"] == INCREASE]
+        tested = wards[wards["q_value"].notna()]
+        holm = dict(zip(tested["ward_name"], survivors(
+            tested["p_value"].astype(float), alpha=ctx.settings.findings_alpha,
+            procedure=HOLM), strict=True))
+        for name in rising["ward_name"]:
             ctx.multi_issue.setdefault(str(name), []).append(title)
+            if holm.get(name):
+                ctx.multi_issue_holm.setdefault(str(name), []).append(title)
     else:
         blocks.append(Paragraph(f"Too few {title.lower()} incidents to tabulate by ward "
                                 "without revealing small numbers."))
@@ -418,18 +502,23 @@ def places_section(ctx: Context) -> Section:
     several = {w: i for w, i in ctx.multi_issue.items() if len(i) >= 2}
     if not several:
         section.blocks.append(Paragraph(
-            "No ward was among the largest rises on two or more issues in this period."))
+            "No ward had a significant rise (after the control across each issue's wards) on "
+            "two or more issues in this period."))
         return section
     table = pd.DataFrame([{"ward": w, "issues": len(i), "rising issues": ", ".join(i)}
                           for w, i in sorted(several.items(), key=lambda kv: -len(kv[1]))])
     section.blocks.append(Paragraph(
-        "{table:places-several} lists the wards among the fifth with the largest rises on two "
-        "or more issues. A rise in one ward on one issue is often noise; several together are "
-        "worth a closer look."))
-    section.blocks.append(Table("places-several", "Wards with rises on several issues", table,
-                                source=POLICE_SOURCE))
-    ctx.findings.append((3, f"{len(several)} ward(s) were among the largest rises on two or "
-                            f"more issues, led by {table['ward'].iloc[0]}."))
+        "{table:places-several} lists the wards with a significant rise on two or more issues, "
+        "each decided across that issue's wards (Benjamini–Hochberg). A rise in one ward on one "
+        "issue is often noise; several together are worth a closer look."))
+    section.blocks.append(Table("places-several", "Wards with significant rises on several "
+                                "issues", table, source=POLICE_SOURCE))
+    # A key finding needs every rise it names to survive Holm within its issue's wards.
+    strict = {w: i for w, i in ctx.multi_issue_holm.items() if len(i) >= 2}
+    if strict:
+        ward, rising = max(strict.items(), key=lambda kv: len(kv[1]))
+        ctx.findings.append((3, f"{len(strict)} ward(s) had significant rises on two or more "
+                                f"issues, led by {ward} ({', '.join(rising)})."))
     return section
 
 
@@ -438,9 +527,8 @@ def _vulnerable_places(ctx: Context) -> list[Block]:
     stable it is against the year before."""
     from cspkit.products.places_report import ranking_blocks
 
+    # The ranking is not a test: its headline stays in its section, never a key finding.
     blocks, finding = ranking_blocks(ctx.con, ctx.area.code, ctx.period, level="ward")
-    if finding:
-        ctx.findings.append((3, finding))
     return blocks
 
 
@@ -496,19 +584,47 @@ def data_quality(ctx: Context) -> Section:
 
 def method_section(ctx: Context) -> Section:
     section = Section("method", "Method and sources")
-    for text in [
+    settings = ctx.settings
+    texts = [
         "Counts are police.uk street-level crimes and anti-social behaviour incidents located "
-        "in the area's LSOAs; rates are per 1,000 residents.",
-        "Change between periods is tested with the Poisson E-test (Krishnamoorthy and Thomson, "
-        "2004); a change is called an increase or a decrease only when p < 0.05, and totals "
-        "under 10 are reported as too few to tell.",
-        "Monthly control limits are a c-chart (mean ± 3 standard deviations) with a seasonal "
-        "expectation where two or more years of data exist.",
+        f"in the area's LSOAs; rates are per {settings.rate_per:,} residents.",
+        "Like for like: a change between two periods is computed only on the calendar months "
+        "both periods hold, matched in pairs (January with January, and so on); the tables "
+        "and sentences name those months when they are not the whole periods, and where the "
+        "periods share no months no change is stated.",
+        "Change over time is tested on the monthly counts of those months with a "
+        "quasi-Poisson model: one effect for each pair of matched months (which absorbs the "
+        "season), one for the period, and a dispersion estimated from how much the months "
+        "vary beyond what chance alone gives (real police series vary several times more than "
+        "a Poisson count). Where fewer than "
+        f"{settings.min_months_for_dispersion} months hold events, where the months show no "
+        "extra variation, or where one period has none, the exact Poisson E-test "
+        "(Krishnamoorthy and Thomson, 2004) of the two totals is used; the quasi-Poisson "
+        "p-value is never taken below the E-test's. Each table's note names the test used. "
+        f"Fewer than {settings.min_total_for_test} events in all, or both counts under "
+        f"{settings.small_count}, is reported as too few to tell.",
+        "Error control across the document: every test belongs to a declared family, and "
+        "significance is decided across the family. Tables use the Benjamini–Hochberg "
+        f"procedure at {settings.alpha:.0%} (of the changes a table calls significant, at most "
+        f"{settings.alpha:.0%} are expected to be false); a statement enters the key findings "
+        "only if its test also survives the Holm procedure across its family (the chance of "
+        f"any false key finding is at most {settings.findings_alpha:.0%}). Rankings such as "
+        "the largest ward rises or the places index order places; they are not tests and are "
+        "never key findings.",
+    ]
+    for text in texts:
+        section.blocks.append(Paragraph(text))
+    if ctx.families:
+        table = pd.DataFrame([{"family": f.name, "tests": f.tests, "procedure": f.procedure,
+                               "significant": f.significant} for f in ctx.families])
+        section.blocks.append(Paragraph(
+            "{table:method-families} lists the document's families of tests: "
+            f"{sum(f.tests for f in ctx.families):,} tests in {len(ctx.families)} families."))
+        section.blocks.append(Table("method-families", "Families of tests and their error "
+                                    "control", table, source="cspkit"))
+    section.blocks.append(Paragraph(
         "Contains public sector information licensed under the Open Government Licence v3.0. "
         "Source: Office for National Statistics licensed under the Open Government Licence "
         "v.3.0. Contains OS data © Crown copyright and database right. English Indices of "
-        "Deprivation: Ministry of Housing, Communities and Local Government.",
-    ]:
-        section.blocks.append(Paragraph(text))
+        "Deprivation: Ministry of Housing, Communities and Local Government."))
     return section
-

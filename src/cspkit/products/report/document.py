@@ -11,6 +11,7 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import date
+from typing import Any
 
 import pandas as pd
 
@@ -65,6 +66,8 @@ class Document:
     produced: date
     details: dict[str, str] = field(default_factory=dict)   # document details for the cover
     sections: list[Section] = field(default_factory=list)
+    # The families of tests behind the document's statements (measures.error_control.Family).
+    families: list[Any] = field(default_factory=list)
 
     def walk(self) -> Iterator[Section]:
         def visit(sections: list[Section]) -> Iterator[Section]:

@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from cspkit.measures.change import DECREASE, INCREASE, NO_CHANGE, TOO_FEW, format_p
+from cspkit.measures.change import DECREASE, INCREASE, NO_CHANGE, NOT_COMPARED, TOO_FEW, format_p
 from cspkit.measures.settings import Settings
 
 
@@ -45,7 +45,14 @@ def change_sentence(subject: str, row: Mapping[str, Any], settings: Settings | N
     figures = (f"{count_text(now, settings)} in {period} against "
                f"{count_text(before, settings)} in {baseline}")
     verdict = row["verdict"]
-    p = format_p(float(row["p_value"])) if row.get("p_value") is not None else ""
+    note = row.get("comparison_note")
+    if verdict == NOT_COMPARED:
+        return (f"{subject}: {count_text(now, settings)} recorded in {period}. No change "
+                f"against {baseline} is stated: {note}.")
+    p = (format_p(float(row["p_value"])) if row.get("p_value") is not None
+         and row["p_value"] == row["p_value"] else "")
+    if row.get("q_value") is not None and row["q_value"] == row["q_value"] and p:
+        p += f", {_test_words(row)}"
     if verdict == TOO_FEW:
         text = (f"{subject}: {figures}. These numbers are too small to tell whether any "
                 "difference is more than chance.")
@@ -60,10 +67,22 @@ def change_sentence(subject: str, row: Mapping[str, Any], settings: Settings | N
                 "this size is within what chance alone produces.")
     else:
         raise ValueError(f"unknown verdict {verdict!r}")
-    note = row.get("comparison_note")
     if note:
-        text += f" Caution: the periods are not like for like ({note})."
+        text += f" Compared {note}."
     return text
+
+
+def _test_words(row: Mapping[str, Any]) -> str:
+    """'quasi-Poisson test, significant after control across the table' and the like: how
+    the verdict was reached, for the sentence's parenthesis."""
+    test = str(row.get("test") or "").split(",")[0] or "test"
+    unadjusted = row.get("verdict_unadjusted")
+    if row["verdict"] in (INCREASE, DECREASE):
+        return f"{test}; significant after control for the number of issues tested"
+    if unadjusted in (INCREASE, DECREASE):
+        return (f"{test}; p below 5% on its own but not after control for the number of "
+                "issues tested")
+    return test
 
 
 def rate_sentence(subject: str, area_row: Mapping[str, Any], parent_name: str,
