@@ -66,3 +66,55 @@ def test_too_few_and_bad_input():
         trend_test([1, 2], [1.0, 1.0, 1.0])
     with pytest.raises(ValueError, match="0 or more"):
         trend_test([1, -2])
+
+
+# --------------------------------------------------------------------------- monthly trend
+
+
+def _monthly(seed: int, slope: float, spread: float) -> list[tuple[int, int, int]]:
+    import numpy as np
+
+    rng = np.random.default_rng(seed)
+    season = 30 + 10 * np.sin(np.arange(12) / 12 * 2 * np.pi)
+    return [(t, m + 1, int(rng.poisson(season[m] * np.exp(slope * t)
+                                       * rng.gamma(1 / spread, spread))))
+            for t in range(3) for m in range(12)]
+
+
+def test_monthly_trend_equals_a_formula_fit_with_pearson_scale():
+    """Independent fit: statsmodels' formula interface, calendar month as a factor, Pearson
+    X^2 scale, slope referred to t on the residual df."""
+    import numpy as np
+    import pandas as pd
+    import statsmodels.api as sm
+    import statsmodels.formula.api as smf
+    from scipy.stats import t
+
+    from cspkit.measures.trend import QUASI_POISSON_TREND, monthly_trend_test
+
+    rows = _monthly(3, 0.1, 0.05)
+    exposures = [1000.0, 1010.0, 1030.0]
+    frame = pd.DataFrame(rows, columns=["t", "month", "count"])
+    frame["offset"] = np.log([exposures[r] / 12 for r in frame["t"]])
+    fit = smf.glm("count ~ C(month) + t", frame, family=sm.families.Poisson(),
+                  offset=frame["offset"]).fit(scale="X2")
+    result = monthly_trend_test(rows, exposures)
+    assert result.method == QUASI_POISSON_TREND
+    assert result.dispersion == pytest.approx(fit.scale, rel=1e-6)
+    expected = 2 * t.sf(abs(fit.params["t"] / fit.bse["t"]), fit.df_resid)
+    scored = trend_test([sum(c for y, _, c in rows if y == k) for k in range(3)], exposures)
+    assert result.p_value == pytest.approx(max(expected, scored.p_value), rel=1e-6)
+
+
+def test_monthly_trend_does_not_call_noise_a_trend():
+    from cspkit.measures.trend import monthly_trend_test
+
+    # No trend, months varying 20% beyond Poisson: the yearly score test is fooled far more
+    # often than the monthly model.
+    fooled_yearly = fooled_monthly = 0
+    for seed in range(40):
+        rows = _monthly(seed, 0.0, 0.04)
+        totals = [sum(c for y, _, c in rows if y == k) for k in range(3)]
+        fooled_yearly += trend_test(totals, [1.0] * 3).verdict != "no significant trend"
+        fooled_monthly += monthly_trend_test(rows, [1.0] * 3).verdict != "no significant trend"
+    assert fooled_monthly <= 4 < fooled_yearly

@@ -329,10 +329,12 @@ def match_months(a: PeriodCoverage, b: PeriodCoverage) -> MonthMatch:
         held_a = months_text(a.months_present) or "no months"
         held_b = months_text(b.months_present) or "no months"
         # The counts shown are those of the months held: the labels say which.
+        empty = [str(c.period) for c in (a, b) if not c.months_present]
+        reason = (f"no change can be stated: the data holds no months of {' or '.join(empty)}"
+                  if empty else
+                  f"no change can be stated: the data holds {held_a} of {a.period} and "
+                  f"{held_b} of {b.period}, which share no months to compare like for like")
         return MonthMatch((), held_a if a.partial else a.period.label,
-                          held_b if b.partial else b.period.label, False,
-                          f"no change can be stated: the data holds {held_a} of {a.period} "
-                          f"and {held_b} of {b.period}, which share no months to compare "
-                          "like for like", *held)
+                          held_b if b.partial else b.period.label, False, reason, *held)
     return MonthMatch(pairs, months_text([x for x, _ in pairs]),
                       months_text([y for _, y in pairs]), False, "", *held)

@@ -68,7 +68,10 @@ def ranking_blocks(con: duckdb.DuckDBPyConnection, area: str, period: Period, *,
                         source=SOURCE,
                         notes=["Score: weighted mean of exponentially transformed issue "
                                "ranks (0-100; higher = more issues). Flags: issues on which "
-                               "the place is in the district's top fifth."]))
+                               "the place is in the district's top fifth. The order is a "
+                               "ranking of rates, not a test: a place's position does not "
+                               "show that its rates differ from its neighbours' beyond "
+                               "chance."]))
     values = pd.DataFrame({"code": ranking["code"], "name": ranking["name"],
                            "value": ranking["score"].round(1)})
     figure = charts.choropleth(
@@ -93,7 +96,7 @@ def ranking_blocks(con: duckdb.DuckDBPyConnection, area: str, period: Period, *,
                 "ten from year to year are more likely noise than a change on the ground."))
     leader = ranking.iloc[0]
     finding = (f"On the multi-issue index, {leader['name']} ranks first in {district.name}, "
-               f"driven by {leader['drivers']}.")
+               f"driven by {leader['drivers']} (a ranking, not a test of difference).")
     return blocks, finding
 
 

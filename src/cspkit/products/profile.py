@@ -60,7 +60,7 @@ from cspkit.measures.period_change import change_from_monthly
 from cspkit.measures.periods import calendar_year, month_range
 from cspkit.measures.series import monthly_counts, monthly_series, peak_months
 from cspkit.measures.settings import Settings
-from cspkit.measures.trend import FALLING, RISING, trend_test
+from cspkit.measures.trend import FALLING, RISING, monthly_trend_test
 from cspkit.products.report.charts import bar_chart, choropleth, trend_chart
 from cspkit.products.report.document import Document, Paragraph, Section, Table
 from cspkit.products.report.narrative import change_sentence, count_text
@@ -191,7 +191,7 @@ def profile(con: duckdb.DuckDBPyConnection, area: AreaSelection, year: int, *,
             "counts_by_year": {str(y): counts_of[y].get(category, 0) if held[y] else None
                                for y in years},
             "rates_by_year": rates_by_year,
-            "trend": _trend(category, counts_of, years, covered, batch, area, settings),
+            "trend": _trend(category, monthly, years, covered, batch, area, settings),
             "change": {
                 "count": int(ch.get("count", count)),
                 "baseline_count": int(ch.get("baseline_count",
@@ -275,7 +275,9 @@ def _control_families(issues: list[dict[str, Any]], changes: pd.DataFrame,
         frame = pd.DataFrame({
             "p_value": [i["comparisons"].get(role, {}).get("p_value") for i in issues],
             "verdict": [i["comparisons"].get(role, {}).get("verdict") for i in issues]})
-        frame, family = control(frame, f"Rate against the rest of the {role}, by issue",
+        against = ("the similar-sized wards pooled" if role == "peers"
+                   else f"the rest of the {role}")
+        frame, family = control(frame, f"Rate against {against}, by issue",
                                 alpha=settings.alpha)
         families.append(family)
         for issue, verdict in zip(issues, frame["verdict"], strict=True):
@@ -353,19 +355,27 @@ def _totals(counted: dict[int, dict[str, int]], years: list[int]) -> dict[int, d
     return out
 
 
-def _trend(category: str, counts_of: dict[int, dict[str, int]], years: list[int],
+def _trend(category: str, monthly: dict[date, dict[str, int]], years: list[int],
            covered: set[date], batch: dict[tuple[AreaSelection, int], Population],
            area: AreaSelection, settings: Settings) -> dict[str, Any]:
-    """The score test for a steady trend over the years, each year's exposure its residents
-    (or households) times the share of its months the data covers."""
-    use = []
+    """The test for a steady trend over the years from the monthly counts (quasi-Poisson with
+    calendar-month effects, or the score test on yearly totals where the months show no extra
+    variation), each year's exposure its residents (or households)."""
+    exposures, index = [], {}
     for y in years:
-        months = sum(1 for m in covered if m.year == y)
         _, persons = denominator(category, batch[area, y])
-        if months and persons:
-            use.append((counts_of[y].get(category, 0), persons * months / 12))
-    result = trend_test([c for c, _ in use], [e for _, e in use], settings)
-    return {"verdict": result.verdict, "p_value": result.p_value, "years": len(use)}
+        if persons and any(m.year == y for m in covered):
+            index[y] = len(exposures)
+            exposures.append(persons)
+    rows = []
+    for month in sorted(m for m in covered if m.year in index):
+        counts_ = monthly.get(month, {})
+        count = (sum(n for c, n in counts_.items() if c != ASB) if category == ALL_CRIME
+                 else counts_.get(category, 0))
+        rows.append((index[month.year], month.month, count))
+    result = monthly_trend_test(rows, exposures, settings)
+    return {"verdict": result.verdict, "p_value": result.p_value, "years": len(exposures),
+            "test": result.method}
 
 
 def _monthly_total(months: dict[date, dict[str, int]], covered: set[date], years: list[int]
@@ -766,9 +776,12 @@ def _issues_table(data: dict[str, Any], policy: DisclosurePolicy) -> tuple[Table
              for y in years}
     rate_col = f"Rate per 1,000 ({years[-1]})"
     trend_col = f"Trend {years[0]} to {years[-1]}"
+    total = next(i for i in data["issues"] if i["is_total"])["change"]
+    change_col = (f"Change on {int(years[-1]) - 1}" if not total.get("comparison_note")
+                  else f"Change, {total['period']} against {total['baseline_period']}")
     rows = [{"Category": i["category"], **{heads[y]: i["counts_by_year"][y] for y in years},
              rate_col: i["rate_per_1000"], trend_col: i["trend"]["verdict"],
-             f"Change on {int(years[-1]) - 1}": i["change"]["verdict"],
+             change_col: i["change"]["verdict"],
              "_asb": i["category"] == ASB, "_total": i["is_total"]}
             for i in data["issues"]]
     frame = pd.DataFrame(rows)
@@ -787,9 +800,13 @@ def _issues_table(data: dict[str, Any], policy: DisclosurePolicy) -> tuple[Table
     notes = [f"Counts from 1 to {policy.threshold - 1} are shown as '{policy.label}'; "
              f"'{policy.secondary_label}' marks a figure hidden so that a small count cannot "
              "be worked out from the totals.",
-             "Trend: a steady rise or fall in the rate across the years (score test for a "
-             "linear trend in Poisson rates; a part year counts for the months it covers). "
-             f"Change: {years[-1]} against {int(years[-1]) - 1} (Poisson E-test)."]
+             "Trend: a steady rise or fall in the rate across the years, tested on the "
+             "monthly counts with calendar-month effects (a part year counts for the months "
+             f"it holds). Change: {total.get('period', years[-1])} against "
+             f"{total.get('baseline_period', int(years[-1]) - 1)}, on the months both hold. "
+             "Verdicts are decided across the issues tested (Benjamini–Hochberg)."]
+    if total.get("comparison_note"):
+        notes.append("Change compared " + str(total["comparison_note"]) + ".")
     if absent:
         notes.append(f"No police data is held for {', '.join(absent)}.")
     partial = [heads[y] for y in years if heads[y] != y]
@@ -810,7 +827,7 @@ def _change_paragraphs(data: dict[str, Any], hidden: set[str], settings: Setting
         if issue["category"] in hidden or ch["verdict"] not in ("significant increase",
                                                                "significant decrease"):
             continue
-        row = {**ch, "period": str(years[-1]), "baseline_period": str(years[-2])}
+        row = {"period": str(years[-1]), "baseline_period": str(years[-2]), **ch}
         out.append(Paragraph(change_sentence(issue["category"], row, settings), "finding"))
     return out
 
@@ -918,6 +935,15 @@ def _methods_section(data: dict[str, Any], policy: DisclosurePolicy) -> Section:
                   "located (to an anonymised point), not all crime; a change in recording or "
                   "in reporting moves the figures as much as a change in crime does.",
                   "caveat"),
+        Paragraph("Tests: a change on the previous year is computed on the calendar months "
+                  "both years hold and tested on those monthly counts (quasi-Poisson, allowing "
+                  "for the month-to-month variation the series shows; the exact Poisson E-test "
+                  "where too few months or no extra variation); a trend over the three years "
+                  "is tested on the monthly counts with calendar-month effects in the same "
+                  "way; a comparison of rates uses the E-test. Each family of tests below is "
+                  "decided together with the Benjamini–Hochberg procedure, so that a verdict "
+                  "names a difference only when it survives the number of issues tested: "
+                  + "; ".join(data.get("families", [])) + ".", "caveat"),
         Paragraph(f"Counts from 1 to {policy.threshold - 1} are not published; the JSON file "
                   "beside this briefing holds exact figures for analysts and must not be "
                   "published.", "caveat")]

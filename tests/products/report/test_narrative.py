@@ -45,9 +45,19 @@ def test_small_numbers_are_too_few_to_tell_and_hidden():
         assert word not in text.replace("too small", "")
 
 
-def test_a_caveat_follows_a_comparison_that_is_not_like_for_like():
-    text = change_sentence("ASB", row(345, 263, "partial vs partial: 4 of 12 months"))
-    assert text.endswith("(partial vs partial: 4 of 12 months).")
+def test_a_part_year_comparison_names_the_months_compared():
+    note = "like for like on the 8 months both periods hold: May–Dec 2021 against May–Dec 2020"
+    text = change_sentence("ASB", row(345, 263, note))
+    assert text.endswith(f"Compared {note}.")
+
+
+def test_periods_sharing_no_months_state_no_change():
+    note = ("no change can be stated: the data holds Jan–Feb 2019 of 2019 and Mar 2018 of "
+            "2018, which share no months to compare like for like")
+    text = change_sentence("ASB", row(345, 263, note) | {"verdict": "not compared",
+                                                         "p_value": None})
+    assert "No change against" in text and "share no months" in text
+    assert "rose" not in text and "fell" not in text and "263" not in text
 
 
 def test_counts_in_text_follow_the_disclosure_policy():

@@ -18,7 +18,7 @@ from cspkit.measures.change import DECREASE, INCREASE, NO_CHANGE, TOO_FEW
 from cspkit.measures.counts import ALL_CRIME, ASB
 from cspkit.measures.disclosure import DisclosurePolicy, publish
 from cspkit.measures.error_control import HOLM, Family, control, survivors
-from cspkit.measures.periods import Period, month_label, year_before
+from cspkit.measures.periods import Period, month_label, months_text, year_before
 from cspkit.measures.settings import Settings
 from cspkit.products.report import charts, narrative
 from cspkit.products.report.config import LocalContent
@@ -156,6 +156,15 @@ def _area_forces(ctx: Context) -> set[str]:
         "AND g.force_code IS NOT NULL", params).fetchall()}
 
 
+def _held_label(ctx: Context, period: Period) -> str:
+    """'2023', or '2021 (part year: the data holds May–Dec 2021)'."""
+    held = counts.area_period(ctx.con, ctx.area, period).coverage
+    if not held.partial:
+        return period.label
+    months = months_text(held.months_present) or "no months"
+    return f"{period.label} (part year: the data holds {months})"
+
+
 def _details(ctx: Context, doc: Document) -> dict[str, str]:
     forces = _area_forces(ctx)
     cov = coverage(ctx.con)
@@ -163,8 +172,9 @@ def _details(ctx: Context, doc: Document) -> dict[str, str]:
     return {
         "Area": f"{ctx.area.name} ({ctx.area.code})",
         "Partnership": ctx.local.partnership or f"{ctx.area.name} Community Safety Partnership",
-        "Period": ctx.period.label,
-        "Compared with": ctx.baseline.label,
+        "Period": _held_label(ctx, ctx.period),
+        "Compared with": _held_label(ctx, ctx.baseline),
+        **({"Changes compared on": ctx.months_compared} if ctx.months_compared else {}),
         "Police data held": f"{months[0]} to {months[-1]}" if months else "none",
         "Produced": doc.produced.isoformat(),
         "Produced with": "cspkit",

@@ -14,6 +14,7 @@ import pandas as pd
 from cspkit.measures import partner, period_change, series
 from cspkit.measures.areas import AreaSelection, children, parents, population
 from cspkit.measures.disclosure import publish
+from cspkit.measures.error_control import Family, control
 from cspkit.measures.periods import month_label
 from cspkit.products.report import charts, narrative
 from cspkit.products.report.document import Block, Paragraph, Table
@@ -93,15 +94,23 @@ def fire(con: duckdb.DuckDBPyConnection, ctx: Any) -> list[Block]:
         wards = period_change.place_change(con, area, period, baseline, level="ward",
                                            source="fire", subcategory="Deliberate",
                                            allow_partial=True, settings=ctx.settings)
-        table = wards.rename(columns={"ward_name": "ward", "count": period.label,
-                                      "baseline_count": baseline.label})[
-            ["ward", baseline.label, period.label, "change"]]
+        match = period_change.month_pairs(wards)
+        now_label, before_label = ((match.label, match.baseline_label) if match
+                                   else (period.label, baseline.label))
+        family = wards.attrs["family"]
+        ctx.families.append(Family("Change by ward: deliberate fires", family.tests,
+                                   family.procedure, family.alpha, family.significant))
+        table = wards.rename(columns={"ward_name": "ward", "count": now_label,
+                                      "baseline_count": before_label})[
+            ["ward", before_label, now_label, "change", "verdict"]]
         blocks.append(Paragraph("{table:fire-deliberate-wards} gives deliberate fires by "
-                                "ward."))
+                                "ward, largest rise first (a ranking, not a test; the verdict "
+                                f"column gives each ward's test, decided across the "
+                                f"{family.tests} wards tested)."))
         blocks.append(Table("fire-deliberate-wards", f"Deliberate fires by ward, "
-                            f"{baseline.label} and {period.label}",
-                            publish(table.reset_index(drop=True), [baseline.label, period.label],
-                                    derived={"change": period.label}, policy=ctx.policy),
+                            f"{before_label} and {now_label}",
+                            publish(table.reset_index(drop=True), [before_label, now_label],
+                                    derived={"change": now_label}, policy=ctx.policy),
                             source="Fire and rescue service incidents"))
     return blocks
 
@@ -191,13 +200,19 @@ def treatment(con: duckdb.DuckDBPyConnection, ctx: Any) -> list[Block]:
                      "verdict": result.verdict})
     if not rows:
         return blocks
-    table = pd.DataFrame(rows)
-    last = rows[-1]
+    # One family: every year's comparison, decided together (Benjamini–Hochberg).
+    table, family = control(pd.DataFrame(rows), "Treatment completion rate against "
+                            f"{comparator_name}, by year", alpha=ctx.settings.alpha)
+    ctx.families.append(family)
+    table = table.drop(columns=["verdict_unadjusted", "q_value"])
+    last = table.iloc[-1].to_dict()
     blocks.append(Paragraph(
         f"In {last['financial_year']}, {last['completion_rate_pct']}% of people in treatment in "
         f"{area.name} completed it successfully, against "
         f"{last[f'{comparator_name}_rate_pct']}% in {comparator_name}: {last['verdict']} "
-        "(two-sample test of proportions). {table:treatment-completions} gives every year."))
+        "(two-sample test of proportions, decided across the "
+        f"{family.tests} years compared). " + "{table:treatment-completions} gives every "
+        "year."))
     blocks.append(Table("treatment-completions", f"Successful treatment completions, "
                         f"{area.name} beside {comparator_name}",
                         publish(table, ["in_treatment", "completions"],
