@@ -151,7 +151,9 @@ def gi_star(counts: pd.Series, weights: LsoaWeights, *, alpha: float = 0.05) -> 
     q = np.full(n, np.nan)
     if tested.any():
         # permutations=0: the analytic moments only; transform 'B' keeps the weights binary.
-        found = G_Local(y, weights.graph, transform="B", star=True, permutations=0).Zs
+        # Untestable places divide 0 by 0 inside esda; their z is discarded just below.
+        with np.errstate(invalid="ignore", divide="ignore"):
+            found = G_Local(y, weights.graph, transform="B", star=True, permutations=0).Zs
         z[tested] = found[tested]
         p[tested] = 2 * stats.norm.sf(np.abs(z[tested]))
         q[tested] = multipletests(p[tested], alpha=alpha, method="fdr_bh")[1]
