@@ -168,7 +168,7 @@ def test_bedford_2023_against_independent_gi_star(demo_warehouse, polygons, bedf
     assert attrs["n_hot"] == int((expected_class == HOT).sum()) > 0
     assert attrs["n_cold"] == int((expected_class == COLD).sum())
     assert "Queen contiguity" in attrs["weights"] and "binary" in attrs["weights"]
-    assert attrs["star"] is True and "Benjamini-Hochberg" in attrs["test"]
+    assert attrs["star"] is True and "Benjamini–Hochberg" in attrs["test"]
     assert "normal approximation" in attrs["test"]
     assert result["gi_z"].is_monotonic_decreasing
     assert (result["period"] == "2023").all() and (result["category"] == category).all()

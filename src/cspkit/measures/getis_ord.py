@@ -37,10 +37,10 @@ from esda.getisord import G_Local
 from libpysal.graph import Graph
 from scipy import stats
 from shapely.geometry.base import BaseGeometry
-from statsmodels.stats.multitest import multipletests
 
 from cspkit.errors import CspkitError
 from cspkit.measures.areas import AreaSelection, events_vintage, reads_warehouse
+from cspkit.measures.error_control import BH, adjust
 from cspkit.measures.hotspots import lsoa_counts
 from cspkit.measures.periods import Period
 from cspkit.measures.settings import Settings
@@ -56,7 +56,7 @@ MIN_LSOAS = 30
 WEIGHTS = {"queen": "Queen contiguity (LSOAs sharing a boundary or a corner)",
            "rook": "Rook contiguity (LSOAs sharing a boundary)"}
 TEST = ("two-sided p-values from the normal approximation of the Gi* z-score, "
-        "Benjamini-Hochberg false discovery rate across the LSOAs tested")
+        f"{BH} false discovery rate across the LSOAs tested")
 
 
 class HotspotError(CspkitError, ValueError):
@@ -156,7 +156,7 @@ def gi_star(counts: pd.Series, weights: LsoaWeights, *, alpha: float = 0.05) -> 
             found = G_Local(y, weights.graph, transform="B", star=True, permutations=0).Zs
         z[tested] = found[tested]
         p[tested] = 2 * stats.norm.sf(np.abs(z[tested]))
-        q[tested] = multipletests(p[tested], alpha=alpha, method="fdr_bh")[1]
+        q[tested] = adjust(p[tested], BH)   # statsmodels' fdr_bh
     classification = np.where(tested, NOT_SIGNIFICANT, NOT_TESTED).astype(object)
     significant = tested & (q < alpha)
     classification[significant & (z > 0)] = HOT
@@ -240,6 +240,7 @@ def _attrs(result: pd.DataFrame, weights: LsoaWeights, vintage: str, alpha: floa
         "weights_kind": weights.kind,
         "star": True,
         "test": TEST,
+        "procedure": BH,
         "alpha": alpha,
         "lsoa_vintage": vintage,
         "category": category or "All crime and ASB",

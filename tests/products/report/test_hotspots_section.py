@@ -66,7 +66,7 @@ def test_the_sentence_states_the_method_and_the_result(blocks, slug, label, hot)
     assert "binary Queen contiguity" in text and "own neighbourhood" in text
     assert "two-sided against the normal approximation" in text
     assert "false discovery rate is held at 5% across the 117 LSOAs tested" in text
-    assert "(Benjamini-Hochberg)" in text
+    assert "(Benjamini–Hochberg)" in text
     assert f"{hot} hot spots and 0 cold spots survived" in text
     assert "{figure:" + slug + "-map}" in text and "{table:" + slug + "}" in text
 
@@ -77,6 +77,17 @@ def test_the_map_describes_its_classes(blocks, demo_warehouse):
     assert "Hot spot: 10 LSOAs" in figure.alt and "Cold spot: none" in figure.alt
     assert "Not significant: the other 107" in figure.alt
     assert figure.svg.startswith("<svg") and "Hot spot" in figure.svg
+
+
+def test_each_issue_is_a_declared_family(demo_warehouse):
+    period = parse_period("2023")
+    ctx = Context(demo_warehouse, select_area(demo_warehouse, "Bedford"), period,
+                  previous(period), LocalContent(), Settings(), DisclosurePolicy())
+    hotspot_blocks(ctx)
+    assert [(f.name, f.tests, f.procedure, f.significant) for f in ctx.families] == [
+        ("Hot and cold spots by LSOA: police recorded crime (excluding ASB)", 117,
+         "Benjamini–Hochberg", 11),
+        ("Hot and cold spots by LSOA: anti-social behaviour", 117, "Benjamini–Hochberg", 10)]
 
 
 def test_published_counts_hide_1_to_4(blocks):

@@ -17,6 +17,7 @@ import pandas as pd
 from cspkit.measures import getis_ord
 from cspkit.measures.counts import ALL_CRIME, ASB
 from cspkit.measures.disclosure import publish
+from cspkit.measures.error_control import Family
 from cspkit.products.report import charts
 from cspkit.products.report.document import Block, Paragraph, Table
 
@@ -65,12 +66,16 @@ def _issue_blocks(ctx: Context, slug: str, label: str, result: pd.DataFrame) -> 
     attrs = result.attrs
     found = result[result["classification"].isin([getis_ord.HOT, getis_ord.COLD])]
     hot, cold = int(attrs["n_hot"]), int(attrs["n_cold"])
+    # One family per issue: the LSOAs tested, for the method section's list of families.
+    ctx.families.append(Family(f"Hot and cold spots by LSOA: {label[0].lower()}{label[1:]}",
+                               int(attrs["n_tested"]), str(attrs["procedure"]),
+                               float(attrs["alpha"]), hot + cold))
     area, period = ctx.area.name, ctx.period.label
     text = (f"{label}, {period}: Getis-Ord Gi* on the {attrs['n_lsoas']} LSOAs of {area} "
             f"({attrs['lsoa_vintage']} edition). Weights: {attrs['weights']}. Each LSOA's "
             "z-score is tested two-sided against the normal approximation, and the false "
             f"discovery rate is held at {attrs['alpha']:.0%} across the "
-            f"{attrs['n_tested']} LSOAs tested (Benjamini-Hochberg). "
+            f"{attrs['n_tested']} LSOAs tested ({attrs['procedure']}). "
             + (f"{_count(hot, 'hot spot')} and {_count(cold, 'cold spot')} survived; "
                "{figure:" + slug + "-map} maps them and {table:" + slug + "} lists them."
                if len(found) else "No hot or cold spot survived; {figure:" + slug
@@ -94,7 +99,7 @@ def _issue_blocks(ctx: Context, slug: str, label: str, result: pd.DataFrame) -> 
                             notes=[f"{Z}: how far the LSOA and its neighbours together stand "
                                    f"above (positive) or below (negative) the {area} "
                                    "average, in standard errors.",
-                                   f"{Q}: the Benjamini-Hochberg adjusted p-value; an LSOA is "
+                                   f"{Q}: the {attrs['procedure']} adjusted p-value; an LSOA is "
                                    f"listed when it is below {attrs['alpha']:g}.",
                                    "Counts of 1-4 are shown as <5."]))
     return blocks
