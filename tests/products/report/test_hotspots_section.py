@@ -114,3 +114,6 @@ def test_the_assessment_places_section_holds_them(demo_warehouse):
     keys = [b.key for b in places.blocks if isinstance(b, Table | Figure)]
     assert {"hotspots-crime", "hotspots-asb", "hotspots-crime-map",
             "hotspots-asb-map"} <= set(keys)
+    families = next(t for t in doc.tables() if t.key == "method-families").frame
+    assert {"Hot and cold spots by LSOA: police recorded crime (excluding ASB)",
+            "Hot and cold spots by LSOA: anti-social behaviour"} <= set(families["family"])
