@@ -329,7 +329,9 @@ def _measure_help() -> str:
             " rolling:2024-03 (12 months to). Counts are exact (the analyst's view); "
             "published outputs apply the disclosure policy.\n\n"
             "Example:\n\n    cspkit measure change --area Bedford --period 2023 "
-            "--baseline 2022 --by category --format csv")
+            "--baseline 2022 --by category --format csv\n\n"
+            "    cspkit measure hotspots --area Bedford --period 2023 "
+            "--category \"Anti-social behaviour\" --format csv")
 
 
 @app.command("measure", help=_measure_help())

@@ -12,7 +12,15 @@ from dataclasses import dataclass
 import duckdb
 import pandas as pd
 
-from cspkit.measures import comparisons, counts, deprivation, hotspots, period_change, series
+from cspkit.measures import (
+    comparisons,
+    counts,
+    deprivation,
+    getis_ord,
+    hotspots,
+    period_change,
+    series,
+)
 from cspkit.measures.areas import (
     AreaSelection,
     custom_area,
@@ -100,6 +108,12 @@ MEASURES: dict[str, tuple[str, Callable[[duckdb.DuckDBPyConnection, Request], pd
                                category=r.category, edition=r.edition)),
     "harm": ("Issues ranked by count and by harm-weighted count, side by side.",
              lambda con, r: hotspots.harm(con, r.area, r.need_period("harm"))),
+    "hotspots": ("Hot and cold spots among the area's LSOAs: Getis-Ord Gi* (binary Queen "
+                 "contiguity, self included), two-sided normal p, Benjamini-Hochberg q; at "
+                 "least 30 LSOAs.",
+                 lambda con, r: getis_ord.lsoa_hotspots(con, r.area, r.need_period("hotspots"),
+                                                        category=r.category,
+                                                        settings=r.settings)),
 }
 
 

@@ -23,6 +23,7 @@ from cspkit.measures.settings import Settings
 from cspkit.products.report import charts, narrative
 from cspkit.products.report.config import LocalContent
 from cspkit.products.report.document import Block, Document, Paragraph, Section, Table
+from cspkit.products.report.hotspots_section import hotspot_blocks
 from cspkit.products.report.partners import partner_section
 from cspkit.store.coverage import coverage
 
@@ -509,6 +510,7 @@ def places_section(ctx: Context) -> Section:
     section = Section("places", "Places with several issues")
     if ctx.area.level == "lad":
         section.blocks += _vulnerable_places(ctx)
+        section.blocks += hotspot_blocks(ctx)
     several = {w: i for w, i in ctx.multi_issue.items() if len(i) >= 2}
     if not several:
         section.blocks.append(Paragraph(

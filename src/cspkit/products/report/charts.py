@@ -239,6 +239,49 @@ def choropleth(key: str, title: str, con: duckdb.DuckDBPyConnection, *,
     return _figure(key, title, chart, description, source, {"areas": features})
 
 
+def category_map(key: str, title: str, con: duckdb.DuckDBPyConnection, *,
+                 codes_classes: pd.DataFrame, level: str, classes: Sequence[tuple[str, str]],
+                 legend_title: str, vintage: str | None = None, source: str = "") -> Figure:
+    """Areas coloured by class (`codes_classes`: code, name, value = one of `classes`, given
+    as (label, colour) in legend order); boundaries as for `choropleth`. The description names
+    the areas of every class but the last (the background class, e.g. 'not significant')."""
+    data = _map_frame(codes_classes.assign(value=0))
+    data["label"] = data["code"].map(dict(zip(codes_classes["code"].astype(str).str.strip(),
+                                              codes_classes["value"].astype(str), strict=True)))
+    shapes = _geometries(con, data["code"].tolist(), level, vintage)
+    singular = LEVEL_WORDS.get(level.lower(), level)
+    plural = _plural(singular)
+    if not shapes:
+        return _message_figure(key, title, NO_BOUNDARIES, f"{title}: map not drawn. No "
+                               f"boundaries loaded for this map.", source)
+    drawn = data[data["code"].isin(list(shapes))]
+    features = [{"type": "Feature", "geometry": json.loads(shapely.to_geojson(shapes[r.code])),
+                 "properties": {"code": r.code, "name": r.name, "label": r.label}}
+                for r in drawn.itertuples()]
+    height = _map_height(list(shapes.values()), WIDTH - 150)
+    chart = alt.Chart(alt.Data(name="areas")).mark_geoshape(stroke="white", strokeWidth=0.6)\
+        .encode(color=alt.Color("properties.label:N", title=_wrap(legend_title, 18),
+                                scale=alt.Scale(domain=[c for c, _ in classes],
+                                                range=[colour for _, colour in classes]),
+                                legend=alt.Legend(symbolType="square")))
+    chart = alt.layer(chart).properties(width=WIDTH - 150, height=height,
+                                        projection=alt.Projection(type="mercator"),
+                                        title=_title(title))
+    parts = []
+    for label, _ in classes[:-1]:
+        names = sorted(drawn.loc[drawn["label"] == label, "name"].tolist())
+        parts.append(f"{label}: " + (f"{_count_of(len(names), singular)} ({_join(names, 6)})"
+                                      if names else "none"))
+    rest = int((drawn["label"] == classes[-1][0]).sum())
+    text = (f"Map: {title}. {_count_of(len(drawn), plural)} coloured by "
+            f"{_lower_first(legend_title)}. " + "; ".join(parts)
+            + f"; {classes[-1][0]}: the other {rest}.")
+    undrawn = data.loc[~data["code"].isin(drawn["code"]), "name"].tolist()
+    if undrawn:
+        text += f" No boundary held, not drawn: {_join(undrawn, limit=6)}."
+    return _figure(key, title, chart, text, source, {"areas": features})
+
+
 # -- rendering ----------------------------------------------------------------------------------
 
 def _figure(key: str, title: str, chart: alt.LayerChart, alt_text: str, source: str,
