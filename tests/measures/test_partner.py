@@ -80,3 +80,40 @@ def test_hate_crime_by_financial_year(demo_warehouse, bedford_lsoas):
     got = flagged_by_year(demo_warehouse, select_area(demo_warehouse, "Bedford"),
                           "police-markers", "hate").set_index("financial_year")["count"]
     assert got[got > 0].sort_index().to_dict() == expected.sort_index().to_dict()
+
+
+# Districts of the Bedfordshire and Cambridgeshire police force areas (the fire samples cover
+# each force area for a different span: Cambridgeshire 2017-2019, Bedfordshire 2021-2024).
+BEDFORDSHIRE = {"E06000055", "E06000056", "E06000032"}
+CAMBRIDGESHIRE = {"E07000008", "E07000009", "E07000010", "E07000011", "E07000012", "E06000031"}
+LOOKUP11 = (demo_data_dir() / "geography" / "lookups" /
+            "Lower_Layer_Super_Output_Area_(2011)_to_Ward_(2019)_Lookup_in_England_and_Wales"
+            ".csv.gz")
+
+
+@pytest.mark.parametrize("district,code,force_lads,lookup,lad_column,lsoa_column", [
+    ("Bedford", BEDFORD, BEDFORDSHIRE, LOOKUP21, "LAD23CD", "LSOA21CD"),
+    ("East Cambridgeshire", "E07000009", CAMBRIDGESHIRE, LOOKUP11, "LAD19CD", "LSOA11CD"),
+])
+def test_a_partner_series_covers_only_the_months_its_source_holds(
+        demo_warehouse, district, code, force_lads, lookup, lad_column, lsoa_column):
+    """Deliberate fires by month: every month the fire data holds for the district's force
+    area, 0 where the district had none, and no month outside that span (the samples for the
+    other force must not extend it with zeros)."""
+    from cspkit.measures.series import monthly_counts
+
+    geography = pd.read_csv(lookup, encoding="utf-8-sig", dtype=str)
+    in_force = set(geography.loc[geography[lad_column].isin(force_lads), lsoa_column])
+    in_district = set(geography.loc[geography[lad_column] == code, lsoa_column])
+    raw = pd.read_csv(PARTNER / "fire_incidents_SYNTHETIC.csv", dtype=str,
+                      keep_default_na=False)
+    raw["month"] = pd.to_datetime(raw["CallDate"], dayfirst=True).dt.to_period("M")
+    held = sorted(set(raw.loc[raw["LSOA code"].isin(in_force), "month"]))
+    deliberate = raw[raw["LSOA code"].isin(in_district) & (raw["CauseCode"] == "D")]
+    by_month = deliberate.groupby("month").size()
+
+    got = monthly_counts(demo_warehouse, select_area(demo_warehouse, district), source="fire",
+                         subcategory="Deliberate")
+    assert [pd.Period(m, "M") for m in got["month"]] == held
+    assert got["count"].tolist() == [int(by_month.get(m, 0)) for m in held]
+    assert len(held) == 36   # three years of each force, never the other's six

@@ -187,20 +187,24 @@ def _events_vintage(con: duckdb.DuckDBPyConnection, area: AreaSelection, source:
 def months_covered(con: duckdb.DuckDBPyConnection, area: AreaSelection,
                    source: str = "police.uk") -> set[date]:
     """Months for which the area's data is complete: for police.uk, the months every force
-    covering the area has a loaded street file for."""
+    covering the area has a loaded street file for; for a partner source, the months it holds
+    records for in the area's police force area(s) (its service's area, not the whole
+    warehouse's), so a series is never filled with zeros where the source says nothing."""
     return set(memoised(con, ("months", area, source),
                      lambda: frozenset(_months_covered(con, area, source))))
 
 
 def _months_covered(con: duckdb.DuckDBPyConnection, area: AreaSelection,
                     source: str) -> set[date]:
+    if source != "police.uk":
+        return _partner_months(con, area, source)
     condition, params = area.where()
     forces = [r[0] for r in con.execute(
         f"""SELECT DISTINCT e.force FROM events e
             JOIN lsoa_geography g ON g.lsoa_code = e.lsoa_code AND g.lsoa_vintage = e.lsoa_vintage
             WHERE {condition} AND e.source = ? AND e.force IS NOT NULL""",
         [*params, source]).fetchall()]
-    if source != "police.uk" or not forces:
+    if not forces:
         return {r[0] for r in con.execute(
             "SELECT DISTINCT month FROM events WHERE source = ?", [source]).fetchall()}
     # A force's own area: months of its loaded street files; all forces must have the month.
@@ -214,6 +218,27 @@ def _months_covered(con: duckdb.DuckDBPyConnection, area: AreaSelection,
     main = _main_forces(con, area, source)
     chosen = [s for f, s in zip(forces, sets, strict=True) if f in main] or sets
     return set.intersection(*chosen)
+
+
+def _partner_months(con: duckdb.DuckDBPyConnection, area: AreaSelection,
+                    source: str) -> set[date]:
+    """Months `source` holds located records for within the force area(s) around `area`: a
+    month there with none in the area itself is a true 0. Without force codes in the
+    geography, the area's own months."""
+    condition, params = area.where()
+    rows = con.execute(
+        f"""WITH region AS (SELECT DISTINCT force_code FROM lsoa_geography g
+                            WHERE {condition} AND force_code IS NOT NULL)
+            SELECT DISTINCT e.month FROM events e
+            JOIN lsoa_geography g ON g.lsoa_code = e.lsoa_code AND g.lsoa_vintage = e.lsoa_vintage
+            WHERE e.source = ? AND g.force_code IN (SELECT force_code FROM region)""",
+        [*params, source]).fetchall()
+    if rows:
+        return {r[0] for r in rows}
+    return {r[0] for r in con.execute(
+        f"""SELECT DISTINCT e.month FROM events e
+            JOIN lsoa_geography g ON g.lsoa_code = e.lsoa_code AND g.lsoa_vintage = e.lsoa_vintage
+            WHERE {condition} AND e.source = ?""", [*params, source]).fetchall()}
 
 
 def _main_forces(con: duckdb.DuckDBPyConnection, area: AreaSelection, source: str) -> set[str]:

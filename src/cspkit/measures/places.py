@@ -33,6 +33,7 @@ from cspkit.measures.areas import (
 from cspkit.measures.counts import ASB, event_scope
 from cspkit.measures.deprivation import EDITION_VINTAGE, choose_edition, lsoa_deprivation
 from cspkit.measures.periods import Period
+from cspkit.store.ingest_log import synthetic_sources
 
 LEVELS = ("ward", "lsoa")
 RATE_PER = 1000
@@ -133,8 +134,9 @@ def vulnerable_places(con: duckdb.DuckDBPyConnection, area: str | AreaSelection,
     three issues contributing most (w X) to the score, flagged ones first.
 
     Columns: code, name, score, rank, flags, drivers, population, then <slug>_count,
-    <slug>_rate, <slug>_flag per issue. `attrs` holds the issues used, the weights and the
-    issues skipped with why."""
+    <slug>_rate, <slug>_flag per issue. `attrs` holds the issues used, the weights, the
+    issues skipped with why, and `synthetic`: the issues used whose data came from synthetic
+    sample files (any makes the whole ranking synthetic)."""
     if level not in LEVELS:
         raise ValueError(f"level must be one of {', '.join(LEVELS)}, not {level!r}")
     if not 0 < top_share <= 1:
@@ -186,10 +188,12 @@ def vulnerable_places(con: duckdb.DuckDBPyConnection, area: str | AreaSelection,
     lead = ["code", "name", "score", "rank", "flags", "drivers", "population"]
     per_issue = [f"{i.slug}_{what}" for i in issues for what in ("count", "rate", "flag")]
     frame = frame[lead + per_issue]
+    synthetic = synthetic_sources(con)
     frame.attrs = {"period": period.label, "level": level, "area": district.name,
                    "issues": [i.slug for i in issues],
                    "weights": {i.slug: chosen_weights[i.slug] for i in issues},
-                   "skipped": skipped, "top_share": top_share}
+                   "skipped": skipped, "top_share": top_share,
+                   "synthetic": [i.slug for i in issues if i.source in synthetic]}
     return frame
 
 

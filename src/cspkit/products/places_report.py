@@ -22,6 +22,7 @@ from cspkit.measures.places import ISSUES, stability_of, vulnerable_places
 from cspkit.products.profile import slug
 from cspkit.products.report import charts
 from cspkit.products.report.document import Block, Document, Paragraph, Section, Table
+from cspkit.products.report.labels import SYNTHETIC_COLUMN, SYNTHETIC_VALUE, label
 from cspkit.products.report.render import write_document
 
 SOURCE = "police.uk street-level crime and ASB; partner data where loaded; MHCLG IMD"
@@ -54,6 +55,8 @@ def ranking_blocks(con: duckdb.DuckDBPyConnection, area: str, period: Period, *,
     table["Driven by"] = shown["drivers"]
     labels = {i.slug: i.label for i in ISSUES}
     issues = [labels.get(i, i) for i in ranking.attrs.get("issues", [])]
+    # Issues from synthetic sample data make the whole ranking synthetic: say so everywhere.
+    synthetic = [labels.get(i, i) for i in ranking.attrs.get("synthetic", [])]
     which = f"the {len(shown)} highest-ranked {many}" if top is not None else f"every {one}"
     blocks: list[Block] = [Paragraph(
         f"Every {one} is ranked on an index of several issues, as the IMD ranks LSOAs: each "
@@ -63,15 +66,23 @@ def ranking_blocks(con: duckdb.DuckDBPyConnection, area: str, period: Period, *,
         f"it is in the district's top fifth for it. {{table:places-ranking}} gives {which} "
         "and the issues that drive each."
         + (f" Issues in the index: {', '.join(map(str, issues))}." if issues else ""))]
+    if synthetic:
+        blocks.append(Paragraph(
+            f"The index's {', '.join(synthetic)} figures are SYNTHETIC sample data (the shipped "
+            "partner samples), so this ranking, its map and its stability do not describe real "
+            "places.", kind="caveat"))
     blocks.append(Table("places-ranking", f"{many[0].upper() + many[1:]} ranked by the "
                         f"multi-issue index, {district.name}, {period.label}", table,
-                        source=SOURCE,
+                        source=SOURCE, synthetic=bool(synthetic),
                         notes=["Score: weighted mean of exponentially transformed issue "
                                "ranks (0-100; higher = more issues). Flags: issues on which "
                                "the place is in the district's top fifth. The order is a "
                                "ranking of rates, not a test: a place's position does not "
                                "show that its rates differ from its neighbours' beyond "
-                               "chance."]))
+                               "chance."]
+                        + ([f"The index uses SYNTHETIC sample data for {', '.join(synthetic)}"
+                            ": the ranking does not describe real places."]
+                           if synthetic else [])))
     values = pd.DataFrame({"code": ranking["code"], "name": ranking["name"],
                            "value": ranking["score"].round(1)})
     figure = charts.choropleth(
@@ -79,6 +90,7 @@ def ranking_blocks(con: duckdb.DuckDBPyConnection, area: str, period: Period, *,
         codes_values=values, level=level, value_title="Index score",
         vintage=events_vintage(con, district) if level == "lsoa" else None)
     figure.source = SOURCE + "; boundaries: ONS"
+    figure.synthetic = bool(synthetic)
     blocks += [Paragraph("{figure:places-map} maps the index across the district."), figure]
     if period.kind == "calendar":
         before = calendar_year(period.start.year - 1)
@@ -93,10 +105,14 @@ def ranking_blocks(con: duckdb.DuckDBPyConnection, area: str, period: Period, *,
                 f"{pair['spearman']:.2f}; entering the top ten: "
                 f"{', '.join(pair['entered']) or 'none'}; leaving it: "
                 f"{', '.join(pair['left']) or 'none'}. Places that move in and out of the top "
-                "ten from year to year are more likely noise than a change on the ground."))
+                "ten from year to year are more likely noise than a change on the ground."
+                + (" (SYNTHETIC sample data)" if synthetic else "")))
     leader = ranking.iloc[0]
     finding = (f"On the multi-issue index, {leader['name']} ranks first in {district.name}, "
-               f"driven by {leader['drivers']} (a ranking, not a test of difference).")
+               f"driven by {leader['drivers']} (a ranking, not a test of difference"
+               + (f"; the index includes SYNTHETIC sample data: {', '.join(synthetic)}"
+                  if synthetic else "")
+               + ").")
     return blocks, finding
 
 
@@ -122,5 +138,19 @@ def write_places(con: duckdb.DuckDBPyConnection, area: str, period: Period, out_
     out_dir = Path(out_dir)
     paths = write_document(doc, out_dir, stem, pdf=pdf)
     paths["ranking"] = out_dir / f"{stem}-analyst.csv"
-    full.to_csv(paths["ranking"], index=False)
+    synthetic = bool(full.attrs.get("synthetic"))
+    analyst = full.assign(**{SYNTHETIC_COLUMN: SYNTHETIC_VALUE}) if synthetic else full
+    analyst.to_csv(paths["ranking"], index=False)
+    _describe(paths["dictionary"], paths["ranking"].name, analyst, synthetic)
     return paths
+
+
+def _describe(dictionary: Path, file: str, frame: pd.DataFrame, synthetic: bool) -> None:
+    """Add the analyst file's columns to the data dictionary written with the tables."""
+    title = "Full ranking for analysts (not for publication: exact small counts)" + (
+        " (SYNTHETIC DATA)" if synthetic else "")
+    rows = [{"file": file, "table": title, "column": c.name, "header": c.header,
+             "kind": c.kind, "unit": c.unit, "description": c.description}
+            for c in (label(name) for name in frame.columns)]
+    pd.concat([pd.read_csv(dictionary, dtype=str, keep_default_na=False), pd.DataFrame(rows)]
+              ).to_csv(dictionary, index=False, encoding="utf-8")

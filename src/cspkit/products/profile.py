@@ -583,7 +583,7 @@ def build_document(con: duckdb.DuckDBPyConnection, data: dict[str, Any],
     issues_table, hidden = _issues_table(data, policy)
     doc = Document(
         title=f"Place profile: {name}", area_name=name, area_code=data["code"],
-        period_label=str(year), produced=date.today(),
+        period_label=str(year), produced=date.today(), rate_per=settings.rate_per,
         details={"Area": name, "Selection": data["rule"], "District": district,
                  "Period": data["period"], "LSOAs": str(len(data["lsoas"]))})
     held = [y for y in data["years"] if data.get("months_by_year", {}).get(str(y), 12)]

@@ -92,3 +92,25 @@ def loaded_with_hash(con: duckdb.DuckDBPyConnection, sha256: str, kind: str) -> 
         [sha256, kind],
     ).fetchone()
     return int(row[0]) if row else None
+
+
+# Files of made-up data say so in their name (the shipped partner samples are
+# `*_SYNTHETIC.csv`); whatever they hold is labelled synthetic wherever it is published.
+SYNTHETIC_MARK = "SYNTHETIC"
+
+
+def synthetic_sources(con: duckdb.DuckDBPyConnection) -> frozenset[str]:
+    """The sources (`events.source`, `indicators.source`) holding rows loaded from a file
+    whose name contains SYNTHETIC (any case). The name, not the folders above it: a real file
+    kept under a folder called 'synthetic-tests' is real."""
+    ids = [r[0] for r in con.execute(
+        "SELECT ingest_id FROM ingests WHERE status = 'loaded' AND regexp_matches(file, ?)",
+        [f"(?i){SYNTHETIC_MARK}[^/\\\\]*$"]).fetchall()]
+    if not ids:
+        return frozenset()
+    marks = ", ".join("?" for _ in ids)
+    rows = con.execute(
+        f"""SELECT DISTINCT source FROM events WHERE ingest_id IN ({marks})
+            UNION SELECT DISTINCT source FROM indicators WHERE ingest_id IN ({marks})""",
+        [*ids, *ids]).fetchall()
+    return frozenset(str(r[0]) for r in rows)

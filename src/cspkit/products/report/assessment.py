@@ -82,7 +82,8 @@ def build_assessment(con: duckdb.DuckDBPyConnection, area: str, period: Period,
                   DisclosurePolicy.from_settings(settings))
     title = local.title or f"{selection.name} Community Safety Strategic Assessment {period.label}"
     doc = Document(title=title, area_name=selection.name, area_code=selection.code,
-                   period_label=period.label, produced=produced or date.today())
+                   period_label=period.label, produced=produced or date.today(),
+                   rate_per=settings.rate_per)
     builders = {
         "overall-crime": overall_crime, "issues": issues, "deprivation": deprivation_section,
         "places": places_section, "partners": lambda c: partner_section(c.con, c),
@@ -485,7 +486,8 @@ def deprivation_section(ctx: Context) -> Section:
                                 f"decile, {area.name}", _published(
                                     table, ["lsoas", "count"], ctx,
                                     derived={"share_of_events": "count"}),
-                                source=f"IoD{edition}; {POLICE_SOURCE}"))
+                                source=f"IoD{edition}; {POLICE_SOURCE}",
+                                headers={"count": "Crime and ASB incidents"}))
     most, least = deprivation.extremes(con, area, 5)
     section.blocks.append(Table("deprivation-most", f"The five most deprived LSOAs in "
                                 f"{area.name}", most, source=f"IoD{edition}"))

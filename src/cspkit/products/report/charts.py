@@ -233,7 +233,7 @@ def choropleth(key: str, title: str, con: duckdb.DuckDBPyConnection, *,
                       .encode(fill=alt.Fill("properties.status:N", title=None,
                                             scale=alt.Scale(domain=["Not shown"],
                                                             range=[NOT_SHOWN_COLOUR]))))
-    description = _map_alt(title, data, drawn, value_title, plural, fmt)
+    description = _map_alt(title, data, drawn, value_title, plural, fmt, reverse=reverse)
     chart = alt.layer(*layers).properties(
         width=map_width, height=height, projection=projection, title=_title(title))
     return _figure(key, title, chart, description, source, {"areas": features})
@@ -588,16 +588,22 @@ def _change_words(now: float, was: float, fmt: str) -> str:
 
 
 def _map_alt(title: str, data: pd.DataFrame, drawn: pd.DataFrame, value_title: str,
-             plural: str, fmt: str) -> str:
+             plural: str, fmt: str, *, reverse: bool = False) -> str:
+    """What the map shows, as its legend does: with `reverse` the scale runs the other way
+    (darkest for the lowest value, e.g. decile 1 = most deprived), and the darkest areas are
+    named first."""
+    dark, light = ("lowest", "highest") if reverse else ("highest", "lowest")
     text = (f"Map: {title}. {_count_of(len(drawn), plural)} shaded by "
-            f"{_lower_first(value_title)}, darker for higher values")
-    valued = drawn.dropna(subset=["value"]).sort_values(["value", "name"],
-                                                        ascending=[False, True])
+            f"{_lower_first(value_title)}, darker for {'lower' if reverse else 'higher'} "
+            "values")
+    valued = drawn.dropna(subset=["value"]).sort_values(
+        ["value", "name"], ascending=[reverse, True]).reset_index(drop=True)
     if len(valued) >= 2:
         top = valued.head(3)
-        text += ("; highest " + ", ".join(f"{r.name} ({format(r.value, fmt)})"
+        last = valued.iloc[-1]
+        text += (f"; {dark} " + ", ".join(f"{r.name} ({format(r.value, fmt)})"
                                           for r in top.itertuples())
-                 + f"; lowest {valued.iloc[-1]['name']} ({format(valued.iloc[-1]['value'], fmt)})")
+                 + f"; {light} {last['name']} ({format(last['value'], fmt)})")
     elif len(valued) == 1:
         text += f"; {valued.iloc[0]['name']} {format(valued.iloc[0]['value'], fmt)}"
     text += "."

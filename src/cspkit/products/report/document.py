@@ -3,6 +3,8 @@ order so the text can refer to "Table 3" and "Figure 5".
 
 Renderers (HTML, PDF, CSV/XLSX) only walk this structure; they compute nothing. Tables hold the
 values as published: the disclosure policy has already been applied by whoever built them.
+Column names may be machine field names: the renderers show them in words (`labels`). A table
+or figure built from synthetic sample data is marked `synthetic`, and every output says so.
 """
 
 from __future__ import annotations
@@ -33,6 +35,8 @@ class Table:
     source: str = ""
     notes: list[str] = field(default_factory=list)
     number: int = 0
+    synthetic: bool = False     # built from synthetic sample data: labelled wherever shown
+    headers: dict[str, str] = field(default_factory=dict)   # column -> words, over `labels`
 
 
 @dataclass
@@ -43,6 +47,7 @@ class Figure:
     alt: str                    # text alternative: what the figure shows, in words
     source: str = ""
     number: int = 0
+    synthetic: bool = False     # built from synthetic sample data: labelled wherever shown
 
 
 Block = Paragraph | Table | Figure
@@ -68,6 +73,7 @@ class Document:
     sections: list[Section] = field(default_factory=list)
     # The families of tests behind the document's statements (measures.error_control.Family).
     families: list[Any] = field(default_factory=list)
+    rate_per: int = 1000        # Settings.rate_per: the base of 'rate_per_1000' columns
 
     def walk(self) -> Iterator[Section]:
         def visit(sections: list[Section]) -> Iterator[Section]:

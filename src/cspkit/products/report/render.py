@@ -4,6 +4,11 @@ as CSV files and one XLSX workbook.
 Rendering only formats what the document holds. The HTML must open anywhere (an email
 attachment, an offline laptop) and never fetch anything, so styles and figures are inline and
 `render_html` refuses output that points outside itself.
+
+Column headers: HTML, PDF and XLSX show each column in words with its unit (`labels`), and the
+column's kind decides how values are written (shares as percentages, years without separators);
+CSV files keep the machine field names, described in `data-dictionary.csv` beside them. Tables
+and figures marked synthetic say SYNTHETIC DATA in every output.
 """
 
 from __future__ import annotations
@@ -22,6 +27,7 @@ import jinja2
 import pandas as pd
 from markupsafe import Markup
 
+from cspkit.products.report import labels
 from cspkit.products.report.document import Document, Figure, Paragraph, Section, Table
 
 PACKAGE = "cspkit.products.report"
@@ -31,11 +37,12 @@ STYLESHEET = "assessment.css"
 KIND_LABELS = {"finding": "Finding", "caveat": "Caveat", "local": "Partnership commentary"}
 PARAGRAPH_KINDS = {"text", *KIND_LABELS}
 
-# Column names that hold rates or proportions, shown to one decimal place.
-_RATE_WORDS = {"rate", "rates", "pct", "percent", "percentage", "share", "shares", "%"}
+DICTIONARY = "data-dictionary.csv"
+SYNTHETIC_LABEL = "SYNTHETIC DATA"
 # Published strings that still belong in a number column: suppressed or bounded counts.
 _NUMBER_LIKE = re.compile(r"^\s*(?:[<>≤≥~]\s*)?-?[\d,]*\.?\d+\s*%?\s*$|^\s*[*:x.-]\s*$")
 _KEY = re.compile(r"^[A-Za-z0-9_-]+$")
+_WHOLE = re.compile(r"^-?(?:0|[1-9]\d{0,14})$")   # no leading zeros: those are codes
 _SHEET_FORBIDDEN = re.compile(r"[\[\]:*?/\\]")
 
 
@@ -47,8 +54,10 @@ class Cell:
 
 @dataclass(frozen=True)
 class Column:
-    name: str
+    name: str            # the header in words
     numeric: bool
+    field: str = ""      # the machine name, as in the CSV
+    kind: str = "auto"
 
 
 @dataclass(frozen=True)
@@ -72,6 +81,9 @@ def render_html(doc: Document) -> str:
     template = _environment().get_template(TEMPLATE)
     css = (files(PACKAGE) / "templates" / STYLESHEET).read_text(encoding="utf-8")
     html = template.render(
+        table_view=lambda table: table_view(table, doc.rate_per),
+        table_notes=table_notes,
+        synthetic_label=SYNTHETIC_LABEL,
         doc=doc,
         css=Markup(css),  # our own file: escaping would break selectors such as `a > b`
         produced=f"{doc.produced.day} {doc.produced:%B %Y}",
@@ -130,43 +142,54 @@ def svg_markup(figure: Figure) -> Markup:
     return Markup(svg)
 
 
-def table_view(table: Table) -> TableView:
-    """Header and formatted cells; the index is dropped as tables publish columns only."""
+def column_labels(table: Table, rate_per: int = 1000) -> list[labels.ColumnLabel]:
+    """Each column's words, kind and unit: the table's own `headers` over `labels`."""
+    return [labels.label(name, rate_per=rate_per, header=table.headers.get(str(name)))
+            for name in table.frame.columns]
+
+
+def table_view(table: Table, rate_per: int = 1000) -> TableView:
+    """Headers in words and cells formatted by kind; the index is dropped as tables publish
+    columns only."""
     frame = table.frame
-    rates = [_is_rate_column(name) for name in frame.columns]
+    named = column_labels(table, rate_per)
     rows = [
-        [_cell(value, rate) for value, rate in zip(row, rates, strict=True)]
+        [_cell(value, column.kind) for value, column in zip(row, named, strict=True)]
         for row in frame.itertuples(index=False, name=None)
     ]
     columns = [
-        Column(str(name), bool(rows) and all(row[i].numeric or not row[i].text for row in rows))
-        for i, name in enumerate(frame.columns)
+        Column(column.header,
+               bool(rows) and all(row[i].numeric or not row[i].text for row in rows),
+               column.name, column.kind)
+        for i, column in enumerate(named)
     ]
     return TableView(columns, rows)
 
 
-def format_value(value: Any, rate: bool = False) -> str:
-    """Published text for one value: '' for missing, thousands separators, one decimal place
-    for rates; strings (such as '<5') unchanged."""
+def table_notes(table: Table) -> list[str]:
+    """The notes shown under a table: the synthetic-data warning first where it applies."""
+    return ([labels.synthetic_note()] if table.synthetic else []) + list(table.notes)
+
+
+def format_value(value: Any, rate: bool = False, kind: str | None = None) -> str:
+    """Published text for one value: '' for missing; strings (such as '<5') unchanged except
+    that digits get thousands separators in count columns; numbers as their column's `kind`
+    asks (see `labels`). Without a kind: separators, and one decimal place when `rate`."""
+    kind = kind or ("rate" if rate else "auto")
     if value is None or value is pd.NA or value is pd.NaT:
         return ""
     if isinstance(value, str):
         # Published count columns hold text ('<5' beside '1234'): separate the thousands.
-        if value.lstrip("-").isdigit():
+        if kind in ("count", "rank", "auto") and value.lstrip("-").isdigit():
             return f"{int(value):,}"
         return value
     if isinstance(value, bool):
         return str(value)
-    if isinstance(value, numbers.Integral):
-        return f"{int(value):,.1f}" if rate else f"{int(value):,}"
     if isinstance(value, numbers.Real):
         number = float(value)
         if math.isnan(number):
             return ""
-        if rate:
-            return f"{number:,.1f}"
-        # Whole numbers in float columns (counts after a join) read as counts.
-        return f"{number:,.0f}" if number.is_integer() else f"{number:,}"
+        return _format_number(value, number, kind)
     if isinstance(value, datetime) and value == datetime.combine(value.date(), time()):
         return value.date().isoformat()  # a month or day, not a moment
     if isinstance(value, date):
@@ -174,16 +197,26 @@ def format_value(value: Any, rate: bool = False) -> str:
     return str(value)
 
 
-def _cell(value: Any, rate: bool) -> Cell:
-    text = format_value(value, rate)
+def _format_number(value: numbers.Real, number: float, kind: str) -> str:
+    if kind == "year":
+        return str(int(number)) if number.is_integer() else str(number)
+    if kind in ("rate", "percentage"):
+        return f"{number:,.1f}"
+    if kind == "share":
+        return f"{100 * number:,.1f}"
+    if kind == "p_value":
+        return "<0.0001" if number < 0.0001 else f"{number:.4f}"
+    if isinstance(value, numbers.Integral) or number.is_integer():
+        # Whole numbers in float columns (counts after a join) read as counts.
+        return f"{number:,.0f}"
+    return f"{number:,.1f}" if kind == "rank" else f"{number:,}"
+
+
+def _cell(value: Any, kind: str) -> Cell:
+    text = format_value(value, kind=kind)
     numeric = (isinstance(value, numbers.Number) and not isinstance(value, bool)) or (
         isinstance(value, str) and bool(_NUMBER_LIKE.match(value)))
     return Cell(text, numeric and text != "")
-
-
-def _is_rate_column(name: object) -> bool:
-    words = re.split(r"[^a-z0-9%]+", str(name).lower())
-    return any(word in _RATE_WORDS for word in words) or "%" in str(name)
 
 
 # Anything that would make a browser or WeasyPrint fetch or run something: an attribute pointing
@@ -293,7 +326,11 @@ def sheet_names(tables: list[Table]) -> list[str]:
 
 
 def write_tables(doc: Document, out_dir: Path) -> list[Path]:
-    """One CSV per table, then `tables.xlsx` holding a Contents sheet and one sheet a table."""
+    """One CSV per table (machine field names), `data-dictionary.csv` describing their columns,
+    then `tables.xlsx` holding a Contents sheet and one sheet a table (headers in words).
+
+    A synthetic table's CSV ends with a `provenance` column saying SYNTHETIC on every row, so
+    the label survives any copy of the rows."""
     _require_numbered(doc)
     tables = doc.tables()
     for table in tables:
@@ -303,15 +340,42 @@ def write_tables(doc: Document, out_dir: Path) -> list[Path]:
     paths: list[Path] = []
     for table in tables:
         path = out_dir / table_file_name(table)
-        table.frame.to_csv(path, index=False, encoding="utf-8")
+        _csv_frame(table).to_csv(path, index=False, encoding="utf-8")
         paths.append(path)
+    dictionary = out_dir / DICTIONARY
+    data_dictionary(doc).to_csv(dictionary, index=False, encoding="utf-8")
+    paths.append(dictionary)
     workbook = out_dir / "tables.xlsx"
-    _write_workbook(tables, workbook)
+    _write_workbook(tables, workbook, doc.rate_per)
     paths.append(workbook)
     return paths
 
 
-def _write_workbook(tables: list[Table], path: Path) -> None:
+def _csv_frame(table: Table) -> pd.DataFrame:
+    if not table.synthetic:
+        return table.frame
+    return table.frame.assign(**{labels.SYNTHETIC_COLUMN: labels.SYNTHETIC_VALUE})
+
+
+def data_dictionary(doc: Document) -> pd.DataFrame:
+    """One row per column of every table's CSV: file, table, column (the CSV name), header
+    (the words in the HTML, PDF and XLSX), kind, unit and description."""
+    rows = []
+    for table in doc.tables():
+        title = f"Table {table.number}: {table.title}" + (
+            f" ({SYNTHETIC_LABEL})" if table.synthetic else "")
+        named = column_labels(Table(table.key, table.title, _csv_frame(table).head(0),
+                                    headers=table.headers), doc.rate_per)
+        for column in named:
+            rows.append({"file": table_file_name(table), "table": title,
+                         "column": column.name, "header": column.header,
+                         "kind": column.kind, "unit": column.unit,
+                         "description": column.description})
+    return pd.DataFrame(rows, columns=["file", "table", "column", "header", "kind", "unit",
+                                       "description"])
+
+
+def _write_workbook(tables: list[Table], path: Path, rate_per: int = 1000) -> None:
     from openpyxl import Workbook
     from openpyxl.styles import Font
 
@@ -326,54 +390,74 @@ def _write_workbook(tables: list[Table], path: Path) -> None:
         cell.font = bold
     names = sheet_names(tables)
     for table, name in zip(tables, names, strict=True):
-        contents.append([table.number, table.title, table.source, name])
+        title = table.title + (f" ({SYNTHETIC_LABEL})" if table.synthetic else "")
+        contents.append([table.number, title, table.source, name])
         link = contents.cell(row=contents.max_row, column=4)
         link.hyperlink = f"#'{name}'!A1"  # internal: jumps to the sheet, fetches nothing
         link.style = "Hyperlink"
-        _write_sheet(book.create_sheet(name), table)
+        _write_sheet(book.create_sheet(name), table, rate_per)
     for column, width in zip("ABCD", (8, 60, 40, 32), strict=True):
         contents.column_dimensions[column].width = width
     contents.freeze_panes = "A3"
     book.save(path)
 
 
-def _write_sheet(sheet: Any, table: Table) -> None:
+# Excel number formats by column kind; shares stay proportions, shown as percentages.
+_EXCEL_FORMATS = {"rate": "#,##0.0", "percentage": "#,##0.0", "share": "0.0%", "year": "0",
+                  "p_value": "0.0000"}
+
+
+def _write_sheet(sheet: Any, table: Table, rate_per: int = 1000) -> None:
     """Title, source and notes above the table with no blank rows, as the GSS guidance on
-    accessible spreadsheets asks."""
+    accessible spreadsheets asks; headers in words."""
     from openpyxl.styles import Alignment, Font
 
-    sheet.append([f"Table {table.number}: {table.title}"])
+    sheet.append([f"Table {table.number}: {table.title}"
+                  + (f" ({SYNTHETIC_LABEL})" if table.synthetic else "")])
     sheet["A1"].font = Font(bold=True, size=13)
     if table.source:
         sheet.append([f"Source: {table.source}"])
-    for i, note in enumerate(table.notes, start=1):
+    for i, note in enumerate(table_notes(table), start=1):
         sheet.append([f"Note {i}: {note}"])
+        if table.synthetic and i == 1:
+            sheet.cell(row=sheet.max_row, column=1).font = Font(bold=True, color="B10E1E")
     frame = table.frame
-    sheet.append([str(c) for c in frame.columns])
+    named = column_labels(table, rate_per)
+    sheet.append([c.header for c in named])
     header = sheet.max_row
     for cell in sheet[header]:
         cell.font = Font(bold=True)
         cell.alignment = Alignment(wrap_text=True, vertical="bottom")
-    rates = [_is_rate_column(c) for c in frame.columns]
     for row in frame.itertuples(index=False, name=None):
-        sheet.append([_excel_value(v) for v in row])
-        for cell, rate in zip(sheet[sheet.max_row], rates, strict=True):
+        sheet.append([_excel_value(v, c.kind) for v, c in zip(row, named, strict=True)])
+        for cell, column in zip(sheet[sheet.max_row], named, strict=True):
             if isinstance(cell.value, (int, float)) and not isinstance(cell.value, bool):
-                whole = isinstance(cell.value, int) or float(cell.value).is_integer()
-                cell.number_format = "#,##0.0" if rate else ("#,##0" if whole else "General")
+                cell.number_format = _excel_format(cell.value, column.kind)
             elif isinstance(cell.value, str) and _NUMBER_LIKE.match(cell.value):
                 cell.alignment = Alignment(horizontal="right")
     sheet.freeze_panes = sheet.cell(row=header + 1, column=1)
-    for i, column in enumerate(frame.columns, start=1):
-        longest = max([len(str(column))] + [len(format_value(v)) for v in frame.iloc[:, i - 1]])
+    for i, column in enumerate(named, start=1):
+        longest = max([min(len(column.header), 24)]
+                      + [len(format_value(v, kind=column.kind)) for v in frame.iloc[:, i - 1]])
         letter = sheet.cell(row=header, column=i).column_letter
         sheet.column_dimensions[letter].width = min(max(10, longest + 2), 60)
 
 
-def _excel_value(value: Any) -> Any:
-    """Plain Python values for openpyxl; missing values as empty cells."""
+def _excel_format(value: float, kind: str) -> str:
+    if kind in _EXCEL_FORMATS:
+        return _EXCEL_FORMATS[kind]
+    whole = isinstance(value, int) or float(value).is_integer()
+    return "#,##0" if whole else "General"
+
+
+def _excel_value(value: Any, kind: str = "auto") -> Any:
+    """Plain Python values for openpyxl; missing values as empty cells. Whole numbers held as
+    text (published counts beside '<5', a year '2011') become numbers Excel can sum, except in
+    text columns."""
     if value is None or value is pd.NA or value is pd.NaT:
         return None
+    if isinstance(value, str) and kind != "text" and _WHOLE.match(value):
+        return int(value)
     if isinstance(value, numbers.Integral) and not isinstance(value, bool):
         return int(value)
     if isinstance(value, numbers.Real) and not isinstance(value, bool):
@@ -393,7 +477,8 @@ def _excel_value(value: Any) -> Any:
 def write_document(doc: Document, out_dir: Path, stem: str, *, pdf: bool = True
                    ) -> dict[str, Path]:
     """Number the document if needed and write `{stem}.html`, `{stem}.pdf` (unless `pdf` is
-    False), a CSV per table and `tables.xlsx`. Keys: 'html', 'pdf', 'xlsx', 'csv:{key}'."""
+    False), a CSV per table, `data-dictionary.csv` and `tables.xlsx`. Keys: 'html', 'pdf',
+    'xlsx', 'dictionary', 'csv:{key}'."""
     if not _is_numbered(doc):
         doc.number()
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -407,5 +492,6 @@ def write_document(doc: Document, out_dir: Path, stem: str, *, pdf: bool = True
     table_paths = write_tables(doc, out_dir)
     for table, path in zip(doc.tables(), table_paths, strict=False):
         paths[f"csv:{table.key}"] = path
+    paths["dictionary"] = table_paths[-2]
     paths["xlsx"] = table_paths[-1]
     return paths
