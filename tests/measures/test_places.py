@@ -179,3 +179,11 @@ def test_places_command_contract(demo_warehouse_path):
     frame = pd.read_csv(io.StringIO(result.stdout))
     assert list(frame.columns[:5]) == ["code", "name", "score", "rank", "flags"]
     assert len(frame) == 28 and frame["rank"].min() == 1
+
+
+def test_the_ranking_names_the_issues_from_synthetic_data(demo_warehouse):
+    """The fire and police-marker samples are synthetic (their files say so); police.uk and
+    deprivation are not."""
+    ranking = vulnerable_places(demo_warehouse, "Bedford", calendar_year(2023), level="ward")
+    assert {"deliberate_fires", "domestic_abuse"} <= set(ranking.attrs["issues"])
+    assert ranking.attrs["synthetic"] == ["deliberate_fires", "domestic_abuse"]

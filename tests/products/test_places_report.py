@@ -40,8 +40,58 @@ def test_places_command_writes_the_document_and_the_analyst_ranking(demo_warehou
     assert "Multi-issue index by LSOA" in html and "<svg" in html
     published = pd.read_csv(tmp_path / "table-01-places-ranking.csv")
     assert list(published.columns) == ["Rank", "LSOA", "Ward", "Score", "Issues flagged",
-                                       "Driven by"]
+                                       "Driven by", "provenance"]   # the demo's is synthetic
     analyst = pd.read_csv(tmp_path / "places-bedford-lsoa-2023-analyst.csv")
     assert {"code", "name", "score", "rank", "flags"} <= set(analyst.columns)
     assert len(published) == len(analyst) > 100
     assert list(published["Rank"]) == list(analyst["rank"])
+
+
+def test_a_ranking_using_synthetic_partner_data_says_so(demo_warehouse, monkeypatch):
+    """The demo's index uses the synthetic fire and domestic-abuse samples: its table, map,
+    stability sentence and finding carry the label; without them, none does."""
+    from cspkit.measures import places
+
+    period = calendar_year(2023)
+    blocks, finding = ranking_blocks(demo_warehouse, "Bedford", period, level="ward")
+    (table,) = [b for b in blocks if isinstance(b, Table)]
+    (figure,) = [b for b in blocks if isinstance(b, Figure)]
+    assert table.synthetic and figure.synthetic
+    assert any("SYNTHETIC" in note and "deliberate fires" in note for note in table.notes)
+    assert any(isinstance(b, Paragraph) and b.kind == "caveat" and "SYNTHETIC" in b.text
+               for b in blocks)
+    stability = next(b.text for b in blocks if isinstance(b, Paragraph)
+                     and b.text.startswith("Stability"))
+    assert stability.endswith("(SYNTHETIC sample data)")
+    assert finding and finding.endswith(
+        "(the index includes SYNTHETIC sample data: deliberate fires, domestic abuse).")
+
+    monkeypatch.setattr(places, "synthetic_sources", lambda con: frozenset())
+    blocks, finding = ranking_blocks(demo_warehouse, "Bedford", period, level="ward")
+    assert not any(b.synthetic for b in blocks if isinstance(b, Table | Figure))
+    assert not any("SYNTHETIC" in b.text for b in blocks if isinstance(b, Paragraph))
+    assert finding and "SYNTHETIC" not in finding
+
+
+def test_the_places_files_are_labelled_and_described(demo_warehouse_path, tmp_path):
+    from cspkit.products.places_report import write_places
+    from cspkit.store import connect
+
+    con = connect(demo_warehouse_path, read_only=True)
+    try:
+        paths = write_places(con, "Bedford", calendar_year(2023), tmp_path, level="ward",
+                             pdf=False)
+    finally:
+        con.close()
+    published = pd.read_csv(paths["csv:places-ranking"])
+    analyst = pd.read_csv(paths["ranking"])
+    assert set(published["provenance"]) == set(analyst["provenance"]) == {
+        "SYNTHETIC sample data"}
+    dictionary = pd.read_csv(paths["dictionary"], keep_default_na=False)
+    for path, frame in ((paths["csv:places-ranking"], published), (paths["ranking"], analyst)):
+        described = dictionary[dictionary["file"] == path.name]
+        assert described["column"].tolist() == list(frame.columns)
+        assert described["table"].str.contains("SYNTHETIC DATA").all()
+        assert not described["header"].str.contains("_").any()
+    html = paths["html"].read_text(encoding="utf-8")
+    assert html.count('class="synthetic-label"') >= 4   # table, map, and both in contents

@@ -316,3 +316,36 @@ def test_month_dates_as_timestamps_or_dates_render_alike(series: pd.DataFrame) -
     unscoped = [re.sub(r"fig-[ab]-", "", trend_chart(key, "T", frame).svg)
                 for key, frame in (("a", series), ("b", as_timestamps))]
     assert unscoped[0] == unscoped[1]
+
+
+def _luminance(fill: str) -> float:
+    """Relative lightness of an SVG fill, '#rrggbb' or 'rgb(r, g, b)'."""
+    if fill.startswith("rgb"):
+        red, green, blue = (float(v) for v in re.findall(r"[\d.]+", fill)[:3])
+    else:
+        red, green, blue = (int(fill.lstrip("#")[i:i + 2], 16) for i in (0, 2, 4))
+    return 0.2126 * red + 0.7152 * green + 0.0722 * blue
+
+
+@pytest.mark.parametrize("reverse", [False, True])
+def test_map_description_says_what_the_legend_shows(wards_db: duckdb.DuckDBPyConnection,
+                                                    ward_values: pd.DataFrame,
+                                                    reverse: bool) -> None:
+    """A decile map drawn darkest for decile 1 (most deprived) says 'darker for lower values'
+    and names the darkest areas first; a normal scale the other way round."""
+    values = ward_values.copy()
+    values["value"] = [1 + i % 10 for i in range(len(values))]
+    figure = choropleth("decile-map", "IMD decile by ward", wards_db, codes_values=values,
+                        level="ward", value_title="National decile (1 = most deprived)",
+                        domain=(1, 10), reverse=reverse)
+    shapes = _check_map(figure, 28)
+    shade = {v: _luminance(s.get("fill", "")) for v, s in zip(values["value"], shapes,
+                                                                strict=True)}
+    ordered = values.sort_values(["value", "name"], ascending=[reverse, True])
+    darkest, palest = ordered.iloc[0], ordered.iloc[-1]
+    # What the drawing does: the darkest shade is where the description says.
+    assert shade[darkest["value"]] < shade[palest["value"]]
+    words = ("lower", "lowest", "highest") if reverse else ("higher", "highest", "lowest")
+    assert (f"shaded by national decile (1 = most deprived), darker for {words[0]} values; "
+            f"{words[1]} {darkest['name']} ({darkest['value']})") in figure.alt
+    assert f"; {words[2]} {palest['name']} ({palest['value']})." in figure.alt

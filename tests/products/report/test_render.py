@@ -264,7 +264,7 @@ def test_tables_to_csv_and_xlsx(tmp_path: Path, doc: Document) -> None:
 
     paths = write_tables(doc, tmp_path)
     assert [p.name for p in paths] == ["table-01-counts.csv", "table-02-outcomes.csv",
-                                       "tables.xlsx"]
+                                       "data-dictionary.csv", "tables.xlsx"]
     for table, path in zip(doc.tables(), paths, strict=False):
         written = pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8")
         expected = table.frame.map(lambda v: "" if pd.isna(v) else str(v))
@@ -300,7 +300,7 @@ def test_sheet_names_are_short_and_unique() -> None:
 def test_write_document(tmp_path: Path) -> None:
     doc = make_document()  # unnumbered: write_document numbers it
     paths = write_document(doc, tmp_path / "out", "assessment")
-    assert set(paths) == {"html", "pdf", "xlsx", "csv:counts", "csv:outcomes"}
+    assert set(paths) == {"html", "pdf", "xlsx", "dictionary", "csv:counts", "csv:outcomes"}
     assert paths["html"].name == "assessment.html" and paths["pdf"].name == "assessment.pdf"
     assert paths["pdf"].read_bytes().startswith(b"%PDF")
     assert all(p.exists() and p.stat().st_size > 0 for p in paths.values())
@@ -311,3 +311,115 @@ def test_table_key_must_be_a_safe_file_name(tmp_path: Path, doc: Document) -> No
     doc.tables()[0].key = "../escape"
     with pytest.raises(ValueError, match="table key"):
         write_tables(doc, tmp_path)
+
+
+# ---------------------------------------------------------------------------------------------
+# Headers in words, and synthetic data labelled
+
+
+def labelled_document() -> Document:
+    """A table of machine field names, and a synthetic table and figure."""
+    rates = pd.DataFrame({"name": ["Bedford", "Luton"], "count": ["13599", "<5"],
+                          "rate_per_1000": [78.474, None], "share_of_events": [0.1655, 0.0],
+                          "population_year": [2019, 2019], "2023": ["1234", "7"]})
+    fires = pd.DataFrame({"ward": ["North", "South"], "2023": ["12", "<5"]})
+    return Document(
+        title="T", area_name="A", area_code="E06000099", period_label="2023",
+        produced=date(2025, 6, 3), rate_per=100_000,
+        sections=[Section("s", "S", blocks=[
+            Table("rates", "Rates", rates, source="Police"),
+            Table("fires", "Fires by ward", fires, source="Fire service", synthetic=True,
+                  headers={"ward": "Ward (2023 boundaries)"}),
+            Figure("fire-map", "Fires by month", _svg("#1d70b8", "fires"),
+                   alt="Line chart of fires.", synthetic=True),
+            Figure("crime", "Crime by month", _svg("#1d70b8", "crime"), alt="Crime."),
+        ])])
+
+
+def test_headers_are_words_in_html_and_xlsx_and_field_names_in_csv(tmp_path: Path) -> None:
+    from openpyxl import load_workbook
+
+    doc = labelled_document()
+    doc.number()
+    html = render_html(doc)
+    headers = re.findall(r'<th scope="col"[^>]*>([^<]*)</th>', html)
+    assert headers[:6] == ["Area", "Count", "Rate per 100,000 residents",
+                           "Share of incidents (%)", "Population estimate year", "2023"]
+    assert headers[6] == "Ward (2023 boundaries)"    # the table's own words
+    # Share as a percentage, year without a separator, counts with one, missing rate blank.
+    row = re.search(r"<td>Bedford</td>(.*?)</tr>", html).group(1)  # type: ignore[union-attr]
+    assert re.findall(r"<td[^>]*>([^<]*)</td>", row) == ["13,599", "78.5", "16.6", "2019",
+                                                         "1,234"]
+
+    paths = write_tables(doc, tmp_path)
+    written = pd.read_csv(paths[0], dtype=str, keep_default_na=False)
+    assert list(written.columns) == list(doc.tables()[0].frame.columns)
+    assert written["share_of_events"].tolist() == ["0.1655", "0.0"]   # machine values kept
+    book = load_workbook(paths[-1])
+    sheet = list(book[book.sheetnames[1]].iter_rows())
+    assert [c.value for c in sheet[2]] == headers[:6]
+    cells = {c.column_letter: c for c in sheet[3]}
+    assert (cells["B"].value, cells["B"].number_format) == (13599, "#,##0")
+    assert (cells["D"].value, cells["D"].number_format) == (0.1655, "0.0%")
+    assert (cells["E"].value, cells["E"].number_format) == (2019, "0")
+    assert sheet[4][1].value == "<5"
+
+
+def test_the_data_dictionary_describes_every_csv_column(tmp_path: Path) -> None:
+    doc = labelled_document()
+    doc.number()
+    paths = write_tables(doc, tmp_path)
+    dictionary = pd.read_csv(tmp_path / "data-dictionary.csv", dtype=str,
+                             keep_default_na=False)
+    assert list(dictionary.columns) == ["file", "table", "column", "header", "kind", "unit",
+                                        "description"]
+    for path in paths[:2]:
+        columns = list(pd.read_csv(path, nrows=0).columns)
+        assert dictionary.loc[dictionary["file"] == path.name, "column"].tolist() == columns
+    rate = dictionary[dictionary["column"] == "rate_per_1000"].iloc[0]
+    assert (rate["header"], rate["kind"], rate["unit"]) == (
+        "Rate per 100,000 residents", "rate", "per 100,000 residents")
+    share = dictionary[dictionary["column"] == "share_of_events"].iloc[0]
+    assert share["kind"] == "share" and "0 to 1" in share["unit"]
+    synthetic = dictionary[dictionary["file"] == paths[1].name]
+    assert synthetic["table"].str.contains("SYNTHETIC DATA").all()
+    assert "provenance" in synthetic["column"].tolist()
+
+
+def test_synthetic_tables_and_figures_say_so_in_every_output(tmp_path: Path) -> None:
+    from openpyxl import load_workbook
+
+    doc = labelled_document()
+    doc.number()
+    html = render_html(doc)
+    assert ('Table 2: Fires by ward <strong class="synthetic-label">SYNTHETIC DATA</strong>'
+            '</caption>' in html)
+    assert ('<figcaption>Figure 1: Fires by month <strong class="synthetic-label">SYNTHETIC '
+            'DATA</strong></figcaption>' in html)
+    assert 'aria-label="SYNTHETIC DATA: Line chart of fires."' in html
+    assert "<figcaption>Figure 2: Crime by month</figcaption>" in html   # real: no label
+    assert "Table 1: Rates</caption>" in html
+    notes = html.split('id="table-2"', 1)[1].split("</div>\n</div>", 1)[0]
+    assert "SYNTHETIC DATA: This table uses synthetic sample data" in notes
+    contents = html.split('<nav class="contents"', 1)[1].split("</nav>", 1)[0]
+    assert contents.count("SYNTHETIC DATA") == 2
+
+    paths = write_tables(doc, tmp_path)
+    real = pd.read_csv(paths[0])
+    fires = pd.read_csv(paths[1], dtype=str)
+    assert "provenance" not in real.columns
+    assert fires["provenance"].tolist() == ["SYNTHETIC sample data"] * 2   # on every row
+    book = load_workbook(paths[-1])
+    listed = [r[1] for r in book["Contents"].iter_rows(min_row=3, values_only=True)]
+    assert listed == ["Rates", "Fires by ward (SYNTHETIC DATA)"]
+    top = [r[0] for r in book[book.sheetnames[2]].iter_rows(max_row=3, values_only=True)]
+    assert top[0] == "Table 2: Fires by ward (SYNTHETIC DATA)"
+    assert top[2].startswith("Note 1: SYNTHETIC DATA")
+
+    pdf = tmp_path / "doc.pdf"
+    write_pdf(html, pdf)
+    from pypdf import PdfReader
+
+    text = " ".join(" ".join((p.extract_text() or "").split()) for p in PdfReader(pdf).pages)
+    assert "Table 2: Fires by ward SYNTHETIC DATA" in text
+    assert "Figure 1: Fires by month SYNTHETIC DATA" in text
