@@ -55,3 +55,17 @@ def test_user_errors_exit_2_with_a_message_naming_the_file(tmp_path):
                              "--db", str(tmp_path / "w.duckdb")], capture_output=True, text=True)
     assert result.returncode == 2
     assert "page.csv" in result.stderr and "HTML" in result.stderr
+
+
+def test_places_output_says_when_the_ranking_uses_synthetic_data(demo_warehouse_path: Path):
+    import io
+
+    import pandas as pd
+
+    result = CliRunner().invoke(app, ["places", "--db", str(demo_warehouse_path), "--area",
+                                      "Bedford", "--year", "2023", "--format", "csv",
+                                      "--no-stability"])
+    assert result.exit_code == 0, result.output
+    frame = pd.read_csv(io.StringIO(result.stdout))
+    assert set(frame["provenance"]) == {"SYNTHETIC sample data"}
+    assert "SYNTHETIC DATA" in result.stderr and "deliberate_fires" in result.stderr

@@ -501,6 +501,12 @@ def places_cmd(
                               f"{', '.join(pair['left']) or 'none'}")
     except ValueError as exc:
         raise CspkitError(str(exc)) from exc
+    if frame.attrs.get("synthetic"):   # the ranking rests on synthetic samples: every row says so
+        from cspkit.products.report.labels import SYNTHETIC_COLUMN, SYNTHETIC_VALUE
+
+        console.print(f"SYNTHETIC DATA: the index uses synthetic sample data for "
+                      f"{', '.join(frame.attrs['synthetic'])}")
+        frame = frame.assign(**{SYNTHETIC_COLUMN: SYNTHETIC_VALUE})
     _write_frame(frame, format or TableFormat.table)
 
 
