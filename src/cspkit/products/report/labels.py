@@ -152,15 +152,19 @@ _FIELDS: dict[str, tuple[str, str, str]] = {
     "crimes_per_1000": ("Crimes per 1,000 residents", "rate", "Crimes per 1,000 residents."),
     # places
     "issues": ("Issues rising (number)", "count",
-               "Number of issues on which the ward was among the largest rises."),
-    "rising issues": ("Issues rising", "text",
-                      "Issues on which the ward was among the largest rises (an untested "
-                      "ranking)."),
+               "Number of issues on which the ward's rise was significant."),
+    "rising issues": ("Issues rising", "text", "Issues on which the ward's rise was significant."),
     "score": ("Index score", "rate", "Multi-issue index score (0-100; higher = more issues)."),
     "rank": ("Rank", "rank", "Rank on the index (1 = highest score)."),
     "flags": ("Issues flagged", "count",
               "Issues on which the place is in the district's top fifth."),
     "drivers": ("Driven by", "text", "Issues adding most to the score."),
+    # error control (method section)
+    "family": ("Family of tests", "text", "A set of tests whose significance is decided together."),
+    "tests": ("Tests", "count", "Number of tests in the family."),
+    "procedure": ("Multiple-testing procedure", "text",
+                  "How significance is decided across the family."),
+    "significant": ("Significant", "count", "Number of the family's tests found significant."),
     # coverage audit
     "rows": ("Records", "count", "Records in the force's file for the month."),
     "unlocated": ("Records without a location", "count",
