@@ -64,7 +64,7 @@ def test_a_ranking_using_synthetic_partner_data_says_so(demo_warehouse, monkeypa
                      and b.text.startswith("Stability"))
     assert stability.endswith("(SYNTHETIC sample data)")
     assert finding and finding.endswith(
-        "(the index includes SYNTHETIC sample data: deliberate fires, domestic abuse).")
+        "; the index includes SYNTHETIC sample data: deliberate fires, domestic abuse).")
 
     monkeypatch.setattr(places, "synthetic_sources", lambda con: frozenset())
     blocks, finding = ranking_blocks(demo_warehouse, "Bedford", period, level="ward")
