@@ -47,8 +47,10 @@ def adjust(p_values: Sequence[float], procedure: str = BH) -> np.ndarray:
     values = np.asarray(list(p_values), dtype=float)
     if values.size == 0:
         return values
-    if np.isnan(values).any() or (values < 0).any() or (values > 1).any():
+    # Exact tests summing probabilities can land a hair above 1 (1.00000000000001).
+    if np.isnan(values).any() or (values < -1e-9).any() or (values > 1 + 1e-9).any():
         raise ValueError("p-values must be numbers between 0 and 1")
+    values = np.clip(values, 0.0, 1.0)
     return np.asarray(multipletests(values, method=_METHODS[procedure])[1])
 
 

@@ -102,6 +102,7 @@ def monthly_change(current: Sequence[int], baseline: Sequence[int], exposure: fl
     months = max(len(current), 1)
     e1, e0 = exposure * months, baseline_exposure * months
     p_exact, verdict = test_counts(count, baseline_count, e1, e0, settings)
+    p_exact = min(p_exact, 1.0)   # an exact sum of probabilities can exceed 1 by rounding
     phi, df = dispersion(current, baseline, exposure, baseline_exposure)
     ci = rate_ratio_ci(count, baseline_count, e1, e0, settings.alpha)
     use_quasi = (phi is not None and phi > 1 and df + 1 >= settings.min_months_for_dispersion)
