@@ -200,9 +200,11 @@ def trend_series_attached() -> Iterator[None]:
     from as `figure.series`, so `claims` can read the months the chart marks."""
     original = charts.trend_chart
 
-    def keeping(key: str, title: str, series: pd.DataFrame, **kwargs: Any) -> Figure:
-        figure = original(key, title, series, **kwargs)
-        figure.series = series.copy()  # type: ignore[attr-defined]
+    def keeping(*args: Any, **kwargs: Any) -> Figure:
+        figure = original(*args, **kwargs)
+        series = kwargs.get("series", args[2] if len(args) > 2 else None)
+        if isinstance(series, pd.DataFrame):
+            figure.series = series.copy()  # type: ignore[attr-defined]
         return figure
 
     charts.trend_chart = keeping  # type: ignore[assignment]
