@@ -73,7 +73,9 @@ _CLAIM = re.compile(
     r"\b(?:(?P<verb>rose|fell|increased|decreased|went up|went down) significantly"
     r"|significant(?:ly)? (?P<noun>increase|decrease|rise|fall|drop|reduction))\b",
     re.IGNORECASE)
-_NEGATED = re.compile(r"\b(?:no|not|nor|without|never)\s+(?:a\s+|any\s+)?$", re.IGNORECASE)
+# A negation anywhere before the claim in its clause: "no significant change", "No ward had a
+# significant rise", "not a significant increase".
+_NEGATED = re.compile(r"\b(?:no|not|nor|none|never|neither|without)\b", re.IGNORECASE)
 _UP = {"rose", "increased", "went up", "increase", "rise"}
 _MONTHS = ("january february march april may june july august september october november "
            "december").split()
@@ -127,8 +129,8 @@ def claims(doc: Document, period: Period | None = None) -> dict[str, Any]:
     "significant increase/decrease/rise/fall", unless negated ("no significant increase"); and
     every table cell saying "significant increase" or "significant decrease" (the verdict
     column). Each claim keeps its direction and subject: the clause, or for a table the row's
-    first cell with the table's title. Rate comparisons between areas ("significantly higher
-    than the force") are not changes and are not counted.
+    first cell (the table's title kept beside it). Rate comparisons between areas
+    ("significantly higher than the force") are not changes and are not counted.
 
     Exceptional months (`exceptional_months`, `exceptional_high`, `exceptional_low`): distinct
     (section, month) pairs, month within `period` (default: the document's period), that the
@@ -165,8 +167,8 @@ def claims(doc: Document, period: Period | None = None) -> dict[str, Any]:
                             result["in_tables"] += 1
                             result["claims"].append({
                                 "where": "table", "section": section.key,
-                                "direction": direction,
-                                "subject": f"{block.title}: {row[0]}"})
+                                "direction": direction, "subject": str(row[0]),
+                                "table": block.title})
             elif isinstance(block, Figure) and (block.key.endswith("-trend")
                                                 or hasattr(block, "series")):
                 result["trend_figures"] += 1
@@ -298,7 +300,8 @@ def run_replicate(template: Path, work: Path, index: int, model: sim.ForceModel,
         "rows": int(report.rows_in), "quarantined": int(report.rows_quarantined),
         "lsoa_editions": sorted({str(r.lsoa_vintage) for r in report.records}),
         **{k: v for k, v in result.items() if k != "claims"},
-        "claims": [f"{c['where']}: {c['subject']}" for c in result["claims"]],
+        "claims": [f"{c['where']}: " + (f"{c['table']}: " if "table" in c else "")
+                   + c["subject"] for c in result["claims"]],
         "timing": {k: round(v, 3) for k, v in timing.items()},
     }
     category = generated.change_category

@@ -45,9 +45,13 @@ def _document() -> Document:
                 Paragraph("Burglary in Bedford rose significantly: 900 in 2023 against 700."),
                 Paragraph("Robbery in Bedford showed no significant change: 150 against 140."),
                 Paragraph("There was not a significant increase in shoplifting."),
+                Paragraph("No ward had a significant rise on two or more issues."),
                 Paragraph("The rate in Bedford was 80 per 1,000, against 70 across "
                           "Bedfordshire: significantly higher."),
                 Table("types", "Crime by type", verdicts),
+                Table("drugs-wards", "Drugs by ward", pd.DataFrame({
+                    "ward": ["Harpur", "Putnoe"], "verdict": ["significant increase",
+                                                              "no significant change"]})),
                 figure,
                 Paragraph("Months above the expected range (control limits): Jun 2023, "
                           "Jul 2023, Aug 2022."),
@@ -58,10 +62,12 @@ def _document() -> Document:
 
 def test_claims_counts_change_claims_and_exceptional_months_of_the_period() -> None:
     result = bench.claims(_document())
-    assert (result["in_key_findings"], result["in_text"], result["in_tables"]) == (1, 1, 2)
-    assert result["change_claims"] == 4
+    assert (result["in_key_findings"], result["in_text"], result["in_tables"]) == (1, 1, 3)
+    assert result["change_claims"] == 5
     assert bench.found(result, "Burglary", "increase")
     assert bench.found(result, "Drugs", "decrease")
+    assert not bench.found(result, "Drugs", "increase")     # a ward's rise is not the district's
+    assert bench.found(result, "Harpur", "increase")
     assert not bench.found(result, "Burglary", "decrease")
     assert not bench.found(result, "Robbery", "increase")
     assert not bench.found(result, "Shoplifting", "increase")
