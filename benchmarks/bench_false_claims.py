@@ -284,26 +284,37 @@ def run_replicate(template: Path, work: Path, index: int, model: sim.ForceModel,
         timing["ingest"] = time.perf_counter() - mark
         mark = time.perf_counter()
         first, second = scenario.years[0], scenario.years[-1]
-        with trend_series_attached():
-            doc = build_assessment(con, area, calendar_year(second), calendar_year(first))
+        try:
+            with trend_series_attached():
+                doc = build_assessment(con, area, calendar_year(second), calendar_year(first))
+        except Exception as exc:  # noqa: BLE001 - a document that cannot be built is a finding
+            error = f"{type(exc).__name__}: {exc}"
+        else:
+            error = None
         timing["assess"] = time.perf_counter() - mark
     finally:
         con.close()
         db.unlink(missing_ok=True)
         shutil.rmtree(files, ignore_errors=True)
-    mark = time.perf_counter()
-    result = claims(doc, calendar_year(second))
-    timing["scan"] = time.perf_counter() - mark
     record: dict[str, Any] = {
         "variant": scenario.variant, "factor": None, "replicate": index,
         "seed": list(seed.entropy) if isinstance(seed.entropy, list) else seed.entropy,
         "rows": int(report.rows_in), "quarantined": int(report.rows_quarantined),
         "lsoa_editions": sorted({str(r.lsoa_vintage) for r in report.records}),
+        "error": error,
+    }
+    if error is not None:
+        record["timing"] = {k: round(v, 3) for k, v in timing.items()}
+        return record
+    mark = time.perf_counter()
+    result = claims(doc, calendar_year(second))
+    timing["scan"] = time.perf_counter() - mark
+    record.update({
         **{k: v for k, v in result.items() if k != "claims"},
         "claims": [f"{c['where']}: " + (f"{c['table']}: " if "table" in c else "")
                    + c["subject"] for c in result["claims"]],
         "timing": {k: round(v, 3) for k, v in timing.items()},
-    }
+    })
     category = generated.change_category
     if category is not None:
         direction = "increase" if scenario.change_factor > 1 else "decrease"
@@ -319,12 +330,16 @@ def run_replicate(template: Path, work: Path, index: int, model: sim.ForceModel,
 
 
 def summarise(records: list[dict[str, Any]]) -> dict[str, Any]:
+    """The variant's figures over the documents built; failed builds are counted apart."""
+    failed = [r for r in records if r.get("error")]
+    records = [r for r in records if not r.get("error")]
     n = len(records)
     any_claim = sum(r["change_claims"] > 0 for r in records)
     any_exceptional = sum(r["exceptional_months"] > 0 for r in records)
     mean, low, high = mean_interval([r["exceptional_months"] for r in records])
     out: dict[str, Any] = {
         "documents": n,
+        "failed": {"k": len(failed), "errors": sorted({r["error"] for r in failed})},
         "any_claim": {"k": any_claim, "share": any_claim / n if n else None,
                       "wilson95": wilson(any_claim, n)},
         "claims_per_doc": float(np.mean([r["change_claims"] for r in records])) if n else None,
@@ -333,9 +348,10 @@ def summarise(records: list[dict[str, Any]]) -> dict[str, Any]:
         "exceptional_per_doc": {"mean": mean, "ci95": (low, high)},
         "any_exceptional": {"k": any_exceptional, "share": any_exceptional / n if n else None,
                             "wilson95": wilson(any_exceptional, n)},
-        "seconds_per_replicate": float(np.mean([sum(r["timing"].values()) for r in records])),
+        "seconds_per_replicate": (float(np.mean([sum(r["timing"].values()) for r in records]))
+                                  if n else None),
         "stage_seconds": {stage: float(np.mean([r["timing"][stage] for r in records]))
-                          for stage in ("generate", "ingest", "assess", "scan")},
+                          for stage in ("generate", "ingest", "assess", "scan")} if n else {},
         "quarantined": int(sum(r["quarantined"] for r in records)),
     }
     if records and records[0].get("factor") is not None:
@@ -370,11 +386,19 @@ def print_table(console: Console, summaries: dict[str, dict[str, Any]]) -> None:
                    "exceptional months/doc", "planted change found", "s/replicate"):
         table.add_column(column, justify="left" if column == "variant" else "right")
     for label, s in summaries.items():
+        docs = str(s["documents"]) + (f" ({s['failed']['k']} failed)" if s["failed"]["k"]
+                                      else "")
+        if not s["documents"]:
+            table.add_row(label, docs, "-", "-", "-", "-", "-")
+            continue
         mean, (low, high) = s["exceptional_per_doc"]["mean"], s["exceptional_per_doc"]["ci95"]
-        table.add_row(label, str(s["documents"]), _share(s["any_claim"]),
+        table.add_row(label, docs, _share(s["any_claim"]),
                       f"{s['claims_per_doc']:.2f}", f"{mean:.2f} [{low:.2f}, {high:.2f}]",
                       _share(s.get("found")), f"{s['seconds_per_replicate']:.1f}")
     console.print(table)
+    for label, s in summaries.items():
+        for error in s["failed"]["errors"]:
+            console.print(f"[red]{label}: a document failed to build: {error}[/red]")
 
 
 def main(argv: list[str] | None = None) -> dict[str, Any]:
@@ -428,11 +452,14 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
                     record = run_replicate(template, work, i, model, scenario, seed, args.area)
                     record["label"] = label
                     done.append(record)
-                    claimed = sum(r["change_claims"] > 0 for r in done)
-                    flags = sum(r["exceptional_months"] for r in done)
+                    built = [r for r in done if not r["error"]]
+                    claimed = sum(r["change_claims"] > 0 for r in built)
+                    flags = sum(r["exceptional_months"] for r in built)
                     tally = f"claims in {claimed}, {flags} exceptional months"
                     if scenario.variant == "real-change":
-                        tally += f", found {sum(bool(r['found']) for r in done)}"
+                        tally += f", found {sum(bool(r['found']) for r in built)}"
+                    if len(built) < len(done):
+                        tally += f", {len(done) - len(built)} failed"
                     progress.update(task, advance=1, tally=tally)
                 records += done
     summaries = {label: summarise([r for r in records if r["label"] == label])
