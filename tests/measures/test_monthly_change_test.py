@@ -92,3 +92,38 @@ def test_rejects_unmatched_or_bad_months():
         monthly_change([1, 2], [1])
     with pytest.raises(ValueError, match="whole numbers"):
         monthly_change([1, -2], [1, 1])
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_history_years_enter_the_glm_as_further_years(seed):
+    """With earlier years, the test equals statsmodels' formula GLM with month and year
+    factors (Pearson scale), and the estimate is still the ratio of the compared totals."""
+    import pandas as pd
+    import statsmodels.formula.api as smf
+
+    rng = np.random.default_rng(seed)
+    season = rng.uniform(20, 60, 12)
+    years = [list(rng.poisson(season * rng.gamma(8, 1 / 8, 12))) for _ in range(3)]
+    earlier = [None, None, None] + years[2][3:]          # held from April only
+    result = monthly_change(years[0], years[1], 1000.0, 1000.0,
+                            history=[(earlier, 990.0)])
+    frame = pd.DataFrame([{"year": y, "month": m, "count": c, "e": e}
+                          for y, (counts, e) in enumerate([(years[0], 1000.0),
+                                                           (years[1], 1000.0),
+                                                           (earlier, 990.0)])
+                          for m, c in enumerate(counts) if c is not None])
+    fit = smf.glm("count ~ C(month) + C(year, Treatment(1))", frame,
+                  family=sm.families.Poisson(), offset=np.log(frame["e"])).fit(scale="X2")
+    effect = "C(year, Treatment(1))[T.0]"
+    assert fit.params[effect] == pytest.approx(np.log(sum(years[0]) / sum(years[1])))
+    assert result.df == fit.df_resid == 33 - 12 - 2
+    if fit.scale > 1:
+        assert result.dispersion == pytest.approx(fit.scale, rel=1e-6)
+        exact = poisson_means_test(sum(years[0]), 12000.0, sum(years[1]), 12000.0).pvalue
+        quasi = 2 * t.sf(abs(fit.params[effect] / fit.bse[effect]), fit.df_resid)
+        assert result.p_value == pytest.approx(max(quasi, exact), rel=1e-5)   # IRLS tolerance
+
+
+def test_history_must_align_with_the_pairs():
+    with pytest.raises(ValueError, match="one count"):
+        monthly_change([1, 2, 3], [1, 2, 3], history=[([1, 2], 1.0)])

@@ -19,6 +19,13 @@ everything is in closed form (tested equal to statsmodels' GLM with `scale='X2'`
 where J' counts the pairs with any event (a pair of zeros says nothing). The Wald statistic
 b-hat / SE is referred to Student's t on J' - 1 degrees of freedom, since phi is estimated.
 
+Earlier years (`history`: e.g. 2021 when 2023 is compared with 2022) sharpen the dispersion
+estimate, which on 12 pairs alone has only 11 degrees of freedom and costs power: they enter
+the same GLM as further columns (one effect per year, the month-pair effects shared), so they
+inform the season and the dispersion but not the comparison (with the same months held in
+both compared years the estimate is still log(A / B); tested equal to statsmodels' formula
+GLM with `scale='X2'`).
+
 When the pairs show no extra variation (phi-hat <= 1), when fewer than
 `Settings.min_months_for_dispersion` pairs hold events, or when one side is 0, the exact
 Poisson E-test of the two totals is used (`measures.change`). Where the quasi-Poisson test is
@@ -29,10 +36,12 @@ the exact Poisson test would need. `method` names the test used, for the method 
 from __future__ import annotations
 
 import math
+import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
+import statsmodels.api as sm
 from scipy.stats import t as student_t
 
 from cspkit.measures.change import rate_ratio_ci, test_counts
@@ -87,36 +96,90 @@ def dispersion(current: Sequence[int], baseline: Sequence[int], exposure: float 
 
 
 def monthly_change(current: Sequence[int], baseline: Sequence[int], exposure: float = 1.0,
-                        baseline_exposure: float = 1.0, settings: Settings | None = None
-                        ) -> MonthlyChangeTest:
+                   baseline_exposure: float = 1.0, settings: Settings | None = None, *,
+                   history: Sequence[tuple[Sequence[int | None], float]] = ()
+                   ) -> MonthlyChangeTest:
     """Test the change from `baseline` to `current`, two equal-length sequences of monthly
     counts on matched months, over exposures (e.g. residents) that apply to every month of
-    each period. See the module notes."""
+    each period. `history` adds earlier years, each (counts aligned with the pairs, None
+    where the data does not hold that month; its exposure): they inform the month effects and
+    the dispersion, not the comparison. See the module notes."""
     settings = settings or Settings()
     if len(current) != len(baseline):
         raise ValueError(f"{len(current)} current months but {len(baseline)} baseline months: "
                          "the months must be matched in pairs")
     if any(int(x) != x or x < 0 for x in [*current, *baseline]):
         raise ValueError("monthly counts must be whole numbers, 0 or more")
+    for counts, _ in history:
+        if len(counts) != len(current):
+            raise ValueError("each year of history must give one count (or None) per pair")
     count, baseline_count = int(sum(current)), int(sum(baseline))
     months = max(len(current), 1)
     e1, e0 = exposure * months, baseline_exposure * months
     p_exact, verdict = test_counts(count, baseline_count, e1, e0, settings)
     p_exact = min(p_exact, 1.0)   # an exact sum of probabilities can exceed 1 by rounding
-    phi, df = dispersion(current, baseline, exposure, baseline_exposure)
     ci = rate_ratio_ci(count, baseline_count, e1, e0, settings.alpha)
-    use_quasi = (phi is not None and phi > 1 and df + 1 >= settings.min_months_for_dispersion)
-    if not use_quasi:
-        return MonthlyChangeTest(count, baseline_count, p_exact, verdict, E_TEST,
-                                 phi, df, ci[0] if ci else None, ci[1] if ci else None)
-    assert phi is not None
-    log_ratio = math.log(count / baseline_count) - math.log(exposure / baseline_exposure)
-    se = math.sqrt(phi * (1 / count + 1 / baseline_count))
+    exact = MonthlyChangeTest(count, baseline_count, p_exact, verdict, E_TEST, None, 0,
+                              ci[0] if ci else None, ci[1] if ci else None)
+    if count == 0 or baseline_count == 0:
+        return exact
+    fitted = _fit(current, baseline, exposure, baseline_exposure, history)
+    if fitted is None:
+        return exact
+    log_ratio, se, phi, df = fitted
+    if not phi > 1 or df + 1 < settings.min_months_for_dispersion:
+        return MonthlyChangeTest(count, baseline_count, p_exact, verdict, E_TEST, phi, df,
+                                 exact.ci_low, exact.ci_high)
+    se *= math.sqrt(phi)
     p_quasi = float(2 * student_t.sf(abs(log_ratio) / se, df))
-    p_value = max(p_quasi, p_exact)
+    p_value = min(max(p_quasi, p_exact), 1.0)
     half = float(student_t.ppf(1 - settings.alpha / 2, df)) * se
     if verdict != "too few to tell":
         verdict = ("no significant change" if p_value >= settings.alpha
                    else "significant increase" if log_ratio > 0 else "significant decrease")
     return MonthlyChangeTest(count, baseline_count, p_value, verdict, QUASI_POISSON, phi, df,
                              math.exp(log_ratio - half), math.exp(log_ratio + half))
+
+
+def _fit(current: Sequence[int], baseline: Sequence[int], exposure: float,
+         baseline_exposure: float, history: Sequence[tuple[Sequence[int | None], float]]
+         ) -> tuple[float, float, float, int] | None:
+    """(log rate ratio, its unscaled standard error, phi-hat, residual df) of the model, or
+    None when the months cannot estimate a dispersion. Without history this is the paired
+    model in closed form; with it, statsmodels' Poisson GLM with one effect per pair of months
+    and one per year (current, baseline, each year of history)."""
+    blocks = [(list(current), exposure), (list(baseline), baseline_exposure)]
+    blocks += [(list(c), e) for c, e in history if sum(x or 0 for x in c) > 0]
+    if len(blocks) == 2:
+        phi, df = dispersion(current, baseline)
+        if phi is None:
+            return None
+        count, base = sum(current), sum(baseline)
+        ratio = math.log(count / base) - math.log(exposure / baseline_exposure)
+        return ratio, math.sqrt(1 / count + 1 / base), phi, df
+    # Pairs with no events in any year say nothing (and have no finite effect).
+    rows = [j for j in range(len(current))
+            if sum((block[j] or 0) for block, _ in blocks) > 0]
+    cells = [(r, k, blocks[k][0][j], blocks[k][1]) for r, j in enumerate(rows)
+             for k in range(len(blocks)) if blocks[k][0][j] is not None]
+    n_params = len(rows) + len(blocks) - 1
+    df = len(cells) - n_params
+    if df < 1:
+        return None
+    design = np.zeros((len(cells), n_params))
+    for i, (r, k, _, _) in enumerate(cells):
+        design[i, r] = 1.0
+        if k == 0:
+            design[i, len(rows)] = 1.0                  # the current period: the effect tested
+        elif k >= 2:
+            design[i, len(rows) + k - 1] = 1.0          # each year of history
+    counts = np.array([c for _, _, c, _ in cells], dtype=float)
+    offset = np.log([e for _, _, _, e in cells])
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            fit = sm.GLM(counts, design, family=sm.families.Poisson(), offset=offset).fit()
+    except (ValueError, np.linalg.LinAlgError, Warning):   # no finite fit: no dispersion
+        return None
+    phi = float(fit.pearson_chi2 / df)
+    return float(fit.params[len(rows)]), float(fit.bse[len(rows)]), phi, df

@@ -30,7 +30,14 @@ from cspkit.measures.change import NOT_COMPARED
 from cspkit.measures.counts import ALL_CRIME, ASB, BY_COLUMNS, AreaPeriod, area_period
 from cspkit.measures.error_control import BH, control
 from cspkit.measures.monthly_change_test import monthly_change
-from cspkit.measures.periods import MonthMatch, Period, comparable, match_months
+from cspkit.measures.periods import (
+    MonthMatch,
+    Period,
+    add_months,
+    comparable,
+    match_months,
+    month_range,
+)
 from cspkit.measures.settings import Settings
 
 TEST_COLUMNS = ["change", "pct_change", "rate_ratio", "ci_low", "ci_high", "p_value", "verdict",
@@ -63,12 +70,12 @@ def _category_sql(category: str | Sequence[str] | None, subcategory: str | None
 
 def _monthly(con: duckdb.DuckDBPyConnection, area: AreaSelection, match: MonthMatch,
              keys: list[tuple[str, str]], source: str, extra_sql: str = "",
-             extra: Sequence[object] = ()) -> pd.DataFrame:
+             extra: Sequence[object] = (), history: History = ()) -> pd.DataFrame:
     """Counts by the `keys` (SQL expression, column name) and month, over both sides' months
     compared (when nothing can be compared: over the months each period holds, so tables can
     still show what each period recorded)."""
     now_months, before_months = _months_counted(match)
-    months = [*now_months, *before_months]
+    months = [*now_months, *before_months, *(m for _, ms in history for m in ms if m)]
     select = ", ".join(f"{expr} AS {name}" for expr, name in keys)
     if not months:
         return pd.DataFrame(columns=[name for _, name in keys] + ["month", "count"])
@@ -77,6 +84,38 @@ def _monthly(con: duckdb.DuckDBPyConnection, area: AreaSelection, match: MonthMa
                         "GROUP BY ALL", [*params, *extra]).df()
     frame["month"] = [m.date() if hasattr(m, "date") else m for m in frame["month"]]
     return frame
+
+
+History = list[tuple[AreaPeriod, list[date | None]]]
+
+
+def history_periods(con: duckdb.DuckDBPyConnection, area: AreaSelection, baseline: Period,
+                    source: str, settings: Settings) -> list[AreaPeriod]:
+    """The years before the baseline (same months, 1..history_years years earlier) that the
+    data holds any month of: they inform a change test's dispersion."""
+    if baseline.n_months > 12:
+        return []
+    out = []
+    for k in range(1, settings.history_years + 1):
+        earlier = month_range(add_months(baseline.start, -12 * k),
+                              add_months(baseline.end, -12 * k))
+        held = area_period(con, area, earlier, source)
+        if held.coverage.months_present:
+            out.append(held)
+    return out
+
+
+def _history(match: MonthMatch, earlier: Sequence[AreaPeriod]) -> History:
+    """For each earlier year, its month matching each pair (None where not held)."""
+    out: History = []
+    for held in earlier:
+        # A year of at most 12 months holds each calendar month once: match on it.
+        by_month = {m.month: m for m in held.coverage.months_present}
+        months: list[date | None] = [by_month.get(base.month)
+                                     for base in match.baseline_months]
+        if any(months):
+            out.append((held, months))
+    return out
 
 
 def _months_counted(match: MonthMatch) -> tuple[list[date], list[date]]:
@@ -105,22 +144,27 @@ def change(con: duckdb.DuckDBPyConnection, area: AreaSelection, period: Period,
     now, before = area_period(con, area, period, source), area_period(con, area, baseline, source)
     comparable(now.coverage, before.coverage, allow_partial)
     match = match_months(now.coverage, before.coverage)
+    earlier = history_periods(con, area, baseline, source, settings)
     groups = BY_COLUMNS[by]
     keys = [(f"e.{c}", c) for c in groups] or [("'all'", "category")]
-    monthly = _monthly(con, area, match, keys, source)
+    monthly = _monthly(con, area, match, keys, source,
+                       history=_history(match, earlier) if match.pairs else [])
     group_cols = groups or ["category"]
     return change_from_monthly(monthly, now, before, group_cols=group_cols,
-                               total=total and by == "category", settings=settings)
+                               total=total and by == "category", settings=settings,
+                               history=earlier)
 
 
 def change_from_monthly(monthly: pd.DataFrame, now: AreaPeriod, before: AreaPeriod, *,
                         group_cols: Sequence[str] = ("category",), total: bool = False,
                         settings: Settings | None = None,
-                        sort: Sequence[str] = ("count",)) -> pd.DataFrame:
+                        sort: Sequence[str] = ("count",),
+                        history: Sequence[AreaPeriod] = ()) -> pd.DataFrame:
     """`change` from monthly counts already made: `monthly` holds the group columns, month and
     count (any months; those outside the months compared are ignored) for the periods `now`
-    and `before` describe (`counts.area_period`). With `total` (grouping by category), the
-    all-crime row is added as `change` adds it."""
+    and `before` describe (`counts.area_period`), and for the earlier years `history`
+    describes (`history_periods`: they inform the test's dispersion). With `total` (grouping
+    by category), the all-crime row is added as `change` adds it."""
     settings = settings or Settings()
     group_cols = list(group_cols)
     match = match_months(now.coverage, before.coverage)
@@ -132,12 +176,14 @@ def change_from_monthly(monthly: pd.DataFrame, now: AreaPeriod, before: AreaPeri
     wide = monthly.pivot_table(index=group_cols, columns="month", values="count",
                                aggfunc="sum", fill_value=0)
     now_months, before_months = _months_counted(match)
+    earlier = _history(match, history) if match.pairs else []
     rows = []
     for key, values in wide.iterrows():
         by_month = values.to_dict()
         a = [int(by_month.get(m, 0)) for m in now_months]
         b = [int(by_month.get(m, 0)) for m in before_months]
-        rows.append((key if isinstance(key, tuple) else (key,), a, b))
+        rows.append((key if isinstance(key, tuple) else (key,), a, b,
+                     _history_counts(earlier, by_month)))
     frame = _tested(rows, group_cols, now, before, match, settings)
     if total:
         frame["is_total"] = frame["category"] == ALL_CRIME
@@ -145,14 +191,25 @@ def change_from_monthly(monthly: pd.DataFrame, now: AreaPeriod, before: AreaPeri
     return _controlled(frame, "change", settings)
 
 
-def _tested(rows: list[tuple[tuple[object, ...], list[int], list[int]]],
+def _history_counts(earlier: History, by_month: dict[date, int]
+                    ) -> list[tuple[list[int | None], float]]:
+    """Each earlier year's counts aligned with the pairs (None for a month not held), with
+    its residents."""
+    return [([None if m is None else int(by_month.get(m, 0)) for m in months],
+             held.population.persons or 1.0) for held, months in earlier]
+
+
+Row = tuple[tuple[object, ...], list[int], list[int], list[tuple[list[int | None], float]]]
+
+
+def _tested(rows: list[Row],
             group_cols: list[str], now: AreaPeriod, before: AreaPeriod, match: MonthMatch,
             settings: Settings) -> pd.DataFrame:
     """One row per group with its counts on the months compared and its test."""
     e1 = now.population.persons or 1.0
     e0 = before.population.persons or 1.0
     records = []
-    for key, a, b in rows:
+    for key, a, b, earlier in rows:
         record: dict[str, object] = dict(zip(group_cols, key, strict=True))
         record["count"], record["baseline_count"] = sum(a), sum(b)
         if not match.pairs:
@@ -161,7 +218,7 @@ def _tested(rows: list[tuple[tuple[object, ...], list[int], list[int]]],
                           dispersion=None, months_compared=0)
             records.append(record)
             continue
-        result = monthly_change(a, b, e1, e0, settings)
+        result = monthly_change(a, b, e1, e0, settings, history=earlier)
         count, base = result.count, result.baseline_count
         record.update(
             change=count - base,
@@ -222,9 +279,12 @@ def place_change(con: duckdb.DuckDBPyConnection, area: AreaSelection, period: Pe
     now, before = area_period(con, area, period, source), area_period(con, area, baseline, source)
     comparable(now.coverage, before.coverage, allow_partial)
     match = match_months(now.coverage, before.coverage)
+    earlier = _history(match, history_periods(con, area, baseline, source, settings)) \
+        if match.pairs else []
     column = LEVEL_COLUMN[level]
     extra_sql, extra = _category_sql(category, subcategory)
-    monthly = _monthly(con, area, match, [(f"g.{column}", "code")], source, extra_sql, extra)
+    monthly = _monthly(con, area, match, [(f"g.{column}", "code")], source, extra_sql, extra,
+                       history=earlier)
     places = pd.DataFrame(
         [(p.code, p.name) for p in children(con, area, level)],
         columns=[f"{level}_code", f"{level}_name"])
@@ -236,7 +296,8 @@ def place_change(con: duckdb.DuckDBPyConnection, area: AreaSelection, period: Pe
         counts = dict(zip(group["month"], group["count"], strict=True)) if group is not None \
             else {}
         rows.append(((code,), [int(counts.get(m, 0)) for m in now_months],
-                     [int(counts.get(m, 0)) for m in before_months]))
+                     [int(counts.get(m, 0)) for m in before_months],
+                     _history_counts(earlier, counts)))
     tested = _tested(rows, [f"{level}_code"], now, before, match, settings)
     frame = places.merge(tested, on=f"{level}_code", how="left")
     label = category if isinstance(category, str) or category is None else ", ".join(category)

@@ -39,6 +39,8 @@ class Settings:
         variation (quasi-Poisson) only when at least this many matched month pairs hold
         events; with fewer, the exact Poisson test of the totals is used.
     findings_alpha: family-wise error rate (Holm) for statements promoted to key findings.
+    history_years: years before the baseline whose months also inform a change test's
+        month-to-month variation (not the comparison itself).
     """
 
     alpha: float = 0.05
@@ -51,6 +53,7 @@ class Settings:
     seasonal_min_years: int = 2
     min_months_for_dispersion: int = 6
     findings_alpha: float = 0.05
+    history_years: int = 2
 
     def __post_init__(self) -> None:
         """Check types and ranges, naming the setting; keep the label in step."""
@@ -62,7 +65,7 @@ class Settings:
                                     f"got {getattr(self, name)}")
         for name, least in (("min_total_for_test", 0), ("small_count", 0),
                             ("suppress_below", 1), ("rate_per", 1), ("seasonal_min_years", 1),
-                            ("min_months_for_dispersion", 3)):
+                            ("min_months_for_dispersion", 3), ("history_years", 0)):
             value = getattr(self, name)
             if value < least:
                 raise SettingsError(f"setting '{name}' must be {least} or more, got {value}")
@@ -80,7 +83,8 @@ _DEFAULT_LABEL = "<5"
 _TYPES: dict[str, type] = {"alpha": float, "min_total_for_test": int, "small_count": int,
                            "suppress_below": int, "suppression_label": str, "rate_per": int,
                            "control_sigma": float, "seasonal_min_years": int,
-                           "min_months_for_dispersion": int, "findings_alpha": float}
+                           "min_months_for_dispersion": int, "findings_alpha": float,
+                           "history_years": int}
 
 
 def _check_type(name: str, value: Any) -> None:

@@ -165,7 +165,9 @@ def profile(con: duckdb.DuckDBPyConnection, area: AreaSelection, year: int, *,
         pd.DataFrame([{"category": c, "month": m, "count": n}
                       for m, counted in monthly.items() for c, n in counted.items()
                       if c != ALL_CRIME], columns=["category", "month", "count"]),
-        now, before, total=True, settings=settings)
+        now, before, total=True, settings=settings,
+        # The year before that informs the test's dispersion (its months are counted above).
+        history=[area_period(con, area, calendar_year(year - 2))] if held[year - 2] else [])
     change_rows = {str(r["category"]): r for r in changes.to_dict("records")}
     assert len(change_rows) == len(changes), "one change row per category"
 
