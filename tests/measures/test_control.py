@@ -1,21 +1,27 @@
-"""Monthly series tools, checked by hand on synthetic series."""
+"""Monthly series tools, checked by hand on synthetic series and, for the expected range, against
+a GLM fitted by hand (IRLS in numpy) to a real shipped series and by simulation."""
 
 from __future__ import annotations
 
 import math
 from datetime import date
 
+import numpy as np
 import pandas as pd
 import pytest
-from scipy.stats import poisson
+from scipy.stats import nbinom, norm, poisson
+from scipy.stats import t as t_dist
 
 from cspkit.measures.control import (
     control_limits,
     exceptional_months,
+    expected_range,
+    family_size,
+    predictive_limits,
     rolling_mean,
     seasonal_profile,
 )
-from cspkit.measures.periods import parse_period
+from cspkit.measures.periods import calendar_year, month_range, parse_period
 from cspkit.measures.settings import Settings
 
 
@@ -135,3 +141,227 @@ def test_seasonal_profile_flags_months_with_too_few_years():
     strict = seasonal_profile(pd.DataFrame({"month": months(2022, 18), "count": [10] * 18}),
                               Settings(seasonal_min_years=3))
     assert not strict["sufficient"].any()
+
+
+# -- expected range -----------------------------------------------------------------------------
+
+VIOLENCE = "Violence and sexual offences"
+
+
+def irls(x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Poisson log-link GLM by iteratively reweighted least squares: coefficients and the
+    inverse information (X' W X)^-1 at the fit."""
+    beta = np.zeros(x.shape[1])
+    beta[0] = math.log(y.mean())
+    for _ in range(100):
+        mu = np.exp(x @ beta)
+        working = x @ beta + (y - mu) / mu
+        xtw = x.T * mu
+        new = np.linalg.solve(xtw @ x, xtw @ working)
+        if np.max(np.abs(new - beta)) < 1e-12:
+            beta = new
+            break
+        beta = new
+    mu = np.exp(x @ beta)
+    return beta, np.linalg.inv((x.T * mu) @ x)
+
+
+@pytest.fixture(scope="module")
+def force_violence(bedfordshire_events: pd.DataFrame) -> pd.DataFrame:
+    """Bedfordshire's violence by month, May 2021 to April 2024, straight from the shipped
+    street files."""
+    rows = bedfordshire_events[bedfordshire_events["category"] == VIOLENCE]
+    counts = rows.groupby("month").size()
+    return pd.DataFrame({"month": [date(int(m[:4]), int(m[5:]), 1) for m in counts.index],
+                         "count": counts.to_numpy()})
+
+
+def test_expected_range_is_the_quasi_poisson_glm_fitted_by_hand(force_violence):
+    inspect = month_range(date(2024, 1, 1), date(2024, 4, 1))
+    out = expected_range(force_violence, inspect, family_size=40)
+    history = force_violence[force_violence["month"] < date(2024, 1, 1)]
+    assert len(history) == 32 and len(force_violence) == 36
+    # Calendar-month effects (January-April twice, the rest three times) and a trend: built
+    # here with December as the reference and the trend in months, a different
+    # parameterisation of the same model, so the predictions must agree.
+    months = pd.to_datetime(force_violence["month"])
+
+    def design(when: pd.Series) -> np.ndarray:
+        dummies = [(when.dt.month == k).to_numpy(float) for k in range(1, 12)]
+        elapsed = ((when.dt.year - 2021) * 12 + when.dt.month - 5).to_numpy(float)
+        return np.column_stack([np.ones(len(when)), *dummies, elapsed])
+
+    x = design(months[:32])
+    y = history["count"].to_numpy(float)
+    beta, inverse = irls(x, y)
+    mu_fit = np.exp(x @ beta)
+    chi2 = float(((y - mu_fit) ** 2 / mu_fit).sum())
+    df = len(y) - x.shape[1]
+    q = 0.05 / (2 * 40)
+    dispersion = max(1.0, chi2 / df * (t_dist.isf(q, df) / norm.isf(q)) ** 2)
+    x_new = design(months[32:])
+    mu = np.exp(x_new @ beta)
+    var_log = np.array([row @ (dispersion * inverse) @ row for row in x_new])
+    variance = dispersion * mu + mu ** 2 * var_log
+
+    judged = out[out["inspected"]]
+    assert judged["month"].tolist() == [date(2024, m, 1) for m in range(1, 5)]
+    np.testing.assert_allclose(judged["expected"], mu, rtol=1e-7)
+    assert out.attrs["phi"] == pytest.approx(max(1.0, chi2 / df), rel=1e-7)
+    assert out.attrs["phi"] > 2          # real police series vary more than Poisson
+    assert out.attrs["dispersion"] == pytest.approx(dispersion, rel=1e-7)
+    assert out.attrs["df"] == df == 19
+    assert out.attrs["seasonal"] and out.attrs["trend"]
+    assert (out.attrs["m"], out.attrs["alpha"], out.attrs["history_months"]) == (40, 0.05, 32)
+    assert out.attrs["z"] == pytest.approx(norm.isf(q))
+    assert out.attrs["reason"] is None
+    # The limits are the q and 1 - q quantiles of the negative binomial with that mean and
+    # variance: checked by its distribution function, not by calling the same quantile code.
+    size, prob = mu ** 2 / (variance - mu), mu / variance
+    lower, upper = judged["lower"].to_numpy(), judged["upper"].to_numpy()
+    assert (nbinom.cdf(lower, size, prob) >= q).all()
+    assert (nbinom.cdf(lower - 1, size, prob) < q).all()
+    assert (nbinom.cdf(upper, size, prob) >= 1 - q).all()
+    assert (nbinom.cdf(upper - 1, size, prob) < 1 - q).all()
+    # No month outside the period is judged.
+    assert out.loc[~out["inspected"], ["expected", "lower", "upper"]].isna().all().all()
+    assert (out.loc[~out["inspected"], "exceptional"] == "").all()
+
+
+def test_statsmodels_formula_api_gives_the_same_expectation(force_violence):
+    import statsmodels.api as sm
+    import statsmodels.formula.api as smf
+
+    out = expected_range(force_violence, month_range(date(2024, 1, 1), date(2024, 4, 1)))
+    frame = force_violence.assign(when=pd.to_datetime(force_violence["month"]))
+    frame["moy"] = frame["when"].dt.month
+    frame["t"] = (frame["when"].dt.year - 2021) * 12 + frame["when"].dt.month
+    fit = smf.glm("count ~ C(moy) + t", data=frame.iloc[:32],
+                  family=sm.families.Poisson()).fit(scale="X2")
+    np.testing.assert_allclose(out["expected"].iloc[32:], fit.predict(frame.iloc[32:]),
+                               rtol=1e-7)
+    assert out.attrs["phi"] == pytest.approx(fit.scale, rel=1e-7)
+
+
+def seasonal_series(seed: int, level: float = 200.0, dispersion: float = 1.0
+                    ) -> tuple[pd.DataFrame, np.ndarray]:
+    """2020-2023 with a summer peak (±30%) and no change: Poisson counts, or gamma-Poisson
+    ones varying `dispersion` times more than Poisson. Returns the series and the true
+    means."""
+    rng = np.random.default_rng(seed)
+    months = pd.date_range("2020-01-01", periods=48, freq="MS")
+    mu = level * (1 + 0.3 * np.sin(2 * np.pi * (months.month.to_numpy() - 4) / 12))
+    rate = (rng.gamma(mu / (dispersion - 1), dispersion - 1) if dispersion > 1 else mu)
+    return pd.DataFrame({"month": months, "count": rng.poisson(rate)}), mu
+
+
+@pytest.mark.parametrize("dispersion", [1.0, 6.0])
+def test_a_seasonal_series_with_no_change_flags_nothing_in_nearly_all_seeds(dispersion):
+    flagged = []
+    for seed in range(20):
+        series, _ = seasonal_series(seed, dispersion=dispersion)
+        out = expected_range(series, calendar_year(2023))
+        assert out.attrs["seasonal"] and out.attrs["trend"] and out.attrs["m"] == 12
+        flagged.append(int((out["exceptional"] != "").sum()))
+    assert sum(n > 0 for n in flagged) <= 1, flagged
+
+
+def test_a_spike_or_dip_of_six_standard_deviations_is_flagged():
+    # One chart's year inspected (the default family of 12 months). A document's family of
+    # 120 months needs more: see test_a_document_family_needs_a_larger_spike.
+    for seed in range(20):
+        series, mu = seasonal_series(seed)
+        june, october = 41, 45                                  # June and October 2023
+        series.loc[june, "count"] = round(mu[june] + 6 * math.sqrt(mu[june]))
+        series.loc[october, "count"] = round(mu[october] - 6 * math.sqrt(mu[october]))
+        out = expected_range(series, calendar_year(2023))
+        assert out.loc[june, "exceptional"] == "above", seed
+        assert out.loc[october, "exceptional"] == "below", seed
+        assert (out["exceptional"] != "").sum() == 2, seed
+
+
+def test_a_document_family_needs_a_larger_spike():
+    found = {6: 0, 9: 0}
+    for seed in range(20):
+        series, mu = seasonal_series(seed)
+        for size in found:
+            spiked = series.copy()
+            spiked.loc[41, "count"] = round(mu[41] + size * math.sqrt(mu[41]))
+            out = expected_range(spiked, calendar_year(2023), family_size=120)
+            found[size] += out.loc[41, "exceptional"] == "above"
+    assert found[9] == 20 and 8 <= found[6] < 20, found
+
+
+def test_only_months_of_the_inspected_period_are_flagged():
+    series, _ = seasonal_series(3)
+    series.loc[26, "count"] = 600       # March 2022: history, shown for context only
+    series.loc[47, "count"] = 5000      # December 2023: after the period inspected
+    series.loc[40, "count"] = 5000      # May 2023: inspected
+    out = expected_range(series, month_range(date(2023, 1, 1), date(2023, 11, 1)))
+    assert out.loc[out["exceptional"] != "", "month"].tolist() == [date(2023, 5, 1)]
+    assert out["inspected"].sum() == 11 and out.attrs["m"] == 11
+    assert out.loc[~out["inspected"], ["expected", "lower", "upper"]].isna().all().all()
+
+
+def test_more_months_inspected_widen_the_limits():
+    series, _ = seasonal_series(5)
+    narrow = expected_range(series, calendar_year(2023), family_size=12)
+    wide = expected_range(series, calendar_year(2023), family_size=240)
+    assert (wide["upper"].iloc[36:] > narrow["upper"].iloc[36:]).all()
+    assert (wide["lower"].iloc[36:] < narrow["lower"].iloc[36:]).all()
+    assert wide.attrs["tail"] == pytest.approx(0.05 / 480)
+    np.testing.assert_allclose(wide["expected"], narrow["expected"])
+
+
+def test_too_little_history_sets_no_limits_and_says_why():
+    series, _ = seasonal_series(1)
+    short = series[series["month"] >= "2022-05-01"]        # 8 months before 2023
+    out = expected_range(short, calendar_year(2023))
+    assert out.attrs["reason"] == ("too little history: 8 months of data before 2023, and at "
+                                   "least 12 are needed to say what a normal month looks like")
+    assert out[["expected", "lower", "upper"]].isna().all().all()
+    assert (out["exceptional"] == "").all() and out.attrs["history_months"] == 8
+    none = expected_range(short, calendar_year(2025))
+    assert none.attrs["reason"] == "the series holds no month of 2025"
+    zeros = pd.DataFrame({"month": pd.date_range("2022-01-01", periods=24, freq="MS"),
+                          "count": [0] * 12 + [3] * 12})
+    assert expected_range(zeros, calendar_year(2023)).attrs["reason"].startswith(
+        "no events in the 12 months before 2023")
+
+
+def test_season_and_trend_only_where_the_history_supports_them():
+    series, _ = seasonal_series(2)
+    # 20 months of history (May 2021 to December 2022): January-April once.
+    twenty = expected_range(series[series["month"] >= "2021-05-01"], calendar_year(2023))
+    assert not twenty.attrs["seasonal"] and not twenty.attrs["trend"]
+    # A level only: the expectation is the mean of the history, its variance phi' / total.
+    history = series.loc[(series["month"] >= "2021-05-01") & (series["month"] < "2023-01-01"),
+                         "count"]
+    assert twenty.loc[twenty["inspected"], "expected"].tolist() == pytest.approx(
+        [history.mean()] * 12)
+    phi = ((history - history.mean()) ** 2 / history.mean()).sum() / 19
+    assert twenty.attrs["phi"] == pytest.approx(max(1.0, phi))
+    # 24 months: every calendar month twice and a span of two years.
+    both = expected_range(series[series["month"] >= "2021-01-01"], calendar_year(2023))
+    assert both.attrs["seasonal"] and both.attrs["trend"] and both.attrs["df"] == 11
+    # A calendar month with no event in any year gets no effect of its own: no season.
+    sparse = series.assign(count=np.where(pd.to_datetime(series["month"]).dt.month == 2, 0,
+                                          series["count"]))
+    assert not expected_range(sparse, calendar_year(2023)).attrs["seasonal"]
+
+
+def test_predictive_limits_are_poisson_without_extra_variation():
+    mu = np.array([0.5, 4.0, 30.0])
+    lower, upper = predictive_limits(mu, mu.copy(), 0.001)
+    assert lower.tolist() == poisson.ppf(0.001, mu).tolist()
+    assert upper.tolist() == poisson.ppf(0.999, mu).tolist()
+    wider = predictive_limits(mu, 3 * mu, 0.001)
+    assert (wider[1] >= upper).all() and (wider[0] <= lower).all()
+
+
+def test_family_size_counts_every_month_of_every_chart():
+    assert family_size(10, calendar_year(2023)) == 120
+    assert family_size(2, month_range(date(2023, 1, 1), date(2023, 6, 1))) == 12
+    assert family_size(0, calendar_year(2023)) == 1
+    with pytest.raises(ValueError, match="charts must be 0 or more"):
+        family_size(-1, calendar_year(2023))

@@ -5,11 +5,15 @@ from __future__ import annotations
 import zipfile
 from datetime import date
 
+import numpy as np
 import pandas as pd
 import pytest
+from scipy.stats import nbinom, norm
+from scipy.stats import t as t_dist
 
 from cspkit.measures.areas import select_area
-from cspkit.measures.series import monthly_series
+from cspkit.measures.periods import calendar_year
+from cspkit.measures.series import monthly_counts, monthly_series
 
 from .conftest import ASB
 
@@ -22,7 +26,8 @@ def month(text: str) -> date:
 
 @pytest.fixture(scope="module")
 def bedford_asb(demo_warehouse) -> pd.DataFrame:
-    return monthly_series(demo_warehouse, select_area(demo_warehouse, "Bedford"), category=ASB)
+    return monthly_series(demo_warehouse, select_area(demo_warehouse, "Bedford"), category=ASB,
+                          inspect=calendar_year(2023), family_size=120)
 
 
 def test_bedford_asb_counts_for_all_36_months(bedford_asb, bedfordshire_events):
@@ -48,14 +53,60 @@ def test_rolling_mean_is_the_mean_of_the_twelve_months_to_date(bedford_asb,
 
 
 def test_exceptional_months_are_exactly_those_outside_the_limits(bedford_asb):
-    above = bedford_asb["count"] > bedford_asb["upper"]
-    below = bedford_asb["count"] < bedford_asb["lower"]
-    assert above.any() and below.any()
-    assert (bedford_asb.loc[above, "exceptional"] == "above").all()
-    assert (bedford_asb.loc[below, "exceptional"] == "below").all()
-    assert (bedford_asb.loc[~above & ~below, "exceptional"] == "").all()
-    # The centre is the mean of the months shown (no baseline given).
-    assert bedford_asb["centre"].iloc[0] == pytest.approx(bedford_asb["count"].mean())
+    judged = bedford_asb[bedford_asb["inspected"]]
+    assert judged["month"].tolist() == [date(2023, m, 1) for m in range(1, 13)]
+    above = judged["count"] > judged["upper"]
+    below = judged["count"] < judged["lower"]
+    assert (judged.loc[above, "exceptional"] == "above").all()
+    assert (judged.loc[below, "exceptional"] == "below").all()
+    assert (judged.loc[~above & ~below, "exceptional"] == "").all()
+    # Only 2023 is judged: months before are its history, months after are not inspected.
+    rest = bedford_asb[~bedford_asb["inspected"]]
+    assert (rest["exceptional"] == "").all() and rest["upper"].isna().all()
+
+
+def test_expected_range_of_bedford_asb_by_hand(bedford_asb, bedfordshire_events):
+    """20 months of history (May 2021 to December 2022): January-April appear once, so no
+    season; the span is under two years, so no trend. The expectation is then the mean of
+    the history, its log-scale variance phi' / total, and phi the Pearson ratio."""
+    rows = bedfordshire_events[(bedfordshire_events["lad_code"] == BEDFORD)
+                               & (bedfordshire_events["category"] == ASB)]
+    by_month = rows.groupby("month").size()
+    history = by_month[by_month.index < "2023-01"].to_numpy(float)
+    assert len(history) == 20
+    mean = history.mean()
+    chi2 = float(((history - mean) ** 2 / mean).sum())
+    q = 0.05 / 240
+    dispersion = max(1.0, chi2 / 19 * (t_dist.isf(q, 19) / norm.isf(q)) ** 2)
+    variance = dispersion * mean + mean ** 2 * dispersion / history.sum()
+    size, prob = mean ** 2 / (variance - mean), mean / variance
+    attrs = bedford_asb.attrs
+    assert not attrs["seasonal"] and not attrs["trend"]
+    assert attrs["phi"] == pytest.approx(chi2 / 19) and attrs["phi"] > 5
+    assert (attrs["history_start"], attrs["history_end"]) == (date(2021, 5, 1),
+                                                              date(2022, 12, 1))
+    assert (attrs["m"], attrs["alpha"], attrs["inspected"]) == (120, 0.05, "2023")
+    judged = bedford_asb[bedford_asb["inspected"]]
+    assert judged["expected"].tolist() == pytest.approx([mean] * 12)
+    lower, upper = judged["lower"].iloc[0], judged["upper"].iloc[0]
+    assert nbinom.cdf(upper, size, prob) >= 1 - q > nbinom.cdf(upper - 1, size, prob)
+    assert nbinom.cdf(lower, size, prob) >= q > nbinom.cdf(lower - 1, size, prob)
+
+
+def test_categories_counted_together(demo_warehouse):
+    bedford = select_area(demo_warehouse, "Bedford")
+    both = monthly_series(demo_warehouse, bedford, category=["Burglary", "Robbery"],
+                          inspect=calendar_year(2023))
+    one = [monthly_counts(demo_warehouse, bedford, category=c) for c in ("Burglary", "Robbery")]
+    assert both["count"].tolist() == (one[0]["count"] + one[1]["count"]).tolist()
+    assert both["category"].iloc[0] == "Burglary, Robbery"
+    assert np.isfinite(both.loc[both["inspected"], "upper"]).all()
+
+
+def test_without_a_period_inspected_no_month_is_judged(demo_warehouse):
+    series = monthly_series(demo_warehouse, select_area(demo_warehouse, "Bedford"))
+    assert (series["exceptional"] == "").all() and series["upper"].isna().all()
+    assert series.attrs["reason"] == "no period was inspected"
 
 
 def test_east_cambridgeshire_series_has_only_the_covered_months(demo_warehouse,
@@ -71,3 +122,7 @@ def test_east_cambridgeshire_series_has_only_the_covered_months(demo_warehouse,
                                      ].groupby("month").size()
     assert list(series["count"]) == [int(expected[m]) for m in covered]
     assert series["rolling_mean"].isna().all()    # never twelve consecutive months
+    judged = monthly_series(demo_warehouse, select_area(demo_warehouse, "E07000009"),
+                            inspect=calendar_year(2019))
+    assert judged.attrs["reason"].startswith("too little history: 4 months of data before 2019")
+    assert (judged["exceptional"] == "").all()

@@ -85,9 +85,10 @@ MEASURES: dict[str, tuple[str, Callable[[duckdb.DuckDBPyConnection, Request], pd
               lambda con, r: period_change.place_change(
                   con, r.area, r.need_period("lsoas"), r.need_baseline("lsoas"), level="lsoa",
                   category=r.category, allow_partial=r.allow_partial, settings=r.settings)),
-    "series": ("Counts by month with rolling mean, control limits and exceptional months.",
+    "series": ("Counts by month with rolling mean; with --period, its months' expected range "
+               "and exceptional months.",
                lambda con, r: series.monthly_series(con, r.area, category=r.category,
-                                                    period=r.period, settings=r.settings)),
+                                                    inspect=r.period, settings=r.settings)),
     "seasonality": ("Month-of-year index (1.0 = an average month).",
                     lambda con, r: series.seasonality(con, r.area, category=r.category,
                                                       settings=r.settings).reset_index()),

@@ -1,5 +1,7 @@
 """Monthly series for an area: counts by month since the data begins, the 12-month rolling
-mean, the seasonal profile, control limits and the months that stand out.
+mean, the seasonal profile and, for an inspected period, each month's expected range (season,
+trend and the series' own variation, widened for the months inspected; see `control`) and the
+months outside it.
 
 Months the data does not cover are left out (unknown), never counted as 0; covered months with
 no events are 0.
@@ -7,6 +9,7 @@ no events are 0.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import date
 
 import duckdb
@@ -14,29 +17,35 @@ import numpy as np
 import pandas as pd
 
 from cspkit.measures.areas import AreaSelection, months_covered
-from cspkit.measures.control import control_limits, rolling_mean, seasonal_profile
+from cspkit.measures.control import expected_range, rolling_mean, seasonal_profile
 from cspkit.measures.counts import ALL_CRIME, ASB
 from cspkit.measures.periods import Period
 from cspkit.measures.settings import Settings
 
 
-def _category_filter(category: str | None, subcategory: str | None = None
+def _category_filter(category: str | Sequence[str] | None, subcategory: str | None = None
                      ) -> tuple[str, list[object]]:
     sql, params = "", []
     if category == ALL_CRIME:
         sql, params = " AND e.category <> ?", [ASB]
-    elif category is not None:
+    elif isinstance(category, str):
         sql, params = " AND e.category = ?", [category]
+    elif category is not None:   # several categories counted together
+        if ALL_CRIME in category:
+            raise ValueError(f"{ALL_CRIME!r} cannot be counted with other categories")
+        sql, params = " AND e.category IN (SELECT unnest(?))", [list(category)]
     if subcategory is not None:  # e.g. deliberate fires: cause within any fire category
         sql, params = sql + " AND e.subcategory = ?", [*params, subcategory]
     return sql, params
 
 
 def monthly_counts(con: duckdb.DuckDBPyConnection, area: AreaSelection, *,
-                   category: str | None = None, period: Period | None = None,
+                   category: str | Sequence[str] | None = None,
+                   period: Period | None = None,
                    source: str = "police.uk", by_category: bool = False,
                    subcategory: str | None = None) -> pd.DataFrame:
-    """month, count (and category with `by_category`) for every month the data covers."""
+    """month, count (and category with `by_category`) for every month the data covers;
+    `category` may be a list of categories, counted together."""
     condition, params = area.where("g")
     extra, extra_params = _category_filter(category, subcategory)
     window = ""
@@ -64,38 +73,50 @@ def monthly_counts(con: duckdb.DuckDBPyConnection, area: AreaSelection, *,
 
 
 def monthly_series(con: duckdb.DuckDBPyConnection, area: AreaSelection, *,
-                   category: str | None = None, period: Period | None = None,
-                   baseline: Period | None = None, source: str = "police.uk",
-                   subcategory: str | None = None,
+                   category: str | Sequence[str] | None = None, period: Period | None = None,
+                   inspect: Period | None = None, family_size: int | None = None,
+                   source: str = "police.uk", subcategory: str | None = None,
                    settings: Settings | None = None) -> pd.DataFrame:
-    """Counts by month with rolling_mean (12 months), the c-chart centre and limits (sigma and
-    exact Poisson), and `exceptional` ('above' | 'below' | '') for each month; where the data
-    has enough years, `expected` (centre x seasonal index) and `exceptional_seasonal` judged
-    against it.
+    """Counts by month (every month held, or those of `period`) with `rolling_mean` (12
+    months) and, for the months of `inspect`, the expected range (`control.expected_range`):
+    `inspected`, `expected`, `lower`, `upper` and `exceptional` ('above' | 'below' | '').
 
-    The centre line is the mean over `baseline` (default: every month shown)."""
+    The months before `inspect` are the history the expectation is fitted to; only inspected
+    months can be exceptional. `family_size` is the number of months inspected across the
+    whole document (default: this series' inspected months), which widens the limits so that
+    the chance of any false alarm in the document stays at settings.alpha. Without `inspect`
+    no month is judged. `category` may be a list of categories, counted together. `attrs`
+    carries the method, dispersion, history, family size and alpha for the document to state.
+    """
     settings = settings or Settings()
     counts = monthly_counts(con, area, category=category, period=period, source=source,
                             subcategory=subcategory)
-    if counts.empty:
-        return counts.assign(rolling_mean=[], centre=[], lower=[], upper=[], exceptional=[])
-    out = control_limits(rolling_mean(counts), baseline, settings)
-    out["exceptional"] = ""
-    out.loc[out["count"] > out["upper"], "exceptional"] = "above"
-    out.loc[out["count"] < out["lower"], "exceptional"] = "below"
-    # Against a seasonal expectation too, where every calendar month has enough years: a
-    # summer ASB peak is then expected, and only what the season does not explain stands out.
-    profile = seasonal_profile(counts, settings)
-    out["expected"] = None
-    out["exceptional_seasonal"] = ""
-    if bool(profile["sufficient"].all()):
-        index = profile["seasonal_index"].to_dict()
-        expected = out["centre"] * [index[m.month] for m in out["month"]]
-        spread = settings.control_sigma * np.sqrt(expected)
-        out["expected"] = expected.round(3)
-        out.loc[out["count"] > expected + spread, "exceptional_seasonal"] = "above"
-        out.loc[out["count"] < (expected - spread).clip(lower=0), "exceptional_seasonal"] = "below"
-    out["category"] = category or "all"
+    out = judged_series(counts, inspect, family_size=family_size, settings=settings)
+    out["category"] = (category if isinstance(category, str)
+                       else ", ".join(category) if category else "all")
+    return out
+
+
+def judged_series(counts: pd.DataFrame, inspect: Period | None, *,
+                  family_size: int | None = None,
+                  settings: Settings | None = None) -> pd.DataFrame:
+    """`monthly_series` for counts already made (month, count): the rolling mean and, when
+    `inspect` is given, the expected range of its months."""
+    settings = settings or Settings()
+    out = rolling_mean(counts)
+    if inspect is not None:
+        # Both frames are the counts sorted by month, one row each: columns line up.
+        judged = expected_range(counts, inspect, family_size=family_size, settings=settings)
+        for column in ("inspected", "expected", "lower", "upper", "exceptional"):
+            out[column] = judged[column].to_numpy()
+        out.attrs.update(judged.attrs)
+    else:
+        out["inspected"] = False
+        for column in ("expected", "lower", "upper"):
+            out[column] = np.nan
+        out["exceptional"] = ""
+        out.attrs.update({"reason": "no period was inspected", "m": family_size,
+                          "alpha": settings.alpha})
     return out
 
 

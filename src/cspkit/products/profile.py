@@ -44,7 +44,7 @@ from cspkit.measures.areas import (
 )
 from cspkit.measures.change import test_counts
 from cspkit.measures.comparisons import HIGHER, LOWER, SAME, TOO_FEW
-from cspkit.measures.control import seasonal_profile
+from cspkit.measures.control import family_size, seasonal_profile
 from cspkit.measures.counts import ALL_CRIME, ASB, area_period, denominator, rate
 from cspkit.measures.custom_areas import area_lsoas, size_class_peers
 from cspkit.measures.deprivation import (
@@ -68,6 +68,7 @@ from cspkit.products.report.render import write_document
 
 FORMATS = {"html", "pdf", "json"}
 SOURCE = "police.uk street-level crime and ASB; ONS population; MHCLG Indices of Deprivation"
+TREND_CHARTS = 2   # monthly charts whose months of the year are judged: crime and ASB
 _VERDICT_VS = {"significant increase": HIGHER, "significant decrease": LOWER,
                "no significant change": SAME}
 
@@ -661,6 +662,13 @@ def _summary_section(data: dict[str, Any], district: str, hidden: set[str],
     return Section("summary", "Summary", list(blocks))
 
 
+def _judged(data: dict[str, Any]) -> dict[str, Any]:
+    """The profile year's months are judged against their expected range on both monthly
+    charts (crime and ASB), as one family of inspected months."""
+    year = calendar_year(data["years"][-1])
+    return {"inspect": year, "family_size": family_size(TREND_CHARTS, year)}
+
+
 def _crime_trend_figure(con: duckdb.DuckDBPyConnection, data: dict[str, Any],
                         settings: Settings) -> Any:
     """All crime (excluding ASB) by month over the profile's years, with the 12-month average
@@ -673,7 +681,7 @@ def _crime_trend_figure(con: duckdb.DuckDBPyConnection, data: dict[str, Any],
     title = f"All crime (excluding ASB) by month, {data['name']}, {first} to {last}"
     series = monthly_series(con, area, category=ALL_CRIME,
                             period=month_range(date(first, 1, 1), date(last, 12, 1)),
-                            settings=settings)
+                            **_judged(data), settings=settings)
     small = series["count"].between(1, settings.suppress_below - 1).any() if len(series) else False
     if not small:
         return trend_chart("crime-trend", title, series, area_name=data["name"],
@@ -837,7 +845,7 @@ def _change_paragraphs(data: dict[str, Any], hidden: set[str], settings: Setting
 def _asb_section(con: duckdb.DuckDBPyConnection, data: dict[str, Any],
                  settings: Settings) -> Section:
     area = _selection(data)
-    series = monthly_series(con, area, category=ASB, settings=settings)
+    series = monthly_series(con, area, category=ASB, **_judged(data), settings=settings)
     small = bool(((series["count"] >= 1) & (series["count"] < settings.suppress_below)).any()
                  ) if not series.empty else False
     blocks: list[Paragraph | Any] = []

@@ -244,3 +244,21 @@ def test_no_record_level_detail_of_restricted_sources_is_published(bedford_out: 
         table = pd.read_csv(path, dtype=str)
         for column in table.columns[1:]:
             assert not set(table[column].dropna()) & {"1", "2", "3", "4"}
+
+
+def test_exceptional_months_are_one_family_across_the_document(demo_warehouse, bedford_doc):
+    """Every trend chart judges 2023 against its expected range, widened for the 10 charts x
+    12 months the document inspects; the sentences say so, and no chart description uses an
+    untested direction word or a count of 1-4."""
+    trends = [f for f in bedford_doc.figures() if f.key.endswith("-trend")]
+    assert len(trends) == 10       # overall, 8 issues, deliberate fires
+    for figure in trends:
+        assert "limits widened for 120 months inspected" in figure.alt, figure.key
+        assert not re.search(r"\b(rose|fell)\b", figure.alt), figure.key
+        assert not re.search(r"(highest|lowest) [1-4] ", figure.alt), figure.key
+    texts = [t for t in paragraphs(bedford_doc) if "outside the expected range" in t]
+    assert len(texts) == 10
+    assert all("limits widened for 120 months inspected)" in t for t in texts)
+    assert not any("control limits" in t for t in paragraphs(bedford_doc))
+    method = next(t for t in paragraphs(bedford_doc) if t.startswith("Exceptional months"))
+    assert "120 months" in method and "Bonferroni" in method

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 import xml.etree.ElementTree as ET
 from collections.abc import Iterator
+from datetime import date
 from pathlib import Path
 
 import duckdb
@@ -79,15 +80,22 @@ def plot_size(root: ET.Element) -> tuple[float, float]:
 
 @pytest.fixture
 def series() -> pd.DataFrame:
+    """May 2021 to April 2024 as `monthly_series(inspect=2023)` gives it: 2023 judged against
+    an expected range, May 2023 above it and December 2023 below."""
     months = pd.date_range("2021-05-01", periods=36, freq="MS")
     counts = [300 + (i % 12) * 5 - i * 2 for i in range(36)]
-    counts[1], counts[31] = 444, 123
+    counts[24], counts[31] = 444, 123
     frame = pd.DataFrame({"month": [m.date() for m in months], "count": counts})
     frame["rolling_mean"] = frame["count"].rolling(12).mean()
-    frame["lower"], frame["upper"] = 180.0, 400.0
+    frame["inspected"] = [m.year == 2023 for m in months]
+    frame["expected"] = frame["lower"] = frame["upper"] = float("nan")
+    frame.loc[frame["inspected"], ["expected", "lower", "upper"]] = [290.0, 180.0, 400.0]
     frame["exceptional"] = ""
-    frame.loc[1, "exceptional"] = "above"
+    frame.loc[24, "exceptional"] = "above"
     frame.loc[31, "exceptional"] = "below"
+    frame.attrs.update({"reason": None, "seasonal": True, "trend": False, "m": 120,
+                        "history_start": date(2021, 5, 1), "history_end": date(2022, 12, 1),
+                        "inspected": "2023"})
     return frame
 
 
@@ -110,7 +118,7 @@ def ward_values(wards_db: duckdb.DuckDBPyConnection) -> pd.DataFrame:
 
 # -- trend --------------------------------------------------------------------------------------
 
-def test_trend_chart_draws_counts_average_limits_and_exceptional_months(
+def test_trend_chart_draws_counts_average_expected_range_and_exceptional_months(
         series: pd.DataFrame) -> None:
     figure = trend_chart("asb-trend", "Anti-social behaviour by month", series,
                          y_title="Incidents", area_name="Bedford")
@@ -119,21 +127,71 @@ def test_trend_chart_draws_counts_average_limits_and_exceptional_months(
     assert figure.title == "Anti-social behaviour by month"
     assert "Anti-social behaviour by month" in words
     assert {"Month", "Incidents"} <= set(words)
-    assert {"Monthly count", "12-month average", "Control limits", "Exceptionally high",
-            "Exceptionally low"} <= set(words)                      # the legend
+    assert {"Monthly count", "12-month average", "Expected range", "Expected",
+            "Exceptionally high", "Exceptionally low"} <= set(words)      # the legend
     assert_offline(figure)
-    assert len(marks(root, "mark-line")) == 2                       # counts and average
-    assert len(marks(root, "mark-area")) == 1                       # control band
+    assert len(marks(root, "mark-line")) == 3                       # counts, expected, average
+    (band,) = marks(root, "mark-area")
+    width, _ = plot_size(root)
+    left, _, right, _ = path_bounds(band.get("d", ""))
+    # The band covers 2023 only: the 21st to the 32nd of 36 months.
+    assert left == pytest.approx(width * 20 / 35, abs=2)
+    assert right == pytest.approx(width * 31 / 35, abs=2)
     symbols = marks(root, "mark-symbol")
     assert len(symbols) == 36 + 2                                   # every month + 2 flagged
     first, last = series["rolling_mean"].dropna().iloc[[0, -1]]
     assert figure.alt.startswith("Line chart of anti-social behaviour by month in Bedford, "
                                  "May 2021 to April 2024")
-    for fact in ("highest 444 in June 2021", "lowest 123 in December 2023",
-                 f"12-month average fell from {first:.0f} to {last:.0f}",
-                 "control limits 180 to 400", "1 month exceptionally high (June 2021)",
+    for fact in ("highest 444 in May 2023", "lowest 123 in December 2023",
+                 f"12-month average {first:.0f} at the start (April 2022) and {last:.0f} at "
+                 "the end (April 2024)",
+                 "expected range for January 2023 to December 2023 (seasonal expectation of "
+                 "May 2021 to December 2022 and the series' own variation, limits widened for "
+                 "120 months inspected): 180 to 400 each month",
+                 "1 month exceptionally high (May 2023)",
                  "1 month exceptionally low (December 2023)"):
         assert fact in figure.alt
+    assert not re.search(r"\b(rose|fell|rising|falling|steady|increase|decrease)", figure.alt)
+
+
+def test_trend_chart_never_publishes_a_count_of_one_to_four() -> None:
+    months = pd.date_range("2021-01-01", periods=24, freq="MS")
+    counts = [0, 3, 2, 0, 1, 0, 0, 4, 0, 0, 2, 0] + [6, 8, 5, 7, 9, 6, 5, 7, 8, 12, 6, 7]
+    frame = pd.DataFrame({"month": months, "count": counts})
+    frame["rolling_mean"] = frame["count"].rolling(12).mean()
+    figure = trend_chart("weapons", "Possession of weapons by month", frame)
+    # The first 12-month average (12 / 12 = 1.0) is a total of 12; a total of 1-4 is hidden.
+    assert "lowest 0 in January 2021" in figure.alt and "highest 12 in October 2022" in figure.alt
+    small = frame.assign(count=[0] * 11 + [3] + [1] * 12)
+    small["rolling_mean"] = small["count"].rolling(12).mean()   # 0.25: a total of 3
+    words = trend_chart("tiny", "Robbery by month", small).alt
+    assert "highest fewer than 5 in December 2021" in words
+    assert "12-month average under 5 in 12 months at the start (December 2021)" in words
+    spoken = re.sub(r"\b(19|20)\d\d\b|\d+ months|12-month", "", words)
+    assert not re.search(r"(?<![\d.,])[1-4](?![\d.,])", spoken), words
+    assert "0.25" not in words and "0.3" not in words
+    for figure_ in (figure, trend_chart("tiny", "Robbery by month", small)):
+        assert "<title" not in figure_.svg and "<desc" not in figure_.svg
+
+
+def test_trend_chart_of_a_series_that_stops(series: pd.DataFrame) -> None:
+    stopped = series.copy()
+    stopped.loc[30:, "count"] = float("nan")    # a partner source ending in October 2023
+    figure = trend_chart("fires", "Deliberate fires by month", stopped)
+    assert "May 2021 to October 2023 (30 months)" in figure.alt
+    assert "January 2023 to October 2023" in figure.alt
+    assert "exceptionally low" not in figure.alt
+    assert len(marks(parse(figure), "mark-symbol")) == 30 + 1
+
+
+def test_trend_chart_says_why_no_range_is_drawn(series: pd.DataFrame) -> None:
+    bare = series.assign(expected=float("nan"), lower=float("nan"), upper=float("nan"),
+                         exceptional="")
+    bare.attrs = {"reason": "too little history: 8 months of data before 2023"}
+    figure = trend_chart("short", "Burglary by month", bare)
+    assert "Expected range" not in texts(parse(figure))
+    assert ("no expected range drawn (too little history: 8 months of data before 2023)"
+            in figure.alt)
 
 
 def test_trend_chart_with_counts_only(series: pd.DataFrame) -> None:
@@ -142,7 +200,7 @@ def test_trend_chart_with_counts_only(series: pd.DataFrame) -> None:
     root = parse(figure)
     words = texts(root)
     assert {"Burglary", "Month", "Count", "Monthly count"} <= set(words)
-    assert "12-month average" not in words and "Control limits" not in words
+    assert "12-month average" not in words and "Expected range" not in words
     assert len(marks(root, "mark-symbol")) == 6
     assert "12-month average" not in figure.alt
 

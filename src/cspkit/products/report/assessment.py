@@ -15,6 +15,7 @@ import pandas as pd
 from cspkit.measures import comparisons, counts, deprivation, period_change, series
 from cspkit.measures.areas import AreaSelection, events_vintage, reads_warehouse, select_area
 from cspkit.measures.change import DECREASE, INCREASE, NO_CHANGE, TOO_FEW
+from cspkit.measures.control import BONFERRONI, family_size
 from cspkit.measures.counts import ALL_CRIME, ASB
 from cspkit.measures.disclosure import DisclosurePolicy, publish
 from cspkit.measures.error_control import HOLM, Family, control, survivors
@@ -24,7 +25,7 @@ from cspkit.products.report import charts, narrative
 from cspkit.products.report.config import LocalContent
 from cspkit.products.report.document import Block, Document, Paragraph, Section, Table
 from cspkit.products.report.hotspots_section import hotspot_blocks
-from cspkit.products.report.partners import partner_section
+from cspkit.products.report.partners import held, partner_section
 from cspkit.store.coverage import coverage
 
 POLICE_SOURCE = "Police recorded crime and ASB: data.police.uk"
@@ -66,6 +67,7 @@ class Context:
     # Changes that may become key findings: (priority, sentence, category); Holm decides.
     candidates: list[tuple[int, str, str]] = field(default_factory=list)
     months_compared: str = ""     # what the change tables compare, when not whole periods
+    exceptional: dict[str, int] = field(default_factory=dict)  # chart -> months flagged
 
 
 @reads_warehouse
@@ -92,6 +94,10 @@ def build_assessment(con: duckdb.DuckDBPyConnection, area: str, period: Period,
     # The method section lists every family of tests, so it is built after the others.
     built = {key: builders[key](ctx) for key in local.sections
              if key in builders and key != "method"}
+    if ctx.exceptional:
+        ctx.families.append(Family("Exceptional months on the trend charts",
+                                   exceptional_family(ctx), BONFERRONI, settings.alpha,
+                                   sum(ctx.exceptional.values())))
     if "method" in local.sections:
         built["method"] = method_section(ctx)
     body = [built[key] for key in local.sections if key in built]
@@ -252,13 +258,15 @@ def overall_crime(ctx: Context) -> Section:
     sentence = narrative.change_sentence(f"Police recorded crime (excluding ASB) in {area.name}",
                                          row, ctx.settings)
     _note_finding(ctx, 1, row, sentence)
-    trend = series.monthly_series(con, area, category=ALL_CRIME, settings=ctx.settings)
+    trend = series.monthly_series(con, area, category=ALL_CRIME, inspect=ctx.period,
+                                  family_size=exceptional_family(ctx), settings=ctx.settings)
     figure = charts.trend_chart("overall-trend", f"Police recorded crime (excluding ASB) by "
                                 f"month, {area.name}", trend, y_title="Crimes",
-                                area_name=area.name)
+                                area_name=area.name, settings=ctx.settings)
     figure.source = POLICE_SOURCE
     section.blocks += [Paragraph(sentence + " {figure:overall-trend} shows the monthly trend "
-                                 "since the data begins.")]
+                                 "since the data begins. "
+                                 + exceptional_sentence(ctx, "Police recorded crime", trend))]
     section.blocks.append(figure)
     now_label, before_label = _compared_labels(full, ctx)
     table = change[["category", "count", "baseline_count", "change", "pct_change", "verdict"]]
@@ -355,19 +363,14 @@ def issues(ctx: Context) -> Section:
             sub.blocks.append(Paragraph(narrative.change_sentence(
                 f"{category} in {ctx.area.name}", row, ctx.settings)))
         slug = key
-        trend = (series.monthly_series(ctx.con, ctx.area, category=present[0],
-                                       settings=ctx.settings)
-                 if len(present) == 1 else _group_series(ctx, present))
+        trend = _group_series(ctx, present)
         figure = charts.trend_chart(f"{slug}-trend", f"{title} by month, {ctx.area.name}",
-                                    trend, y_title="Count", area_name=ctx.area.name)
+                                    trend, y_title="Count", area_name=ctx.area.name,
+                                    settings=ctx.settings)
         figure.source = POLICE_SOURCE
-        judged = "exceptional_seasonal" if "exceptional_seasonal" in trend else "exceptional"
-        peaks = [month_label(m) for m in trend.loc[trend[judged] == "above", "month"]][:4]
-        text = "{figure:" + slug + "-trend} shows the monthly trend."
-        if peaks:
-            text += (" Months above the expected range (control limits"
-                     + (", allowing for the season" if judged == "exceptional_seasonal" else "")
-                     + "): " + ", ".join(peaks) + ".")
+        text = ("{figure:" + slug + "-trend} shows the monthly trend. "
+                + exceptional_sentence(ctx, title, trend))
+        sub.blocks.append(Paragraph(text))
         sub.blocks.append(figure)
         if len(present) > 1:
             group = change.loc[present].reset_index()
@@ -388,15 +391,39 @@ def issues(ctx: Context) -> Section:
 
 
 def _group_series(ctx: Context, categories: list[str]) -> pd.DataFrame:
-    frames = [series.monthly_counts(ctx.con, ctx.area, category=c) for c in categories]
-    total = pd.concat(frames).groupby("month", as_index=False)["count"].sum()
-    from cspkit.measures.control import control_limits, rolling_mean
+    """The issue's categories counted together by month, its months of the period judged
+    against their expected range."""
+    return series.monthly_series(ctx.con, ctx.area,
+                                 category=categories[0] if len(categories) == 1 else categories,
+                                 inspect=ctx.period, family_size=exceptional_family(ctx),
+                                 settings=ctx.settings)
 
-    out = control_limits(rolling_mean(total), None, ctx.settings)
-    out["exceptional"] = ""
-    out.loc[out["count"] > out["upper"], "exceptional"] = "above"
-    out.loc[out["count"] < out["lower"], "exceptional"] = "below"
-    return out
+
+def exceptional_family(ctx: Context) -> int:
+    """How many months the document inspects for exceptional months: every month of the
+    period on each trend chart it draws (overall crime, one per issue, deliberate fires), so
+    that the chance of a false alarm anywhere in the document stays at settings.alpha."""
+    sections = ctx.local.sections
+    charts_drawn = (("overall-crime" in sections) + len(ISSUES) * ("issues" in sections)
+                    + ("partners" in sections and held(ctx.con, "fire")))
+    return family_size(charts_drawn, ctx.period)
+
+
+def exceptional_sentence(ctx: Context, name: str, trend: pd.DataFrame) -> str:
+    """The months outside their expected range, or that none was, or why none was judged;
+    the chart's flagged months are counted in the document's family."""
+    attrs = trend.attrs
+    if attrs.get("reason"):
+        return f"No month is judged against an expected range: {attrs['reason']}."
+    ctx.exceptional[name] = int(trend["exceptional"].isin(["above", "below"]).sum())
+    method = (f"({charts.expectation_words(attrs)}, limits widened for {attrs.get('m')} "
+              "months inspected)")
+    flagged = trend[trend["exceptional"].isin(["above", "below"])]
+    if flagged.empty:
+        return f"No month of {attrs.get('inspected')} was outside the expected range {method}."
+    months = [f"{month_label(r.month)} ({'high' if r.exceptional == 'above' else 'low'})"
+              for r in flagged.itertuples()]
+    return f"Months outside the expected range {method}: {', '.join(months)}."
 
 
 def _ward_blocks(ctx: Context, slug: str, title: str, categories: list[str]) -> list:
@@ -625,6 +652,13 @@ def method_section(ctx: Context) -> Section:
         f"any false key finding is at most {settings.findings_alpha:.0%}). Rankings such as "
         "the largest ward rises or the places index order places; they are not tests and are "
         "never key findings.",
+        "Exceptional months: each trend chart's months of the period are compared with an "
+        "expected range from a quasi-Poisson model of the months before it (calendar-month "
+        "effects where every calendar month appears at least twice, a linear trend where the "
+        "history spans two years or more, and the series' own month-to-month variation), "
+        f"widened for every month the document inspects ({BONFERRONI}: "
+        f"{exceptional_family(ctx)} months, a {settings.alpha:.0%} chance of any false "
+        "alarm in the document); months before the period are shown for context only.",
     ]
     for text in texts:
         section.blocks.append(Paragraph(text))

@@ -31,6 +31,7 @@ import vl_convert
 from shapely.geometry import MultiPolygon, Polygon
 from shapely.geometry.polygon import orient
 
+from cspkit.measures.settings import Settings
 from cspkit.products.report.document import Figure
 
 FONT = "DejaVu Sans, Liberation Sans, Arial, sans-serif"
@@ -42,6 +43,7 @@ TITLE_CHARS = 80            # about what fits across WIDTH at the title font siz
 COUNT_COLOUR = "#1f4e79"
 AVERAGE_COLOUR = "#e07b00"
 BAND_COLOUR = "#d9d9d9"
+EXPECTED_COLOUR = "#595959"
 HIGH_COLOUR = "#c00000"
 LOW_COLOUR = "#7030a0"
 BAR_COLOUR = "#8fb3d9"
@@ -50,6 +52,7 @@ BASELINE_COLOUR = "#a6c8e8"
 NOT_SHOWN_COLOUR = "#c8c8c8"
 MAP_SCHEME = "blues"
 
+EXPECTED_RANGE, EXPECTED = "Expected range", "Expected"
 NO_BOUNDARIES = "No boundaries loaded for this map"
 NO_DATA = "No data for this chart"
 
@@ -62,9 +65,14 @@ LEVEL_WORDS = {"lsoa": "LSOA", "msoa": "MSOA", "oa": "output area", "lad": "dist
 # -- public API ---------------------------------------------------------------------------------
 
 def trend_chart(key: str, title: str, series: pd.DataFrame, *, y_title: str = "Count",
-                area_name: str = "", source: str = "") -> Figure:
-    """Monthly counts as a line with points, the 12-month rolling mean as a second line, the
-    control limits (if given) as a shaded band and exceptional months as larger marks."""
+                area_name: str = "", source: str = "", settings: Settings | None = None
+                ) -> Figure:
+    """Monthly counts as a line with points, the 12-month rolling mean as a second line and,
+    for the inspected months (`measures.series.monthly_series(inspect=...)`), the expected
+    count as a dashed line inside the expected range (a shaded band), with the months outside
+    it as larger marks. A series that stops (a partner source ending before the police data)
+    is drawn to its last month and no further."""
+    settings = settings or Settings()
     frame = _trend_frame(series)
     if frame.empty:
         return _message_figure(key, title, NO_DATA, f"{title}: no months to chart.", source)
@@ -75,10 +83,11 @@ def trend_chart(key: str, title: str, series: pd.DataFrame, *, y_title: str = "C
     y_scale = alt.Scale(zero=True)
     layers: list[alt.Chart] = []
     datasets: Datasets = {}
-    has_band = bool(frame["lower"].notna().any() and frame["upper"].notna().any())
+    banded = frame[frame["lower"].notna() & frame["upper"].notna()]
+    has_band = not banded.empty
     if has_band:
-        names.append("Control limits")
-        colours.append(BAND_COLOUR)
+        names += [EXPECTED_RANGE, EXPECTED]
+        colours += [BAND_COLOUR, EXPECTED_COLOUR]
     has_average = bool(frame["rolling_mean"].notna().any())
     if has_average:
         names.append("12-month average")
@@ -94,30 +103,38 @@ def trend_chart(key: str, title: str, series: pd.DataFrame, *, y_title: str = "C
                                         columns=3 if len(names) > 3 else len(names)))
 
     if has_band:
-        band = _values(datasets, "band", frame[frame["lower"].notna() & frame["upper"].notna()],
-                       series="Control limits")
+        band = _values(datasets, "band", banded[["month", "lower", "upper"]],
+                       series=EXPECTED_RANGE)
         layers.append(alt.Chart(band).mark_area(opacity=0.6).encode(
             x=x, y=alt.Y("lower:Q", scale=y_scale), y2="upper:Q", color=color))
+        expected = _values(datasets, "expected", banded[["month", "expected"]],
+                           series=EXPECTED)
+        layers.append(alt.Chart(expected).mark_line(strokeWidth=1.5, strokeDash=[5, 3]).encode(
+            x=x, y=alt.Y("expected:Q", scale=y_scale), color=color))
     # Months the data does not hold are blanks in the line, never joined across: a gap of
     # several months drawn as a straight line would read as a trend nobody measured.
-    counts = _values(datasets, "counts", _with_gaps(frame), series="Monthly count")
+    counts = _values(datasets, "counts", _with_gaps(frame)[["month", "count"]],
+                     series="Monthly count")
     layers.append(alt.Chart(counts).mark_line(
         point=alt.OverlayMarkDef(filled=True, size=22), strokeWidth=1.5,
         invalid="break-paths-show-domains").encode(
             x=x, y=alt.Y("count:Q", title=y_title, scale=y_scale), color=color))
     if has_average:
-        average = _values(datasets, "average", frame[frame["rolling_mean"].notna()],
+        # Broken at missing months too: the average is unknown there, not a straight line.
+        average = _values(datasets, "average", _with_gaps(frame)[["month", "rolling_mean"]],
                           series="12-month average")
-        layers.append(alt.Chart(average).mark_line(strokeWidth=2.5).encode(
-            x=x, y=alt.Y("rolling_mean:Q", scale=y_scale), color=color))
+        layers.append(alt.Chart(average).mark_line(
+            strokeWidth=2.5, invalid="break-paths-show-domains").encode(
+                x=x, y=alt.Y("rolling_mean:Q", scale=y_scale), color=color))
     if not flagged.empty:
-        labelled = _values(datasets, "flagged", flagged.assign(series=flagged["exceptional"].map(
-            {"above": "Exceptionally high", "below": "Exceptionally low"})))
+        labelled = _values(datasets, "flagged", flagged[["month", "count"]].assign(
+            series=flagged["exceptional"].map({"above": "Exceptionally high",
+                                               "below": "Exceptionally low"})))
         layers.append(alt.Chart(labelled).mark_point(
             filled=True, size=90, opacity=1, stroke="white", strokeWidth=1).encode(
                 x=x, y=alt.Y("count:Q", scale=y_scale), color=color))
 
-    description = _trend_alt(title, frame, area_name, has_band)
+    description = _trend_alt(title, frame, area_name, series.attrs, settings)
     chart = alt.layer(*layers).properties(
         width=WIDTH - 60, height=260, title=_title(title))
     return _figure(key, title, chart, description, source, datasets)
@@ -392,11 +409,12 @@ def _bold_if(highlight: str | None) -> Any:
 def _trend_frame(series: pd.DataFrame) -> pd.DataFrame:
     frame = pd.DataFrame({"month": pd.to_datetime(series["month"]),
                           "count": pd.to_numeric(series["count"], errors="coerce")})
-    for column in ("rolling_mean", "lower", "upper"):
+    for column in ("rolling_mean", "expected", "lower", "upper"):
         frame[column] = (pd.to_numeric(series[column], errors="coerce")
                          if column in series else float("nan"))
     frame["exceptional"] = (series["exceptional"].fillna("").astype(str)
                             if "exceptional" in series else "")
+    # A month with no count (a source that stopped) is not drawn, nor are its limits.
     return frame.dropna(subset=["month", "count"]).sort_values("month").reset_index(drop=True)
 
 
@@ -491,7 +509,10 @@ def _map_height(shapes: list[Polygon | MultiPolygon], width: int) -> int:
 
 # -- alt text -----------------------------------------------------------------------------------
 
-def _trend_alt(title: str, frame: pd.DataFrame, area_name: str, has_band: bool) -> str:
+def _trend_alt(title: str, frame: pd.DataFrame, area_name: str, attrs: dict[str, Any],
+               settings: Settings) -> str:
+    """What the chart shows, in facts only: no direction word for anything untested, and no
+    count of 1 to suppress_below - 1 (nor a 12-month average that would give one away)."""
     counts = frame["count"]
     fmt = _number_format(counts)
     first, last = frame["month"].iloc[0], frame["month"].iloc[-1]
@@ -500,33 +521,87 @@ def _trend_alt(title: str, frame: pd.DataFrame, area_name: str, has_band: bool) 
         subject += f" in {area_name}"
     parts = [f"Line chart of {subject}, {_month(first)} to {_month(last)}"
              f" ({len(frame)} months)"]
-    facts = [f"highest {format(counts.max(), fmt)} in "
+    facts = [f"highest {_count_words(counts.max(), fmt, settings)} in "
              f"{_months(frame.loc[counts == counts.max(), 'month'])}",
-             f"lowest {format(counts.min(), fmt)} in "
+             f"lowest {_count_words(counts.min(), fmt, settings)} in "
              f"{_months(frame.loc[counts == counts.min(), 'month'])}"]
     averages = frame["rolling_mean"].dropna()
     if len(averages) >= 2:
-        avg_fmt = _number_format(averages)
-        start, end = format(averages.iloc[0], avg_fmt), format(averages.iloc[-1], avg_fmt)
-        if start == end:
-            facts.append(f"12-month average steady at {end}")
-        else:
-            verb = "rose" if averages.iloc[-1] > averages.iloc[0] else "fell"
-            facts.append(f"12-month average {verb} from {start} to {end}")
+        facts.append(f"12-month average {_average_words(averages.iloc[0], averages, settings)} "
+                     f"at the start ({_month(frame.loc[averages.index[0], 'month'])}) and "
+                     f"{_average_words(averages.iloc[-1], averages, settings)} at the end "
+                     f"({_month(frame.loc[averages.index[-1], 'month'])})")
     elif len(averages) == 1:
-        facts.append(f"12-month average {format(averages.iloc[0], _number_format(averages))}")
-    if has_band:
-        lower, upper = frame["lower"].dropna(), frame["upper"].dropna()
-        if lower.nunique() == 1 and upper.nunique() == 1:
-            limits_fmt = _number_format(pd.concat([lower, upper]))
-            facts.append(f"control limits {format(lower.iloc[0], limits_fmt)} to "
-                         f"{format(upper.iloc[0], limits_fmt)}")
+        facts.append(f"12-month average {_average_words(averages.iloc[0], averages, settings)}")
+    banded = frame[frame["lower"].notna() & frame["upper"].notna()]
+    if not banded.empty:
+        limits_fmt = _number_format(pd.concat([banded["lower"], banded["upper"]]))
+        low, high = banded["lower"], banded["upper"]
+        when = f"{_month(banded['month'].iloc[0])} to {_month(banded['month'].iloc[-1])}"
+        if low.nunique() == 1 and high.nunique() == 1:
+            limits = (f"{format(low.iloc[0], limits_fmt)} to {format(high.iloc[0], limits_fmt)} "
+                      "each month")
+        else:
+            limits = (f"lower limit {_span_of(low, limits_fmt)}, upper limit "
+                      f"{_span_of(high, limits_fmt)}")
+        method = _range_method(attrs)
+        facts.append(f"expected range for {when}{method}: {limits}")
+    elif attrs.get("reason"):
+        facts.append(f"no expected range drawn ({attrs['reason']})")
     for direction, word in (("above", "high"), ("below", "low")):
         months = frame.loc[frame["exceptional"] == direction, "month"]
         if not months.empty:
             facts.append(f"{_count_of(len(months), 'month')} exceptionally {word} "
                          f"({_months(months, limit=6)})")
+    if not banded.empty and not frame["exceptional"].isin(["above", "below"]).any():
+        facts.append("no month outside the expected range")
     return f"{parts[0]}: {'; '.join(facts)}."
+
+
+def _count_words(value: float, fmt: str, settings: Settings) -> str:
+    """A count as published: 1 to suppress_below - 1 as 'fewer than N'."""
+    if 0 < value < settings.suppress_below:
+        return f"fewer than {settings.suppress_below}"
+    return format(value, fmt)
+
+
+def _average_words(value: float, averages: pd.Series, settings: Settings) -> str:
+    """A 12-month average, unless its 12-month total is a count the policy hides (an average
+    of 0.25 is a total of 3)."""
+    total = round(value * 12)
+    if 0 < total < settings.suppress_below:
+        return f"under {settings.suppress_below} in 12 months"
+    return format(value, _number_format(averages))
+
+
+def _span_of(values: pd.Series, fmt: str) -> str:
+    low, high = format(values.min(), fmt), format(values.max(), fmt)
+    return low if low == high else f"{low} to {high}"
+
+
+def _range_method(attrs: dict[str, Any]) -> str:
+    """' (from ..., limits widened for 120 months inspected)', from the series' attrs."""
+    if not attrs.get("m"):
+        return ""
+    return (f" ({expectation_words(attrs)}, limits widened for "
+            f"{_count_of(int(attrs['m']), 'month')} inspected)")
+
+
+def expectation_words(attrs: dict[str, Any]) -> str:
+    """What a series' expected range was built from, from `monthly_series(...).attrs`: e.g.
+    'seasonal expectation and trend from January 2017 to December 2022 and the series' own
+    variation'."""
+    start, end = attrs.get("history_start"), attrs.get("history_end")
+    if attrs.get("seasonal") and attrs.get("trend"):
+        model = "seasonal expectation and trend"
+    elif attrs.get("seasonal"):
+        model = "seasonal expectation"
+    elif attrs.get("trend"):
+        model = "level and trend"
+    else:
+        model = "average month"
+    when = f" of {_month(pd.Timestamp(start))} to {_month(pd.Timestamp(end))}" if start else ""
+    return f"{model}{when} and the series' own variation"
 
 
 def _bar_alt(title: str, data: pd.DataFrame, value_title: str, category_title: str,

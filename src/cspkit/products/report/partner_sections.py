@@ -85,28 +85,32 @@ def fire(con: duckdb.DuckDBPyConnection, ctx: Any) -> list[Block]:
                            for r in causes.itertuples())
         blocks.append(Paragraph(f"Fire and rescue attended {narrative.count_text(total)} fires "
                                 f"in {area.name} in {period.label}: {shares}."))
+    # Judged with the assessment's other trend charts: one family of months inspected.
+    from cspkit.products.report.assessment import exceptional_family, exceptional_sentence
+
     trend = series.monthly_series(con, area, source="fire", subcategory="Deliberate",
+                                  inspect=period, family_size=exceptional_family(ctx),
                                   settings=ctx.settings)
     if not trend.empty:
-        judged = ("exceptional_seasonal" if "exceptional_seasonal" in trend
-                  and (trend["exceptional_seasonal"] != "").any() else "exceptional")
         # Most exceptional first: how far each flagged month stands above its limit.
-        above = trend[trend[judged] == "above"].copy()
-        sigma = ctx.settings.control_sigma
-        limit = (above["expected"] + sigma * above["expected"] ** 0.5
-                 if judged == "exceptional_seasonal" else above["upper"])
-        above["excess"] = above["count"] - limit.astype(float)
+        above = trend[trend["exceptional"] == "above"]
+        above = above.assign(excess=above["count"] - above["upper"])
         peaks = [month_label(m) for m in above.sort_values("excess", ascending=False)["month"]]
         figure = charts.trend_chart("fire-deliberate-trend",
                                     f"Deliberate fires by month, {area.name}", trend,
-                                    y_title="Deliberate fires", area_name=area.name)
+                                    y_title="Deliberate fires", area_name=area.name,
+                                    settings=ctx.settings)
         figure.source = "Fire and rescue service incidents"
-        text = "{figure:fire-deliberate-trend} shows deliberate fires by month."
+        text = ("{figure:fire-deliberate-trend} shows deliberate fires by month. "
+                + exceptional_sentence(ctx, "Deliberate fires", trend))
         if peaks:
-            text += " Months above the control limits: " + ", ".join(peaks[:4]) + "."
-            ctx.findings.append((2, f"Deliberate fires in {area.name} peaked in "
-                                    f"{', '.join(peaks[:2])}, above the expected range"
-                                    + (SYNTHETIC_FINDING if synthetic else "") + "."))
+            # Outside a range set for the whole document at alpha (Bonferroni, stricter than
+            # Holm): a key finding when that is no looser than the findings' own level.
+            if ctx.settings.alpha <= ctx.settings.findings_alpha:
+                ctx.findings.append((2, f"Deliberate fires in {area.name} were above their "
+                                        f"expected range in {', '.join(peaks[:2])} (limits "
+                                        "widened for every month the document inspects)"
+                                        + (SYNTHETIC_FINDING if synthetic else "") + "."))
         blocks += [Paragraph(text), figure]
     if area.level in ("lad", "county", "force"):
         wards = period_change.place_change(con, area, period, baseline, level="ward",
