@@ -108,8 +108,8 @@ def fire(con: duckdb.DuckDBPyConnection, ctx: Any) -> list[Block]:
             # Holm): a key finding when that is no looser than the findings' own level.
             if ctx.settings.alpha <= ctx.settings.findings_alpha:
                 ctx.findings.append((2, f"Deliberate fires in {area.name} were above their "
-                                        f"expected range in {', '.join(peaks[:2])} (limits "
-                                        "widened for every month the document inspects)"
+                                        f"expected range in {', '.join(peaks[:2])}, with limits "
+                                        "widened for every month the document inspects"
                                         + (SYNTHETIC_FINDING if synthetic else "") + "."))
         blocks += [Paragraph(text), figure]
     if area.level in ("lad", "county", "force"):
