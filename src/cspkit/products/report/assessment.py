@@ -265,8 +265,8 @@ def overall_crime(ctx: Context) -> Section:
                                 area_name=area.name, settings=ctx.settings)
     figure.source = POLICE_SOURCE
     section.blocks += [Paragraph(sentence + " {figure:overall-trend} shows the monthly trend "
-                                 "since the data begins. "
-                                 + exceptional_sentence(ctx, "Police recorded crime", trend))]
+                                 "since the data begins."),
+                       Paragraph(exceptional_sentence(ctx, "Police recorded crime", trend))]
     section.blocks.append(figure)
     now_label, before_label = _compared_labels(full, ctx)
     table = change[["category", "count", "baseline_count", "change", "pct_change", "verdict"]]
