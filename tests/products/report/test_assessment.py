@@ -289,4 +289,4 @@ def test_built_documents_pass_the_disclosure_audit(which, bedford_doc, east_camb
     # Only tables of ranks, scores, deciles and data coverage declare no counts.
     assert set(report.unchecked) <= {"deprivation-domains", "deprivation-most",
                                      "deprivation-least", "places-ranking", "places-several",
-                                     "coverage"}
+                                     "coverage", "method-families"}
