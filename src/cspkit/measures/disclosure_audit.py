@@ -7,14 +7,21 @@ renderer audits every table (the HTML table, its CSV file and its XLSX sheet are
 from the same published frame, which is what is audited), every paragraph, table title and
 note, every figure's text alternative and the SVG's own `<title>`, `<desc>` and `aria-label`
 text, and refuses to write a document that leaks, naming the table or figure and the cell or
-sentence. The place profile's JSON and the places ranking's `--format json`/`csv` output are
-published values and are audited the same way. Not covered: the analyst files that say they
-are not for publication (the `*-analyst.csv` ranking, `--analyst` output, `cspkit measure`,
-which prints exact counts by design); data-quality counts about the data rather than about
-events in a place (records per force and month, unlocated records, duplicates skipped, months
-held); the positions of points and bars in charts (a chart whose values include a count of
-1 to 4 is replaced by a rate or index chart by the product, not by this audit); and figures
-published outside the document that a reader could combine with it.
+sentence. The place profile's JSON (printed by `cspkit profile --format json` and written
+beside the briefing) and the ranking `cspkit places --format json/csv/table` prints are
+published values and are audited the same way. Sums published elsewhere in the same document
+(a district's count beside its wards', the total in a sentence) are declared as known sums of
+the table, and tables sorted by a figure list the rows whose figure is hidden last.
+
+Not covered: the analyst outputs that say they are not for publication (the
+`*-analyst.csv` ranking, `--analyst` output, `cspkit measure`, which prints exact counts by
+design); data-quality counts about the data rather than about events in a place (records per
+force and month, unlocated records, duplicates skipped, months held) and counts of tests; ranks,
+scores, deciles and flags of a ranking, and ratios such as the seasonal index, which bound a
+count but do not give it; tables that publish no counts (`Table.arithmetic` None: the renderer
+lists them); the positions of points and bars in charts (the products draw a count of 1 to 4
+as not shown in bar charts and maps; the monthly trend charts of the assessment can still plot
+one); and figures published outside the document that a reader could combine with it.
 
 How a table is audited. A table carries an `Arithmetic`: its count columns, the totals it
 publishes (a total column, total rows, sums published elsewhere) and how each other figure is
@@ -34,7 +41,12 @@ the column, the value and the relations that pin it. Integer solutions found on 
 most counts to have two or more values without a programme of their own. A figure `Computed`
 from a hidden count and shown is reported at once: it can be inverted. Relations a table does
 not declare are looked for as well: a column that equals the difference, or the percentage
-change, of two count columns on every row where both are shown is audited as one.
+change, of two count columns on every row where both are shown is audited as one, and a
+column whose shown values are in order down the table bounds each hidden value between the
+shown ones around it (dropped if that contradicts the rest). A declared figure that a row
+with all its counts shown contradicts is not computed as declared, and is audited as
+`Computed` instead; totals that cannot add up, or columns the arithmetic names but the table
+lacks, raise `ArithmeticMismatch`.
 
 How a sentence is audited (`audit_text`): a number below the threshold (in figures or words)
 presented as a count of events ("3 incidents", "lowest 2 in January 2022", "peaked at 4"), and
