@@ -292,8 +292,8 @@ class DisclosureLeak(ValueError):
         self.leaks = list(leaks)
         shown = "\n  ".join(str(leak) for leak in self.leaks[:12])
         more = f"\n  ... and {len(self.leaks) - 12} more" if len(self.leaks) > 12 else ""
-        super().__init__(f"disclosure audit: {len(self.leaks)} suppressed or small "
-                         f"count(s) could be recovered:\n  {shown}{more}")
+        super().__init__(f"disclosure audit: {len(self.leaks)} place(s) where a small count "
+                         f"is shown or can be worked out; nothing written:\n  {shown}{more}")
 
 
 class ArithmeticMismatch(ValueError):
