@@ -465,10 +465,15 @@ def places_cmd(
         "--out", help="Write the ranking document (HTML, PDF) with its map, its tables, and "
                       "the full analyst ranking (CSV) into this folder.")] = None,
     pdf: Annotated[bool, typer.Option(help="With --out, also write the PDF.")] = True,
+    analyst: Annotated[bool, typer.Option(
+        help="Print exact counts, 1-4 included, for analysts. Not for publication.")] = False,
 ) -> None:
     """Rank every ward (or LSOA) of a district by an explainable multi-issue index: per-issue
     rates, flags where a place is in the district's top 20%, and a weighted composite score
     (ranks exponentially transformed, as the IMD does), with the issues that drive it.
+
+    The table, CSV or JSON printed is published figures: counts of 1-4, and the rates and
+    flags that would reveal one, are hidden. --analyst prints the exact ranking.
 
     Example:
 
@@ -476,7 +481,7 @@ def places_cmd(
     """
     from cspkit.measures.periods import calendar_year
     from cspkit.measures.places import ranking_stability, vulnerable_places
-    from cspkit.products.places_report import write_places
+    from cspkit.products.places_report import published_ranking, write_places
     from cspkit.store import connect
 
     if level not in ("ward", "lsoa"):
@@ -499,6 +504,8 @@ def places_cmd(
                               f"{pair['spearman']:.2f}; entered the top {result['top_n']}: "
                               f"{', '.join(pair['entered']) or 'none'}; left: "
                               f"{', '.join(pair['left']) or 'none'}")
+        if not analyst:
+            frame = published_ranking(frame)
     except ValueError as exc:
         raise CspkitError(str(exc)) from exc
     if frame.attrs.get("synthetic"):   # the ranking rests on synthetic samples: every row says so
@@ -538,10 +545,16 @@ def profile_cmd(
     format: Annotated[str | None, typer.Option(
         "--format", help="json: print the profile as JSON (the default without --out).")
     ] = None,
+    analyst: Annotated[bool, typer.Option(
+        help="Exact counts, 1-4 included, for analysts: printed JSON is the exact profile and "
+             "--out also writes NAME-analyst.json. Not for publication.")] = False,
 ) -> None:
     """Profile any bespoke place (a set of LSOAs or wards, or a drawn polygon): population,
     every issue over three years with trend and verdicts, comparison with the district, the
     force and wards of the same size, deprivation, ASB seasonality and a map.
+
+    The JSON (printed, or beside the briefing) is published figures: counts of 1-4 and
+    anything that would reveal one are hidden. --analyst gives the exact figures.
 
     Example:
 
@@ -549,7 +562,7 @@ def profile_cmd(
     """
     from cspkit.measures.areas import custom_area, select_area
     from cspkit.measures.custom_areas import RULES, area_from_polygon, area_from_wards
-    from cspkit.products.profile import profile, write_profile
+    from cspkit.products.profile import profile, published_profile, write_profile
     from cspkit.store import connect
 
     chosen = [x for x in (lsoas, wards, polygon) if x]
@@ -580,7 +593,8 @@ def profile_cmd(
 
             year = latest_full_year(con, area)
         if out_dir is not None:
-            kinds = {"html", "json"} | ({"pdf"} if pdf else set())
+            kinds = ({"html", "json"} | ({"pdf"} if pdf else set())
+                     | ({"analyst-json"} if analyst else set()))
             paths, data = write_profile(con, area, year, out_dir, fmt=kinds, info=info,
                                         district=scope)
             for kind, path in paths.items():
@@ -588,7 +602,8 @@ def profile_cmd(
         if format == "json" or out_dir is None:
             if data is None:
                 data = profile(con, area, year, district=scope, info=info)
-            sys.stdout.write(json.dumps(data, indent=2, default=str) + "\n")
+            shown = data if analyst else published_profile(data)
+            sys.stdout.write(json.dumps(shown, indent=2, default=str) + "\n")
     except ValueError as exc:
         raise CspkitError(str(exc)) from exc
 

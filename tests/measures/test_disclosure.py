@@ -10,8 +10,19 @@ from cspkit.measures.disclosure import (
     PRIMARY,
     SECONDARY,
     DisclosurePolicy,
+    hidden_last,
     publish,
     suppression_pattern,
+)
+from cspkit.measures.disclosure_audit import (
+    Arithmetic,
+    Difference,
+    KnownSum,
+    Rate,
+    RowSum,
+    Share,
+    arithmetic_of,
+    audit_table,
 )
 from cspkit.measures.settings import Settings
 
@@ -187,3 +198,87 @@ def test_random_single_row_tables_cannot_be_solved_by_brute_force():
         for cell, values in _feasible_small_values(out.iloc[0]).items():
             assert len(values) > 1, f"{cell} is recoverable in\n{out}"
             assert int(table.iloc[0][cell]) in values
+
+
+def test_a_figure_from_two_counts_is_hidden_when_either_is():
+    # The ward volume-change table: '<5, 11, 8' would give 3 away if the change followed only
+    # the current count.
+    table = pd.DataFrame({"ward": ["A", "B", "C", "D"], "2022": [3, 20, 9, 0],
+                          "2023": [11, 25, 2, 0]})
+    table["change"] = table["2023"] - table["2022"]
+    table["change_pct"] = [266.7, 25.0, -77.8, None]
+    out = publish(table, ["2022", "2023"], derived={"change": ("2023", "2022"),
+                                                    "change_pct": ["2023", "2022"]})
+    assert out["change"].tolist() == ["*", 5, "*", 0]
+    assert out["change_pct"].tolist()[:3] == ["*", 25.0, "*"]
+    # A single source still works as before, and a relation names its sources itself.
+    one = publish(table, ["2022", "2023"], derived={"change": "2023"})
+    assert one["change"].tolist() == [8, 5, "*", 0]
+    related = publish(table, ["2022", "2023"], derived={"change": Difference("2023", "2022")})
+    assert related["change"].tolist() == ["*", 5, "*", 0]
+    with pytest.raises(KeyError):
+        publish(table, ["2022", "2023"], derived={"change": ("2023", "Nope")})
+
+
+def test_secondary_suppression_follows_to_every_derived_source():
+    # A '*' protecting a small count in a total hides the figures computed from it too.
+    table = pd.DataFrame({"a": [1, 10], "b": [8, 12]}, index=["x", "Total"])
+    table.loc["Total"] = [13, 16]
+    table.loc["y"] = [12, 8]
+    table = table.loc[["x", "y", "Total"]]
+    table["diff"] = table["b"] - table["a"]
+    out = publish(table, ["a", "b"], total_rows=["Total"], derived={"diff": ("b", "a")})
+    hidden = out[["a", "b"]].isin(["<5", "*"]).any(axis=1)
+    assert (out.loc[hidden, "diff"] == "*").all() and hidden.sum() >= 2
+
+
+def test_publish_records_the_arithmetic_it_applied():
+    table = pd.DataFrame({"area": ["A", "B", "T"], "n": [3, 40, 43], "pop": [900, 12000, 12900]})
+    table["rate"] = 1000 * table["n"] / table["pop"]
+    out = publish(table, ["n"], total_rows=[2], derived={"rate": Rate("n", "pop")},
+                  known_sums=[KnownSum("n", 43, (0, 1))])
+    spec = arithmetic_of(out)
+    assert spec == Arithmetic(counts=("n",), row_sums=(RowSum(2, (0, 1)),),
+                              known_sums=(KnownSum("n", 43, (0, 1)),),
+                              derived=(("rate", Rate("n", "pop")),))
+    assert out["n"].tolist() == ["<5", "*", "43"]
+    assert audit_table(out, spec) == []
+    # A report table built from the frame carries it.
+    from cspkit.products.report.document import Table
+
+    assert Table("t", "T", out).arithmetic == spec
+
+
+def test_a_sum_published_elsewhere_is_protected_like_a_total():
+    # The district's count in another table is the sum of the ward counts: with one ward
+    # hidden it would give that ward away.
+    wards = pd.DataFrame({"ward": ["A", "B", "C"], "n": [3, 40, 25]})
+    plain = publish(wards, ["n"])
+    assert plain["n"].tolist() == ["<5", "40", "25"]
+    protected = publish(wards, ["n"], known_sums=[KnownSum("n", 68)])
+    assert protected["n"].tolist() == ["<5", "40", "*"]
+    assert audit_table(protected, arithmetic_of(protected)) == []
+    # A sum below the threshold is published as '<5' elsewhere: not known, nothing to add.
+    small = publish(pd.DataFrame({"n": [1, 2]}), ["n"], known_sums=[KnownSum("n", 3)])
+    assert arithmetic_of(small).known_sums == ()
+    with pytest.raises(ValueError, match="published elsewhere"):
+        publish(wards, ["n"], known_sums=[KnownSum("n", 70)])
+
+
+def test_shares_protect_the_column_total():
+    table = pd.DataFrame({"decile": [1, 2, 3], "n": [1200, 797, 3]})
+    table["share"] = table["n"] / table["n"].sum()
+    out = publish(table, ["n"], derived={"share": Share("n")})
+    assert out["n"].tolist() == ["1200", "*", "<5"]
+    assert out["share"].tolist()[1:] == ["*", "*"]
+
+
+def test_hidden_rows_go_last_in_a_table_sorted_by_a_hidden_figure():
+    table = pd.DataFrame({"ward": ["B", "A", "C", "D"], "2022": [20, 0, 9, 3],
+                          "2023": [29, 3, 5, 1]})
+    table["change"] = table["2023"] - table["2022"]
+    table = table.sort_values("change", ascending=False)
+    out = hidden_last(publish(table, ["2022", "2023"], derived={"change": ("2023", "2022")}),
+                      "change", "ward")
+    assert out["ward"].tolist() == ["B", "C", "A", "D"]
+    assert arithmetic_of(out) is not None and list(out.index) == [0, 2, 1, 3]

@@ -95,3 +95,40 @@ def test_the_places_files_are_labelled_and_described(demo_warehouse_path, tmp_pa
         assert not described["header"].str.contains("_").any()
     html = paths["html"].read_text(encoding="utf-8")
     assert html.count('class="synthetic-label"') >= 4   # table, map, and both in contents
+
+
+def test_the_printed_ranking_is_published(demo_warehouse, demo_warehouse_path):
+    """`cspkit places --format json` prints published figures: the counts 1-4 the exact
+    ranking holds are '<5', their rates and flags hidden, and the JSON passes the audit;
+    --analyst prints the exact ranking."""
+    import json
+
+    from typer.testing import CliRunner
+
+    from cspkit.cli import app
+    from cspkit.measures.disclosure_audit import Arithmetic, KnownSum, Rate, audit_table
+
+    exact = vulnerable_places(demo_warehouse, "Bedford", calendar_year(2023), level="ward")
+    args = ["places", "--db", str(demo_warehouse_path), "--area", "Bedford", "--year",
+            "2023", "--format", "json", "--no-stability"]
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 0, result.output
+    published = pd.DataFrame(json.loads(result.stdout))
+    assert list(published["code"]) == list(exact["code"])
+    counts = [c for c in exact.columns if c.endswith("_count") and c != "deprivation_count"]
+    small = [(i, c) for c in counts for i in exact.index if 1 <= exact.at[i, c] <= 4]
+    assert small
+    for i, column in small:
+        stem = column[: -len("_count")]
+        assert published.at[i, column] == "<5"
+        assert published.at[i, f"{stem}_rate"] == "*" == published.at[i, f"{stem}_flag"]
+    # Audited here against arithmetic declared independently: rates from the published
+    # population, each column adding up to the district's count.
+    spec = Arithmetic(counts=tuple(counts), known_sums=tuple(
+        KnownSum(c, int(exact[c].sum())) for c in counts), derived=tuple(
+        (f"{c[:-len('_count')]}_rate", Rate(c, "population")) for c in counts))
+    text = published.assign(**{c: published[c].astype(str) for c in counts})
+    assert audit_table(text, spec) == []
+    analyst = CliRunner().invoke(app, [*args, "--analyst"])
+    assert analyst.exit_code == 0, analyst.output
+    assert pd.DataFrame(json.loads(analyst.stdout))[counts].isin([1, 2, 3, 4]).any().any()

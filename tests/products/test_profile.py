@@ -217,13 +217,22 @@ class _Tables(HTMLParser):
 
 
 def test_write_profile_html_and_json(demo_warehouse, kempston, tmp_path):
-    paths, _ = write_profile(demo_warehouse, kempston, YEAR, tmp_path, fmt={"html", "json"})
-    assert "pdf" not in paths
+    paths, exact = write_profile(demo_warehouse, kempston, YEAR, tmp_path,
+                                 fmt={"html", "json"})
+    assert "pdf" not in paths and "analyst-json" not in paths
     assert paths["html"].exists() and paths["json"].exists()
     data = json.loads(paths["json"].read_text())
     assert data["name"] == "Kempston West and North"
-    small = [i for i in data["issues"] if 1 <= i["count"] <= 4]
+    small = [i["category"] for i in exact["issues"] if 1 <= i["count"] <= 4]
     assert small, "the demo area should have small counts to suppress"
+    # The JSON beside the briefing is published: those counts hidden, and their rates.
+    published = {i["category"]: i for i in data["issues"]}
+    for category in small:
+        assert published[category]["count"] == "<5"
+        assert published[category]["rate_per_1000"] == "*"
+    shown = [v for i in data["issues"] for v in i["counts_by_year"].values()]
+    shown += [m[k] for m in data["trend"] for k in m if k != "month"]
+    assert not [v for v in shown if isinstance(v, int) and 1 <= v <= 4]
     parser = _Tables()
     parser.feed(paths["html"].read_text(encoding="utf-8"))
     issue_tables = [cells for caption, cells in parser.tables.items()
@@ -245,6 +254,36 @@ def test_write_profile_pdf(demo_warehouse, tmp_path):
     assert paths["json"].name == "kempston-west.json"
 
 
+def test_published_profile_hides_what_would_reveal_a_small_count(kempston_profile):
+    """Every figure computed from a hidden count is hidden with it; the months of a year
+    cannot be subtracted from its total; the result passes the audit (published_profile
+    runs it) and the audit catches a figure put back."""
+    from cspkit.measures.disclosure_audit import DisclosureLeak
+    from cspkit.products.profile import audit_profile_json, published_profile
+
+    data = published_profile(kempston_profile)
+    exact = {i["category"]: i for i in kempston_profile["issues"]}
+    for issue in data["issues"]:
+        hidden = [y for y, v in issue["counts_by_year"].items() if isinstance(v, str)]
+        for y in hidden:
+            assert issue["rates_by_year"][y] == "*"
+        if str(YEAR) in hidden:
+            assert issue["rate_per_1000"] == "*" and issue["vs_district_p_value"] == "*"
+            assert all(e["p_value"] == "*" for e in issue["comparisons"].values())
+        if hidden:
+            assert issue["trend"]["p_value"] == "*"
+        if not isinstance(issue["change"]["count"], int):
+            assert issue["change"]["pct_change"] == "*"
+        shown = [v for v in issue["counts_by_year"].values() if isinstance(v, int)]
+        assert shown == [v for y, v in exact[issue["category"]]["counts_by_year"].items()
+                         if isinstance(issue["counts_by_year"][y], int)]
+    leaky = json.loads(json.dumps(data))
+    victim = next(i for i in leaky["issues"] if i["rate_per_1000"] == "*")
+    victim["rate_per_1000"] = exact[victim["category"]]["rate_per_1000"]
+    with pytest.raises(DisclosureLeak, match=victim["category"]):
+        audit_profile_json(leaky)
+
+
 def test_profile_command_json_contract(demo_warehouse_path):
     import json
 
@@ -259,6 +298,14 @@ def test_profile_command_json_contract(demo_warehouse_path):
     data = json.loads(result.stdout)
     assert len(data["lsoas"]) == 6 and all(c.startswith("E01") for c in data["lsoas"])
     assert {"category", "count", "rate_per_1000"} <= set(data["issues"][0])
+    assert "<5" in {i["count"] for i in data["issues"]} and "published" in data
+    # --analyst: the exact figures, small counts included.
+    exact = CliRunner().invoke(app, ["profile", "--db", str(demo_warehouse_path), "--name",
+                                     "Kempston", "--wards", "Kempston West,Kempston North",
+                                     "--year", "2023", "--format", "json", "--analyst"])
+    assert exact.exit_code == 0, exact.output
+    counts = {i["count"] for i in json.loads(exact.stdout)["issues"]}
+    assert counts & {1, 2, 3, 4} and "<5" not in counts
 
 
 def _cli(*args: str):

@@ -24,8 +24,20 @@ until nothing changes. The audit protects each small count from exact
 recovery; like any cell-suppression heuristic it does not promise a wide protection
 interval, and totals published elsewhere must be put in the table to be accounted for.
 
-Rates or percentages derived from a hidden count (`derived={'rate_per_1000': 'count'}`)
-are hidden as '*' too.
+Figures derived from counts are hidden as '*' wherever any count they come from is hidden:
+`derived={'rate_per_1000': 'count'}` names one source, `{'change': ('2023', '2022')}` several,
+and a relation from `disclosure_audit` (`Difference('2023', '2022')`, `PercentChange`, `Rate`,
+`Share`, `Computed`) says how the figure is computed too, so that the published table can be
+audited (`disclosure_audit.audit_table`) against it. A share publishes its column's total in
+effect, so that total is protected as if it were shown; `known_sums` declares sums of a
+column published elsewhere (a sentence, another table) so they are protected too.
+
+A table sorted by a figure places each hidden figure between the shown ones above and below
+it, which bounds it (a hidden change between two changes of -4 is -4): `hidden_last` moves the
+rows whose sort figure is hidden after the others, in an order of their own.
+
+`publish` records the arithmetic it applied (`disclosure_audit.Arithmetic`) in the published
+frame's `attrs`; a report `Table` built from the frame carries it to the renderer's audit.
 """
 
 from __future__ import annotations
@@ -37,6 +49,18 @@ import numpy as np
 import pandas as pd
 from scipy.optimize import linprog
 
+from cspkit.measures.disclosure_audit import (
+    ARITHMETIC_KEY,
+    Arithmetic,
+    Computed,
+    Difference,
+    KnownSum,
+    PercentChange,
+    Rate,
+    Relation,
+    RowSum,
+    Share,
+)
 from cspkit.measures.settings import Settings
 
 PRIMARY = "primary"
@@ -76,19 +100,23 @@ class DisclosurePolicy:
         return 1 <= count < self.threshold
 
 
-Line = list[tuple[Cell, int]]  # cells with +1 (parts) or -1 (their total): sum is 0
+Line = list[tuple[Cell, int]]  # cells with +1 (parts) or -1 (their total)
 
 
 @dataclass
 class _Table:
-    """The counts as a matrix plus the additive relations (lines) the totals publish."""
+    """The counts as a matrix plus the additive relations (lines) the totals publish: each
+    line's signed cells sum to its constant (0 for a total in the table, the value of a sum
+    published elsewhere)."""
 
     values: np.ndarray                          # int matrix, rows x count columns
     lines: list[Line]
+    constants: list[int] = field(default_factory=list)
     by_cell: dict[Cell, list[int]] = field(default_factory=dict)  # cell -> its lines
 
     def __post_init__(self) -> None:
         """Index which lines each cell is in."""
+        self.constants = self.constants or [0] * len(self.lines)
         for k, line in enumerate(self.lines):
             for cell, _ in line:
                 self.by_cell.setdefault(cell, []).append(k)
@@ -116,7 +144,7 @@ def _count_matrix(df: pd.DataFrame, count_columns: Sequence[str]) -> np.ndarray:
 
 
 def _build(df: pd.DataFrame, count_columns: Sequence[str], total_column: str | None,
-           total_rows: Sequence[Hashable]) -> _Table:
+           total_rows: Sequence[Hashable], known_sums: Sequence[KnownSum] = ()) -> _Table:
     """The table's counts and the lines its totals publish, checked to add up."""
     if not df.index.is_unique:
         raise ValueError("the table's index must be unique to name rows and total rows")
@@ -146,7 +174,20 @@ def _build(df: pd.DataFrame, count_columns: Sequence[str], total_column: str | N
                 f"the total in row {df.index[ti]!r}, column {count_columns[tj]!r} "
                 f"({values[ti, tj]}) is not the sum of the cells it totals; totals must add "
                 f"up for suppression to protect them")
-    return _Table(values, lines)
+    constants = [0] * len(lines)
+    for known in known_sums:
+        if known.column not in count_columns:
+            raise KeyError(f"known sum of {known.column!r}: not one of the count columns "
+                           f"{list(count_columns)}")
+        j = list(count_columns).index(known.column)
+        rows = inner_rows if known.rows is None else [df.index.get_loc(r) for r in known.rows]
+        line = [((i, j), 1) for i in rows]
+        if sum(values[cell] for cell, _ in line) != known.value:
+            raise ValueError(f"the sum of {known.column!r} published elsewhere "
+                             f"({known.value}) is not the sum of its cells in the table")
+        lines.append(line)
+        constants.append(known.value)
+    return _Table(values, lines, constants)
 
 
 def _candidate(table: _Table, line: Line, hidden: dict[Cell, str]
@@ -208,6 +249,7 @@ def _pinned(table: _Table, cells: list[Cell], hidden: dict[Cell, str],
     a_eq = np.zeros((len(line_ids), len(cells)))
     b_eq = np.zeros(len(line_ids))
     for r, k in enumerate(line_ids):
+        b_eq[r] = table.constants[k]
         for cell, sign in table.lines[k]:
             if cell in index:
                 a_eq[r, index[cell]] += sign
@@ -316,11 +358,12 @@ def _protect(df: pd.DataFrame, count_columns: Sequence[str], table: _Table,
 
 def suppression_pattern(df: pd.DataFrame, count_columns: Sequence[str], *,
                         total_column: str | None = None, total_rows: Sequence[Hashable] = (),
+                        known_sums: Sequence[KnownSum] = (),
                         policy: DisclosurePolicy | None = None) -> pd.DataFrame:
     """Which cells `publish` hides: a frame like df[count_columns] holding '' (shown),
     'primary' (a small count) or 'secondary' (hidden to protect one)."""
     policy = policy or DisclosurePolicy()
-    table = _build(df, count_columns, total_column, total_rows)
+    table = _build(df, count_columns, total_column, total_rows, known_sums)
     hidden: dict[Cell, str] = {
         (int(i), int(j)): PRIMARY
         for i, j in zip(*np.nonzero((table.values >= 1) & (table.values < policy.threshold)),
@@ -332,33 +375,88 @@ def suppression_pattern(df: pd.DataFrame, count_columns: Sequence[str], *,
     return pattern
 
 
+Derived = str | Sequence[str] | Relation
+
+
+def _relation(column: str, source: Derived, df: pd.DataFrame,
+              count_columns: Sequence[str]) -> Relation:
+    """The relation a `derived` entry declares: a name or names are `Computed` from them."""
+    if isinstance(source, (Difference, PercentChange, Rate, Share, Computed)):
+        relation: Relation = source
+    elif isinstance(source, str):
+        relation = Computed((source,))
+    else:
+        relation = Computed(tuple(source))
+    population = relation.population if isinstance(relation, Rate) else None
+    counted = [s for s in relation.sources if s != population]
+    if column not in df.columns or not counted or any(s not in count_columns for s in counted) \
+            or (isinstance(population, str) and population not in df.columns):
+        raise KeyError(f"derived column {column!r} must be in the table and its source(s) "
+                       f"{list(relation.sources)} count columns {list(count_columns)} (a "
+                       "rate's population may be any column)")
+    return relation
+
+
 def publish(df: pd.DataFrame, count_columns: Sequence[str], *,
             total_column: str | None = None, total_rows: Sequence[Hashable] = (),
-            derived: Mapping[str, str] | None = None,
+            derived: Mapping[str, Derived] | None = None,
+            known_sums: Sequence[KnownSum] = (),
             policy: DisclosurePolicy | None = None) -> pd.DataFrame:
     """A copy of `df` fit to publish: count columns as text with small counts and the cells
-    protecting them hidden (see the module notes).
+    protecting them hidden (see the module notes), its arithmetic in `attrs`.
 
     total_column: the count column holding each row's total of the other count columns.
     total_rows: index labels of rows holding each column's total of the other rows.
-    derived: {column: count column it was computed from}; hidden where its count is hidden.
+    derived: {column: the count column(s) it is computed from, or a relation saying how}; a
+      derived figure is hidden wherever any count it comes from is hidden.
+    known_sums: sums of a count column published elsewhere (`KnownSum`), protected like
+      totals in the table. A sum below the threshold is itself published as '<5' elsewhere
+      and is not taken as known.
     policy: the threshold and labels; DisclosurePolicy() is '<5' and '*'.
     """
     policy = policy or DisclosurePolicy()
-    derived = dict(derived or {})
-    for col, source in derived.items():
-        if col not in df.columns or source not in count_columns:
-            raise KeyError(f"derived column {col!r} must be in the table and its source "
-                           f"{source!r} one of the count columns {list(count_columns)}")
+    relations = {col: _relation(col, source, df, count_columns)
+                 for col, source in (derived or {}).items()}
+    known = [k for k in known_sums if not policy.is_small(k.value)]
+    # A share of the column total publishes that total in effect: protect it as if shown.
+    protect = list(known)
+    inner = [r for r in df.index if r not in set(total_rows)]
+    for relation in relations.values():
+        if isinstance(relation, Share) and relation.count in count_columns:
+            value = int(pd.to_numeric(df.loc[inner, relation.count]).sum())
+            if not policy.is_small(value):
+                protect.append(KnownSum(relation.count, value))
     pattern = suppression_pattern(df, count_columns, total_column=total_column,
-                                  total_rows=total_rows, policy=policy)
+                                  total_rows=total_rows, known_sums=protect, policy=policy)
     labels = {PRIMARY: policy.label, SECONDARY: policy.secondary_label}
     out = df.copy()
     for col in count_columns:
         out[col] = [labels[kind] if kind else str(int(value))
                     for value, kind in zip(df[col], pattern[col], strict=True)]
-    for col, source in derived.items():
-        out[col] = pd.Series([policy.secondary_label if kind else value
-                              for value, kind in zip(df[col], pattern[source], strict=True)],
+    for col, relation in relations.items():
+        sources = [s for s in relation.sources if s in count_columns]
+        hidden = pattern[sources].ne("").any(axis=1)
+        out[col] = pd.Series([policy.secondary_label if hide else value
+                              for value, hide in zip(df[col], hidden, strict=True)],
                              index=df.index, dtype=object)
+    out.attrs[ARITHMETIC_KEY] = Arithmetic(
+        counts=tuple(count_columns), total_column=total_column,
+        row_sums=tuple(RowSum(t, tuple(inner)) for t in total_rows),
+        known_sums=tuple(known), derived=tuple(relations.items()),
+        threshold=policy.threshold, label=policy.label,
+        secondary_label=policy.secondary_label)
+    return out
+
+
+def hidden_last(published: pd.DataFrame, column: str, by: str,
+                policy: DisclosurePolicy | None = None) -> pd.DataFrame:
+    """The published table with the rows whose `column` is hidden moved after the others,
+    ordered by `by` (e.g. a name), keeping their index labels and the arithmetic: in a table
+    sorted by `column` their place would bound the hidden value."""
+    policy = policy or DisclosurePolicy()
+    hidden = published[column].isin([policy.label, policy.secondary_label])
+    shown = published[~hidden]
+    rest = published[hidden].sort_values(by, kind="stable")
+    out = pd.concat([shown, rest])
+    out.attrs = dict(published.attrs)
     return out

@@ -4,8 +4,9 @@ drive each place, a map of the index, and how stable the ranking is against the 
 `ranking_blocks` gives those blocks (the strategic assessment includes them in its "Places with
 several issues" section); `write_places` writes them on their own as a short document (HTML,
 PDF, tables as CSV/XLSX) beside the full ranking with every issue's counts and rates
-(`places-<area>-<level>-<year>.csv`, an analyst file that is not for publication: it holds
-exact small counts).
+(`places-<area>-<level>-<year>-analyst.csv`, an analyst file that is not for publication: it
+holds exact small counts). `published_ranking` is that ranking fit to publish (what `cspkit
+places --format` prints): counts under the disclosure policy, rates and flags hidden with them.
 """
 
 from __future__ import annotations
@@ -17,6 +18,15 @@ import duckdb
 import pandas as pd
 
 from cspkit.measures.areas import events_vintage, reads_warehouse, select_area
+from cspkit.measures.disclosure import DisclosurePolicy, publish
+from cspkit.measures.disclosure_audit import (
+    Computed,
+    DisclosureLeak,
+    KnownSum,
+    Rate,
+    arithmetic_of,
+    audit_table,
+)
 from cspkit.measures.periods import Period, calendar_year
 from cspkit.measures.places import ISSUES, stability_of, vulnerable_places
 from cspkit.products.profile import slug
@@ -114,6 +124,34 @@ def ranking_blocks(con: duckdb.DuckDBPyConnection, area: str, period: Period, *,
                   if synthetic else "")
                + ").")
     return blocks, finding
+
+
+def published_ranking(ranking: pd.DataFrame, policy: DisclosurePolicy | None = None
+                      ) -> pd.DataFrame:
+    """The `vulnerable_places` ranking fit to publish: each issue's count under the policy
+    (each column's total, the district's count, taken as published), its rate and its flag
+    hidden where the count is; audited before it is returned (DisclosureLeak). Deprivation's
+    'count' is of LSOAs ranked, not of events, and is shown as it is."""
+    policy = policy or DisclosurePolicy()
+    counts = [c for c in ranking.columns
+              if c.endswith("_count") and c != "deprivation_count"]
+    derived: dict[str, Rate | Computed] = {}
+    for column in counts:
+        stem = column[: -len("_count")]
+        if f"{stem}_rate" in ranking:
+            derived[f"{stem}_rate"] = Rate(column, "population")
+        if f"{stem}_flag" in ranking:
+            derived[f"{stem}_flag"] = Computed((column,))
+    frame = ranking.reset_index(drop=True)
+    out = publish(frame, counts, derived=derived, policy=policy,
+                  known_sums=[KnownSum(c, int(frame[c].sum())) for c in counts])
+    spec = arithmetic_of(out)
+    assert spec is not None
+    leaks = audit_table(out, spec, name="places ranking")
+    if leaks:
+        raise DisclosureLeak(leaks)
+    out.attrs = dict(ranking.attrs) | out.attrs
+    return out
 
 
 def write_places(con: duckdb.DuckDBPyConnection, area: str, period: Period, out_dir: Path, *,

@@ -4,7 +4,9 @@ group (a named area or a custom one from `measures.custom_areas`).
 `profile` returns the analyst view as a JSON-ready dict with exact counts. `write_profile` turns it
 into a short briefing document (HTML/PDF through `write_document`) in which every published count
 has passed the disclosure policy (1-4 shown as '<5', cells that would give them away as '*'),
-and writes the dict as `{stem}.json` beside it.
+and writes `published_profile` of the dict as `{stem}.json` beside it: the same figures the
+briefing publishes, audited like it (`cspkit.measures.disclosure_audit`). The exact dict is
+written only on request (`analyst-json`: `{stem}-analyst.json`, not for publication).
 
 The area is compared with its district, county and force, each through the rest of that place
 (its LSOAs minus the area's, so the two counts are independent, as the Poisson test assumes,
@@ -55,6 +57,18 @@ from cspkit.measures.deprivation import (
     lsoa_deprivation,
 )
 from cspkit.measures.disclosure import DisclosurePolicy, publish
+from cspkit.measures.disclosure_audit import (
+    ARITHMETIC_KEY,
+    Arithmetic,
+    Computed,
+    DisclosureLeak,
+    KnownSum,
+    Leak,
+    PercentChange,
+    RowSum,
+    audit_table,
+    stack,
+)
 from cspkit.measures.error_control import Family, control
 from cspkit.measures.period_change import change_from_monthly
 from cspkit.measures.periods import calendar_year, month_range
@@ -66,7 +80,7 @@ from cspkit.products.report.document import Document, Paragraph, Section, Table
 from cspkit.products.report.narrative import change_sentence, count_text
 from cspkit.products.report.render import write_document
 
-FORMATS = {"html", "pdf", "json"}
+FORMATS = {"html", "pdf", "json", "analyst-json"}
 SOURCE = "police.uk street-level crime and ASB; ONS population; MHCLG Indices of Deprivation"
 TREND_CHARTS = 2   # monthly charts whose months of the year are judged: crime and ASB
 _VERDICT_VS = {"significant increase": HIGHER, "significant decrease": LOWER,
@@ -554,10 +568,11 @@ def write_profile(con: duckdb.DuckDBPyConnection, area: AreaSelection, year: int
                   settings: Settings | None = None
                   ) -> tuple[dict[str, Path], dict[str, Any]]:
     """Write the place briefing (`{stem}.html`, `{stem}.pdf`, its tables as CSV/XLSX) and the
-    analyst view `{stem}.json`, stem being the slug of the area's name. `fmt` is a subset of
-    {'html', 'pdf', 'json'} (default all). Returns the paths written by kind, and the
-    profile."""
-    fmt = set(fmt or FORMATS)
+    published profile `{stem}.json` (and, with 'analyst-json', the exact analyst view
+    `{stem}-analyst.json`, not for publication), stem being the slug of the area's name. `fmt`
+    is a subset of {'html', 'pdf', 'json', 'analyst-json'} (default: all but 'analyst-json').
+    Returns the paths written by kind, and the (exact) profile."""
+    fmt = set(fmt or FORMATS - {"analyst-json"})
     unknown = fmt - FORMATS
     if unknown:
         raise ValueError(f"unknown profile format(s): {', '.join(sorted(unknown))}")
@@ -572,7 +587,11 @@ def write_profile(con: duckdb.DuckDBPyConnection, area: AreaSelection, year: int
         paths.update(write_document(doc, out_dir, stem, pdf="pdf" in fmt))
     if "json" in fmt:
         paths["json"] = out_dir / f"{stem}.json"
-        paths["json"].write_text(json.dumps(data, indent=2), encoding="utf-8")
+        paths["json"].write_text(json.dumps(published_profile(data, settings), indent=2),
+                                 encoding="utf-8")
+    if "analyst-json" in fmt:
+        paths["analyst-json"] = out_dir / f"{stem}-analyst.json"
+        paths["analyst-json"].write_text(json.dumps(data, indent=2), encoding="utf-8")
     return paths, data
 
 
@@ -789,24 +808,17 @@ def _issues_table(data: dict[str, Any], policy: DisclosurePolicy) -> tuple[Table
     total = next(i for i in data["issues"] if i["is_total"])["change"]
     change_col = (f"Change on {int(years[-1]) - 1}" if not total.get("comparison_note")
                   else f"Change, {total['period']} against {total['baseline_period']}")
-    rows = [{"Category": i["category"], **{heads[y]: i["counts_by_year"][y] for y in years},
-             rate_col: i["rate_per_1000"], trend_col: i["trend"]["verdict"],
-             change_col: i["change"]["verdict"],
-             "_asb": i["category"] == ASB, "_total": i["is_total"]}
-            for i in data["issues"]]
-    frame = pd.DataFrame(rows)
-    columns = [heads[y] for y in years]
-    crime = frame[~frame["_asb"]].reset_index(drop=True)
-    total_rows = list(crime.index[crime["_total"]])
-    published_crime = publish(crime, columns, total_rows=total_rows,
-                              derived={rate_col: columns[-1]}, policy=policy)
-    asb = frame[frame["_asb"]].reset_index(drop=True)
-    published_asb = publish(asb, columns, derived={rate_col: columns[-1]}, policy=policy)
-    published = pd.concat([published_asb, published_crime], ignore_index=True)
+    published = _published_counts(data, policy)
+    published[rate_col] = published.pop("_rate")
+    issues = {i["category"]: i for i in data["issues"]}
+    published[trend_col] = [issues[c]["trend"]["verdict"] for c in published["Category"]]
+    published[change_col] = [issues[c]["change"]["verdict"] for c in published["Category"]]
     # Categories whose count this year or last is hidden: no sentence may restate them.
     hidden = {str(r["Category"]) for r in published.to_dict("records")
-              if not all(str(r[c]).isdigit() for c in columns[-2:])}
-    published = published.drop(columns=["_asb", "_total"])
+              if not all(str(r[c]).isdigit() for c in years[-2:])}
+    spec = published.attrs[ARITHMETIC_KEY].renamed({"_rate": rate_col, **heads})
+    published = published.rename(columns=heads)
+    published.attrs[ARITHMETIC_KEY] = spec
     notes = [f"Counts from 1 to {policy.threshold - 1} are shown as '{policy.label}'; "
              f"'{policy.secondary_label}' marks a figure hidden so that a small count cannot "
              "be worked out from the totals.",
@@ -826,6 +838,180 @@ def _issues_table(data: dict[str, Any], policy: DisclosurePolicy) -> tuple[Table
     table = Table("issues", f"Crime and ASB in {data['name']}, {years[0]} to {years[-1]}",
                   published, source=SOURCE, notes=notes)
     return table, hidden
+
+
+def _years_held(data: dict[str, Any]) -> list[str]:
+    months = data.get("months_by_year", {})
+    return [str(y) for y in data["years"] if months.get(str(y), 12) != 0]
+
+
+def _published_counts(data: dict[str, Any], policy: DisclosurePolicy) -> pd.DataFrame:
+    """Each issue's counts by year (the years with data) as published: ASB on its own first,
+    then the crime categories with their total (the all-crime row); the rate of the last year
+    as `_rate`, hidden with its count."""
+    years = _years_held(data)
+    frame = pd.DataFrame([{"Category": i["category"],
+                           **{y: i["counts_by_year"][y] for y in years},
+                           "_rate": i["rate_per_1000"], "_asb": i["category"] == ASB,
+                           "_total": i["is_total"]} for i in data["issues"]])
+    parts = []
+    for group in (frame[frame["_asb"]], frame[~frame["_asb"]]):
+        group = group.reset_index(drop=True)
+        parts.append(publish(group, years, total_rows=list(group.index[group["_total"]]),
+                             derived={"_rate": years[-1]}, policy=policy))
+    published = stack(parts)   # each with its own totals
+    spec = published.attrs[ARITHMETIC_KEY]
+    published = published.drop(columns=["_asb", "_total"])
+    published.attrs[ARITHMETIC_KEY] = spec
+    return published
+
+
+def published_profile(data: dict[str, Any], settings: Settings | None = None
+                      ) -> dict[str, Any]:
+    """The profile as published: counts as the briefing shows them ('<5' from 1 to 4, '*'
+    where one would give a small count away), and every figure computed from a hidden count
+    '*': its rates, the percentage change and p-values, the rate of the rest of each place
+    (the place less this area). Monthly counts are published under the same policy, with
+    each year's total as a known sum. Raises DisclosureLeak if the result fails the audit."""
+    settings = settings or Settings()
+    policy = DisclosurePolicy.from_settings(settings)
+    star = policy.secondary_label
+    out = json.loads(json.dumps(data))
+    years = _years_held(data)
+    counts = _published_counts(data, policy).set_index("Category")
+
+    def shown(value: Any) -> Any:
+        text = str(value)
+        return int(text) if text.isdigit() else text
+
+    last, before = str(data["years"][-1]), str(data["years"][-2])
+    for issue in out["issues"]:
+        row = counts.loc[issue["category"]]
+        hidden = {y for y in years if not str(row[y]).isdigit()}
+        for y in years:
+            issue["counts_by_year"][y] = shown(row[y])
+            if y in hidden:
+                issue["rates_by_year"][y] = star
+        if last in years:
+            issue["count"] = shown(row[last])
+        if last in hidden:
+            issue["rate_per_1000"] = star
+        change = issue["change"]
+        # The change is on the months both years hold: its counts are their own figures, each
+        # under the policy, and hidden where it and the year's count differ by 1-4 (the months
+        # left out would be that count).
+        for key, y in (("count", last), ("baseline_count", before)):
+            exact = int(change[key])
+            year = issue["counts_by_year"].get(y)
+            if policy.is_small(exact) or y in hidden and exact:
+                change[key] = policy.label if policy.is_small(exact) else star
+            elif isinstance(year, int) and policy.is_small(year - exact):
+                change[key] = star
+            else:
+                change[key] = exact
+        if {last, before} & hidden or not all(isinstance(change[k], int)
+                                              for k in ("count", "baseline_count")):
+            change["pct_change"] = change["p_value"] = change["q_value"] = star
+        if hidden:
+            issue["trend"]["p_value"] = star
+        if last in hidden:
+            issue["vs_district_p_value"] = star
+            for role, entry in issue["comparisons"].items():
+                entry["p_value"] = star
+                if role != "peers":   # the rest of the place is the place less this area
+                    entry["rest_rate_per_1000"] = star
+    for entry in out["parents"].values():
+        if policy.is_small(int(entry["count"])):
+            entry["count"], entry["rate_per_1000"] = policy.label, star
+    out["trend"] = _published_months(data, counts, policy)
+    out["published"] = (f"disclosure policy: counts of 1 to {policy.threshold - 1} as "
+                        f"'{policy.label}', figures that would reveal one as '{star}'")
+    audit_profile_json(out, settings)
+    return out  # type: ignore[no-any-return]
+
+
+def _published_months(data: dict[str, Any], counts: pd.DataFrame,
+                      policy: DisclosurePolicy) -> list[dict[str, Any]]:
+    """The monthly all-crime and ASB counts under the policy; each year's published total
+    is a known sum of its months, so no month is left recoverable from it."""
+    months = pd.DataFrame(data["trend"])
+    if months.empty:
+        return []
+    columns = [ALL_CRIME, ASB]
+    year_of = months["month"].str[:4]
+    known = [KnownSum(c, int(counts.loc[c, y]), tuple(months.index[year_of == y]))
+             for c in columns if c in counts.index for y in sorted(set(year_of))
+             if y in counts.columns and str(counts.loc[c, y]).isdigit()]
+    published = publish(months, columns, known_sums=known, policy=policy)
+    return [{"month": r["month"], **{c: (int(r[c]) if str(r[c]).isdigit() else r[c])
+                                     for c in columns}}
+            for r in published.to_dict("records")]
+
+
+def audit_profile_json(published: dict[str, Any], settings: Settings | None = None) -> None:
+    """The disclosure audit of a published profile dict: its issues (counts by year with the
+    all-crime total, and every figure computed from them) and its monthly counts (with the
+    yearly totals), each as a table with its arithmetic. Raises DisclosureLeak."""
+    settings = settings or Settings()
+    policy = DisclosurePolicy.from_settings(settings)
+    years = _years_held(published)
+    last, before = str(published["years"][-1]), str(published["years"][-2])
+    rows = []
+    leaks = []
+    for issue in published["issues"]:
+        change = issue["change"]
+        row = {"Category": issue["category"], **{y: issue["counts_by_year"][y] for y in years},
+               "change now": change["count"], "change before": change["baseline_count"],
+               "rate": issue["rate_per_1000"], "pct_change": change["pct_change"],
+               "change_p": change["p_value"], "change_q": change.get("q_value"),
+               "trend_p": issue["trend"]["p_value"],
+               "vs_district_p": issue["vs_district_p_value"]}
+        # The change's counts cover some of the year's months: the difference is a count too.
+        for key, y in (("change now", last), ("change before", before)):
+            if isinstance(row[key], int) and isinstance(row.get(y), int) \
+                    and policy.is_small(row[y] - row[key]):
+                leaks.append(Leak("profile JSON", issue["category"], issue["category"], key,
+                                  row[y] - row[key], f"{y} less the change's {key} is a count "
+                                  f"below {policy.threshold}"))
+        for y in years:
+            row[f"rate {y}"] = issue["rates_by_year"][y]
+        for role, entry in issue["comparisons"].items():
+            row[f"{role} p"] = entry.get("p_value")
+            if role != "peers":
+                row[f"{role} rest rate"] = entry.get("rest_rate_per_1000")
+        rows.append(row)
+    frame = pd.DataFrame(rows)
+    crime = [i for i, c in enumerate(frame["Category"]) if c not in (ASB, ALL_CRIME)]
+    total = [i for i, c in enumerate(frame["Category"]) if c == ALL_CRIME]
+    derived: list[tuple[str, Any]] = []
+    if last in years:
+        derived += [("rate", Computed((last,)))]
+        derived += [(c, Computed((last,))) for c in frame.columns
+                    if c == "vs_district_p" or c.endswith((" p", " rest rate"))]
+        derived += [("pct_change", PercentChange("change now", "change before")),
+                    ("change_p", Computed(("change now", "change before"))),
+                    ("change_q", Computed(("change now", "change before")))]
+    derived += [(f"rate {y}", Computed((y,))) for y in years]
+    derived += [("trend_p", Computed(tuple(years)))]
+    leaks += audit_table(frame, Arithmetic(
+        counts=(*years, "change now", "change before"),
+        row_sums=tuple(RowSum(t, tuple(crime)) for t in total),
+        derived=tuple(derived), threshold=policy.threshold, label=policy.label,
+        secondary_label=policy.secondary_label), name="profile JSON issues")
+    months = pd.DataFrame(published["trend"])
+    if not months.empty:
+        year_of = months["month"].str[:4]
+        known = tuple(KnownSum(c, int(frame.loc[frame["Category"] == c, y].iloc[0]),
+                               tuple(months.index[year_of == y]))
+                      for c in (ALL_CRIME, ASB) if c in set(frame["Category"])
+                      for y in sorted(set(year_of)) if y in years
+                      and isinstance(frame.loc[frame["Category"] == c, y].iloc[0], int))
+        leaks += audit_table(months, Arithmetic(
+            counts=(ALL_CRIME, ASB), known_sums=known, threshold=policy.threshold,
+            label=policy.label, secondary_label=policy.secondary_label),
+            name="profile JSON monthly counts")
+    if leaks:
+        raise DisclosureLeak(leaks)
 
 
 def _change_paragraphs(data: dict[str, Any], hidden: set[str], settings: Settings
@@ -954,9 +1140,10 @@ def _methods_section(data: dict[str, Any], policy: DisclosurePolicy) -> Section:
                   "decided together with the Benjamini–Hochberg procedure, so that a verdict "
                   "names a difference only when it survives the number of issues tested: "
                   + "; ".join(data.get("families", [])) + ".", "caveat"),
-        Paragraph(f"Counts from 1 to {policy.threshold - 1} are not published; the JSON file "
-                  "beside this briefing holds exact figures for analysts and must not be "
-                  "published.", "caveat")]
+        Paragraph(f"Counts from 1 to {policy.threshold - 1} are not published, nor any "
+                  "figure from which one could be worked out; the JSON file beside this "
+                  "briefing holds the same published figures. Exact figures for analysts are "
+                  "written only on request and must not be published.", "caveat")]
     return Section("context", "Method and caveats", blocks)
 
 

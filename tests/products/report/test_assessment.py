@@ -262,3 +262,49 @@ def test_exceptional_months_are_one_family_across_the_document(demo_warehouse, b
     assert not any("control limits" in t for t in paragraphs(bedford_doc))
     method = next(t for t in paragraphs(bedford_doc) if t.startswith("Exceptional months"))
     assert "120 months" in method and "Bonferroni" in method
+
+
+def test_bedford_ward_tables_have_no_recoverable_cell(demo_warehouse, bedford_doc):
+    """Each ward table's arithmetic declared here, independently of the code that published
+    it: change = 2023 - 2022 on every row, and each column adds up to the district's count
+    for the issue (published in the overall table). No hidden count may be pinned by them,
+    nor by the order of the rows (the audit infers that too)."""
+    from cspkit.measures.disclosure_audit import Arithmetic, Difference, KnownSum, audit_table
+    from cspkit.products.report.assessment import ISSUES
+
+    bedford = select_area(demo_warehouse, "Bedford")
+    district = change(demo_warehouse, bedford, parse_period("2023"), parse_period("2022"),
+                      allow_partial=True).set_index("category")
+    tables = {t.key: t for t in bedford_doc.tables()}
+    audited, with_hidden, leaks = 0, 0, []
+    for slug, _, categories in ISSUES:
+        table = tables.get(f"{slug}-wards")
+        if table is None:
+            continue
+        present = [c for c in categories if c in district.index]
+        spec = Arithmetic(
+            counts=("2022", "2023"), derived=(("change", Difference("2023", "2022")),),
+            known_sums=(KnownSum("2023", int(district.loc[present, "count"].sum())),
+                        KnownSum("2022", int(district.loc[present, "baseline_count"].sum()))))
+        leaks += audit_table(table.frame, spec, name=table.key)
+        with_hidden += bool((table.frame[["2022", "2023"]] == "<5").any().any())
+        audited += 1
+    fire = tables["fire-deliberate-wards"]
+    leaks += audit_table(fire.frame, Arithmetic(counts=("2022", "2023"), derived=(
+        ("change", Difference("2023", "2022")),)), name=fire.key)
+    assert audited == 8 and with_hidden >= 4
+    assert [str(leak) for leak in leaks] == []
+
+
+@pytest.mark.parametrize("which", ["bedford", "east_cambs"])
+def test_built_documents_pass_the_disclosure_audit(which, bedford_doc, east_cambs_doc):
+    """Documents built without being written are audited here; every document written goes
+    through `write_document`, which audits it and refuses to write a leak."""
+    from cspkit.products.report.render import audit_document
+
+    report = audit_document(bedford_doc if which == "bedford" else east_cambs_doc)
+    assert [str(leak) for leak in report.leaks] == []
+    # Only tables of ranks, scores, deciles and data coverage declare no counts.
+    assert set(report.unchecked) <= {"deprivation-domains", "deprivation-most",
+                                     "deprivation-least", "places-ranking", "places-several",
+                                     "coverage", "method-families"}

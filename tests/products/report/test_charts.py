@@ -407,3 +407,48 @@ def test_map_description_says_what_the_legend_shows(wards_db: duckdb.DuckDBPyCon
     assert (f"shaded by national decile (1 = most deprived), darker for {words[0]} values; "
             f"{words[1]} {darkest['name']} ({darkest['value']})") in figure.alt
     assert f"; {words[2]} {palest['name']} ({palest['value']})." in figure.alt
+
+
+# -- disclosure ---------------------------------------------------------------------------------
+
+def test_counts_below_five_are_neither_drawn_nor_stated() -> None:
+    from cspkit.measures.disclosure_audit import audit_text
+
+    frame = pd.DataFrame({"ward": ["A", "B", "C", "D"], "n": [40, 3, 0, 12]})
+    bars = bar_chart("bars", "Fires by ward", frame, category="ward", value="n",
+                     value_title="Fires")
+    assert bars.shows_counts
+    assert "Not shown: B" in bars.alt and "(3)" not in bars.alt and "B 3" not in bars.alt
+    assert len(marks(parse(bars), "mark-rect")) == 3 and "3" not in texts(parse(bars))
+    assert audit_text(bars.alt, counts=True) == []
+    # Rates are not counts: a rate of 3.0 is drawn and stated.
+    rates = bar_chart("rates", "Rates", frame.assign(n=[40.5, 3.0, 0.0, 12.25]),
+                      category="ward", value="n", value_title="Per 1,000")
+    assert not rates.shows_counts and "B 3.0" in rates.alt
+    pairs = change_chart("pairs", "Fires by ward", frame.assign(was=[30, 8, 2, 12]),
+                         category="ward", count="n", baseline="was", period="2023",
+                         baseline_period="2022")
+    assert pairs.shows_counts and "in total" not in pairs.alt   # a total would give B away
+    assert "B not shown (was 8)" in pairs.alt and "C 0 (was not shown)" in pairs.alt
+    assert audit_text(pairs.alt, counts=True) == []
+
+
+def test_a_map_of_counts_greys_counts_below_five(wards_db: duckdb.DuckDBPyConnection,
+                                                 ward_values: pd.DataFrame) -> None:
+    from cspkit.measures.disclosure_audit import audit_text
+
+    values = ward_values.copy()
+    values["value"] = [float(v) for v in range(len(values))]   # 0, 1, 2, ... whole counts
+    figure = choropleth("counts", "Fires by ward", wards_db, codes_values=values,
+                        level="ward", value_title="Fires")
+    assert figure.shows_counts
+    small = values.loc[values["value"].between(1, 4), "name"]
+    assert all(name in figure.alt.split("Not shown (grey): ")[1] or "more" in figure.alt
+               for name in small)
+    assert f"lowest {values.loc[0, 'name']} (0)" in figure.alt
+    assert audit_text(figure.alt, counts=True) == []
+    # Deciles on a fixed scale are not counts.
+    deciles = choropleth("deciles", "Deciles", wards_db, codes_values=values.assign(
+        value=[1 + v % 10 for v in range(len(values))]), level="ward",
+        value_title="Decile", domain=(1, 10))
+    assert not deciles.shows_counts and "(1)" in deciles.alt

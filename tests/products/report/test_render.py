@@ -423,3 +423,55 @@ def test_synthetic_tables_and_figures_say_so_in_every_output(tmp_path: Path) -> 
     text = " ".join(" ".join((p.extract_text() or "").split()) for p in PdfReader(pdf).pages)
     assert "Table 2: Fires by ward SYNTHETIC DATA" in text
     assert "Figure 1: Fires by month SYNTHETIC DATA" in text
+
+
+def _leaking_document() -> Document:
+    """A ward change table whose change follows only the current count (the old `derived`):
+    '<5, 11, 8' gives the hidden 3 away."""
+    from cspkit.measures.disclosure import publish
+
+    wards = pd.DataFrame({"ward": ["North", "South", "East", "West"], "2022": [3, 20, 9, 30],
+                          "2023": [11, 25, 14, 28]})
+    wards["change"] = wards["2023"] - wards["2022"]
+    published = publish(wards, ["2022", "2023"], derived={"change": "2023"})
+    return Document(title="T", area_name="A", area_code="E0", period_label="2023",
+                    produced=date(2025, 1, 1), sections=[Section("s", "S", blocks=[
+                        Paragraph("{table:wards} gives the change."),
+                        Table("wards", "Change by ward", published)])])
+
+
+def test_a_leaking_document_is_not_written(tmp_path: Path) -> None:
+    from cspkit.measures.disclosure_audit import DisclosureLeak
+
+    with pytest.raises(DisclosureLeak, match=r"table 1 \(wards\), row 0 \(North\), "
+                                             r"column '2022' = 3: recovered from change"):
+        write_document(_leaking_document(), tmp_path / "out", "leaky", pdf=False)
+    assert not (tmp_path / "out").exists()
+    doc = _leaking_document()
+    doc.number()
+    with pytest.raises(DisclosureLeak):
+        write_tables(doc, tmp_path / "tables")
+    assert not (tmp_path / "tables").exists()
+
+
+def test_a_figure_stating_a_small_count_is_not_written(tmp_path: Path) -> None:
+    from cspkit.measures.disclosure_audit import DisclosureLeak
+
+    doc = make_document()
+    figure = doc.figures()[0]
+    figure.alt = "Line chart: highest 23 in March 2024; lowest 2 in January 2022."
+    with pytest.raises(DisclosureLeak, match=r"figure 1 \(trend\).*'lowest 2'"):
+        write_document(doc, tmp_path / "out", "leaky", pdf=False)
+    # The SVG's own title is read too.
+    doc = make_document()
+    doc.figures()[0].svg = _svg("#1d70b8", "trend").replace(
+        "<rect", "<title>North: 3 incidents</title><rect", 1)
+    with pytest.raises(DisclosureLeak, match="3 incidents"):
+        write_document(doc, tmp_path / "out", "leaky", pdf=False)
+
+
+def test_the_audit_reports_tables_that_declare_no_counts() -> None:
+    from cspkit.products.report.render import audit_document
+
+    report = audit_document(make_document())
+    assert report.leaks == [] and report.unchecked == ["counts", "outcomes"]

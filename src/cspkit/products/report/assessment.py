@@ -17,7 +17,8 @@ from cspkit.measures.areas import AreaSelection, events_vintage, reads_warehouse
 from cspkit.measures.change import DECREASE, INCREASE, NO_CHANGE, TOO_FEW
 from cspkit.measures.control import BONFERRONI, family_size
 from cspkit.measures.counts import ALL_CRIME, ASB
-from cspkit.measures.disclosure import DisclosurePolicy, publish
+from cspkit.measures.disclosure import Derived, DisclosurePolicy, hidden_last, publish
+from cspkit.measures.disclosure_audit import Difference, KnownSum, PercentChange, Rate, Share
 from cspkit.measures.error_control import HOLM, Family, control, survivors
 from cspkit.measures.periods import Period, month_label, months_text, year_before
 from cspkit.measures.settings import Settings
@@ -117,10 +118,15 @@ def build_assessment(con: duckdb.DuckDBPyConnection, area: str, period: Period,
 
 
 def _published(frame: pd.DataFrame, count_columns: list[str], ctx: Context,
-               derived: dict[str, str] | None = None, total_rows: tuple[object, ...] = ()
-               ) -> pd.DataFrame:
+               derived: dict[str, Derived] | None = None, total_rows: tuple[object, ...] = (),
+               known_sums: tuple[KnownSum, ...] = ()) -> pd.DataFrame:
     return publish(frame.reset_index(drop=True), count_columns, derived=derived,
-                   total_rows=total_rows, policy=ctx.policy)
+                   total_rows=total_rows, known_sums=known_sums, policy=ctx.policy)
+
+
+def _column_sums(frame: pd.DataFrame, columns: list[str]) -> tuple[KnownSum, ...]:
+    """Each column's total, published elsewhere (the district's count in another table)."""
+    return tuple(KnownSum(c, int(frame[c].sum())) for c in columns)
 
 
 def _change_frame(ctx: Context) -> pd.DataFrame:
@@ -272,8 +278,15 @@ def overall_crime(ctx: Context) -> Section:
     table = change[["category", "count", "baseline_count", "change", "pct_change", "verdict"]]
     table = table.rename(columns={"count": now_label, "baseline_count": before_label,
                                   "pct_change": "change_pct"})
+    # The sentence above publishes the total of every category but ASB.
+    crime = table.reset_index(drop=True)
+    crime_rows = tuple(crime.index[crime["category"] != ASB])
     published = _published(table, [now_label, before_label], ctx,
-                           derived={"change": now_label, "change_pct": now_label})
+                           derived={"change": Difference(now_label, before_label),
+                                    "change_pct": PercentChange(now_label, before_label)},
+                           known_sums=tuple(KnownSum(c, int(crime.loc[list(crime_rows), c].sum()),
+                                                     crime_rows)
+                                            for c in (now_label, before_label)))
     section.blocks.append(Paragraph("{table:overall-change} lists every issue with its change "
                                     "and whether the change is statistically significant."))
     notes = [_verdict_note(full, ctx), "Counts of 1-4 are shown as <5."]
@@ -336,9 +349,16 @@ def _comparison(ctx: Context, category: str, key: str) -> Section:
     figure.source = POLICE_SOURCE + "; population: ONS mid-year estimates"
     sub.blocks.append(figure)
     table = frame[["name", "role", "count", "population", "rate_per_1000", "verdict"]]
+    table = table.reset_index(drop=True)
+    # The parent's count is the total of the districts when all of them are listed.
+    parent_row = tuple(table.index[table["role"] == "parent"])
+    adds_up = len(parent_row) == 1 and int(table.loc[parent_row[0], "count"]) == int(
+        table.loc[table["role"] != "parent", "count"].sum())
     sub.blocks.append(Table(f"{key}-rates-table", f"Rates beside {parent['name']}, "
-                            f"{ctx.period.label}", _published(table, ["count"], ctx,
-                                                              derived={"rate_per_1000": "count"}),
+                            f"{ctx.period.label}", _published(
+                                table, ["count"], ctx,
+                                derived={"rate_per_1000": Rate("count", "population")},
+                                total_rows=parent_row if adds_up else ()),
                             source=POLICE_SOURCE,
                             notes=["Each area is tested against the rest of the parent."]))
     return sub
@@ -380,7 +400,8 @@ def issues(ctx: Context) -> Section:
             sub.blocks.append(Table(f"{slug}-types", f"{title} by type, {ctx.area.name}, "
                                     f"{now_label} and {before_label}",
                                     _published(table, [now_label, before_label],
-                                               ctx, derived={"change": now_label}),
+                                               ctx, derived={"change": Difference(
+                                                   now_label, before_label)}),
                                     source=POLICE_SOURCE,
                                     notes=[_verdict_note(_change_frame(ctx), ctx)]))
         if ctx.area.level in ("lad", "county", "force"):
@@ -452,13 +473,16 @@ def _ward_blocks(ctx: Context, slug: str, title: str, categories: list[str]) -> 
                                       "baseline_count": before_label})[
             ["ward", before_label, now_label, "change", "verdict"]]
         blocks.append(Paragraph(
-            "{table:" + slug + "-wards} gives the volume change by ward, largest rise first: "
-            "the order is a ranking, not a test; the verdict column gives each ward's test, "
-            f"decided across the {family.tests} wards tested."))
+            "{table:" + slug + "-wards} gives the volume change by ward, largest rise first "
+            "(wards whose change is not shown last): the order is a ranking, not a test; the "
+            "verdict column gives each ward's test, decided across the "
+            f"{family.tests} wards tested."))
+        published = _published(table, [before_label, now_label], ctx,
+                               derived={"change": Difference(now_label, before_label)},
+                               known_sums=_column_sums(table, [before_label, now_label]))
         blocks.append(Table(f"{slug}-wards", f"{title} by ward: volume change "
                             f"{before_label} to {now_label}",
-                            _published(table, [before_label, now_label], ctx,
-                                       derived={"change": now_label}),
+                            hidden_last(published, "change", "ward", ctx.policy),
                             source=POLICE_SOURCE, notes=[_verdict_note(wards, ctx)]))
         rising = wards[wards["verdict"] == INCREASE]
         tested = wards[wards["q_value"].notna()]
@@ -512,7 +536,7 @@ def deprivation_section(ctx: Context) -> Section:
     section.blocks.append(Table("deprivation-deciles", f"LSOAs and incidents by national IMD "
                                 f"decile, {area.name}", _published(
                                     table, ["lsoas", "count"], ctx,
-                                    derived={"share_of_events": "count"}),
+                                    derived={"share_of_events": Share("count")}),
                                 source=f"IoD{edition}; {POLICE_SOURCE}",
                                 headers={"count": "Crime and ASB incidents"}))
     most, least = deprivation.extremes(con, area, 5)

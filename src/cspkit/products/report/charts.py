@@ -6,9 +6,13 @@ URL at all, fonts are a generic family list (nothing is fetched), and maps draw 
 boundaries held in the warehouse (no tiles, no basemap, no world files).
 
 Each function returns a `Figure` whose `alt` states in words what the chart shows, with the key
-numbers, for readers who cannot see it. Element ids in the SVG are prefixed with the figure key:
-inline SVGs share one HTML id space, and a second chart's `url(#gradient_0)` would otherwise
-resolve to the first chart's gradient.
+numbers, for readers who cannot see it. Bars and areas whose values are counts (given, or all
+whole numbers on a scale of its own) never show or state a count below the disclosure threshold:
+such a value is drawn and described as not shown, like a suppressed one, and the figure is
+marked `shows_counts` so the disclosure audit holds its description to that.
+
+Element ids in the SVG are prefixed with the figure key: inline SVGs share one HTML id space,
+and a second chart's `url(#gradient_0)` would otherwise resolve to the first chart's gradient.
 """
 
 from __future__ import annotations
@@ -53,6 +57,7 @@ NOT_SHOWN_COLOUR = "#c8c8c8"
 MAP_SCHEME = "blues"
 
 EXPECTED_RANGE, EXPECTED = "Expected range", "Expected"
+THRESHOLD = Settings().suppress_below   # counts below this are never drawn nor stated
 NO_BOUNDARIES = "No boundaries loaded for this map"
 NO_DATA = "No data for this chart"
 
@@ -142,11 +147,17 @@ def trend_chart(key: str, title: str, series: pd.DataFrame, *, y_title: str = "C
 
 def bar_chart(key: str, title: str, frame: pd.DataFrame, *, category: str, value: str,
               value_title: str, highlight: str | None = None, category_title: str = "",
-              source: str = "") -> Figure:
+              source: str = "", counts: bool | None = None, threshold: int = THRESHOLD
+              ) -> Figure:
     """Horizontal bars sorted largest first, with value labels; `highlight` (a category, e.g.
-    the selected district among its siblings) is drawn in a stronger colour and bold label."""
+    the selected district among its siblings) is drawn in a stronger colour and bold label.
+    `counts`: the values are counts (default: when all are whole numbers), so any from 1 to
+    `threshold` - 1 is not shown."""
     data = pd.DataFrame({"category": frame[category].astype(str),
                          "value": pd.to_numeric(frame[value], errors="coerce")})
+    counts = _are_counts(data["value"]) if counts is None else counts
+    if counts:
+        data["value"] = _without_small(data["value"], threshold)
     missing = data.loc[data["value"].isna(), "category"].tolist()
     data = data.dropna(subset=["value"]).sort_values(["value", "category"],
                                                      ascending=[False, True])
@@ -168,17 +179,24 @@ def bar_chart(key: str, title: str, frame: pd.DataFrame, *, category: str, value
     description = _bar_alt(title, data, value_title, category_title, highlight, missing)
     chart = alt.layer(bars, *labels).properties(
         width=WIDTH - 230, height=alt.Step(20), title=_title(title))
-    return _figure(key, title, chart, description, source, datasets)
+    return _figure(key, title, chart, description, source, datasets, shows_counts=counts)
 
 
 def change_chart(key: str, title: str, frame: pd.DataFrame, *, category: str, count: str,
                  baseline: str, period: str, baseline_period: str, value_title: str = "Count",
-                 category_title: str = "", source: str = "") -> Figure:
+                 category_title: str = "", source: str = "", counts: bool | None = None,
+                 threshold: int = THRESHOLD) -> Figure:
     """Grouped horizontal bars, one pair per category (or ward): the baseline period above the
-    current one, categories ordered by the current count."""
+    current one, categories ordered by the current count. Counts from 1 to `threshold` - 1
+    are not shown (`counts`: default when all values are whole numbers)."""
     wide = pd.DataFrame({"category": frame[category].astype(str),
                          "count": pd.to_numeric(frame[count], errors="coerce"),
                          "baseline": pd.to_numeric(frame[baseline], errors="coerce")})
+    counts = (_are_counts(pd.concat([wide["count"], wide["baseline"]])) if counts is None
+              else counts)
+    if counts:
+        wide["count"] = _without_small(wide["count"], threshold)
+        wide["baseline"] = _without_small(wide["baseline"], threshold)
     wide = wide.sort_values(["count", "baseline", "category"], ascending=[False, False, True],
                             na_position="last")
     if wide[["count", "baseline"]].isna().all().all():
@@ -205,21 +223,26 @@ def change_chart(key: str, title: str, frame: pd.DataFrame, *, category: str, co
     description = _change_alt(title, wide, period, baseline_period, category_title, fmt)
     chart = alt.layer(bars, *labels).properties(
         width=WIDTH - 230, height=alt.Step(15), title=_title(title))
-    return _figure(key, title, chart, description, source, datasets)
+    return _figure(key, title, chart, description, source, datasets, shows_counts=counts)
 
 
 def choropleth(key: str, title: str, con: duckdb.DuckDBPyConnection, *,
                codes_values: pd.DataFrame, level: str, value_title: str,
                vintage: str | None = None, source: str = "",
-               domain: tuple[float, float] | None = None, reverse: bool = False) -> Figure:
+               domain: tuple[float, float] | None = None, reverse: bool = False,
+               counts: bool | None = None, threshold: int = THRESHOLD) -> Figure:
     """Areas shaded by value on a sequential scale; areas whose value is None (suppressed or
     unknown) are grey and labelled 'Not shown'. Boundaries come from `area_geometry`; when none
     is held for the codes, the figure says so instead of raising.
 
     `domain` fixes the scale's ends (e.g. (1, 10) for deciles, so a map of a few LSOAs is not
     stretched over their own range); `reverse` makes low values dark (decile 1, the most
-    deprived, darkest)."""
+    deprived, darkest). `counts`: the values are counts (default: all whole numbers and no
+    fixed `domain`), so any from 1 to `threshold` - 1 is shown and described as not shown."""
     data = _map_frame(codes_values)
+    counts = (domain is None and _are_counts(data["value"])) if counts is None else counts
+    if counts:
+        data["value"] = _without_small(data["value"], threshold)
     shapes = _geometries(con, data["code"].tolist(), level, vintage)
     singular = LEVEL_WORDS.get(level.lower(), level)
     plural = _plural(singular)
@@ -253,7 +276,8 @@ def choropleth(key: str, title: str, con: duckdb.DuckDBPyConnection, *,
     description = _map_alt(title, data, drawn, value_title, plural, fmt, reverse=reverse)
     chart = alt.layer(*layers).properties(
         width=map_width, height=height, projection=projection, title=_title(title))
-    return _figure(key, title, chart, description, source, {"areas": features})
+    return _figure(key, title, chart, description, source, {"areas": features},
+                   shows_counts=counts)
 
 
 def category_map(key: str, title: str, con: duckdb.DuckDBPyConnection, *,
@@ -302,9 +326,9 @@ def category_map(key: str, title: str, con: duckdb.DuckDBPyConnection, *,
 # -- rendering ----------------------------------------------------------------------------------
 
 def _figure(key: str, title: str, chart: alt.LayerChart, alt_text: str, source: str,
-            datasets: Datasets | None = None) -> Figure:
+            datasets: Datasets | None = None, shows_counts: bool = False) -> Figure:
     return Figure(key=key, title=title, svg=_render(chart, key, alt_text, datasets),
-                  alt=alt_text, source=source)
+                  alt=alt_text, source=source, shows_counts=shows_counts)
 
 
 def _render(chart: alt.LayerChart, key: str, alt_text: str,
@@ -430,6 +454,17 @@ def _with_gaps(frame: pd.DataFrame) -> pd.DataFrame:
 
 def _month_step(months: int) -> int:
     return 1 if months <= 8 else 3 if months <= 24 else 6 if months <= 60 else 12
+
+
+def _are_counts(values: pd.Series) -> bool:
+    """Whole numbers, none negative: counts unless the caller says otherwise."""
+    known = values.dropna()
+    return bool(len(known)) and bool(((known == known.round()) & (known >= 0)).all())
+
+
+def _without_small(values: pd.Series, threshold: int) -> pd.Series:
+    """Counts from 1 to threshold - 1 as missing: drawn and described as not shown."""
+    return values.where(~((values >= 1) & (values < threshold)))
 
 
 def _number_format(values: pd.Series) -> str:
@@ -634,8 +669,10 @@ def _change_alt(title: str, wide: pd.DataFrame, period: str, baseline_period: st
     what = _lower_first(category_title) or "category"
     text = (f"Grouped bar chart: {title}. Compares {period} with {baseline_period} for "
             f"{_count_of(len(wide), what)}")
+    # A total over the values shown would be no total, and beside one published elsewhere
+    # would give the values not shown away: stated only when every value is shown.
     total, base = wide["count"].sum(min_count=1), wide["baseline"].sum(min_count=1)
-    if not pd.isna(total) and not pd.isna(base):
+    if not wide[["count", "baseline"]].isna().any().any():
         text += f"; in total {format(total, fmt)}, {_change_words(total, base, fmt)}"
     text += "."
     shown = wide.head(12)

@@ -4,7 +4,9 @@ order so the text can refer to "Table 3" and "Figure 5".
 Renderers (HTML, PDF, CSV/XLSX) only walk this structure; they compute nothing. Tables hold the
 values as published: the disclosure policy has already been applied by whoever built them.
 Column names may be machine field names: the renderers show them in words (`labels`). A table
-or figure built from synthetic sample data is marked `synthetic`, and every output says so.
+or figure built from synthetic sample data is marked `synthetic`, and every output says so. A
+table carries the arithmetic of its figures (`arithmetic`, taken from the frame `publish` made)
+so the renderer can audit that no hidden count can be recovered from it.
 """
 
 from __future__ import annotations
@@ -16,6 +18,8 @@ from datetime import date
 from typing import Any
 
 import pandas as pd
+
+from cspkit.measures.disclosure_audit import Arithmetic, arithmetic_of
 
 
 @dataclass
@@ -37,6 +41,13 @@ class Table:
     number: int = 0
     synthetic: bool = False     # built from synthetic sample data: labelled wherever shown
     headers: dict[str, str] = field(default_factory=dict)   # column -> words, over `labels`
+    # Counts, totals and how each other figure is computed from them (None: the table
+    # publishes no counts of events); by default what `publish` recorded on the frame.
+    arithmetic: Arithmetic | None = None
+
+    def __post_init__(self) -> None:
+        if self.arithmetic is None:
+            self.arithmetic = arithmetic_of(self.frame)
 
 
 @dataclass
@@ -48,6 +59,7 @@ class Figure:
     source: str = ""
     number: int = 0
     synthetic: bool = False     # built from synthetic sample data: labelled wherever shown
+    shows_counts: bool = False  # its values are counts: no value below the threshold is stated
 
 
 Block = Paragraph | Table | Figure

@@ -16,7 +16,8 @@ import pandas as pd
 
 from cspkit.measures import partner, period_change, series
 from cspkit.measures.areas import AreaSelection, children, parents, population
-from cspkit.measures.disclosure import publish
+from cspkit.measures.disclosure import hidden_last, publish
+from cspkit.measures.disclosure_audit import Computed, Difference, Rate
 from cspkit.measures.error_control import Family, control
 from cspkit.measures.periods import month_label
 from cspkit.products.report import charts, narrative
@@ -81,10 +82,13 @@ def fire(con: duckdb.DuckDBPyConnection, ctx: Any) -> list[Block]:
     causes = partner.attribute_counts(con, area, period, "fire", rows="subcategory")
     total = int(causes["count"].sum()) if len(causes) else 0
     if total:
-        shares = ", ".join(f"{r.subcategory.lower()} {100 * r.count / total:.0f}%"
-                           for r in causes.itertuples())
+        # Shares of the total would give away a cause counted 1-4 (or the total itself):
+        # stated only when every cause and the total are published counts.
+        small = [n for n in [total, *causes["count"]] if ctx.policy.is_small(int(n))]
+        shares = "" if small else ": " + ", ".join(
+            f"{r.subcategory.lower()} {100 * r.count / total:.0f}%" for r in causes.itertuples())
         blocks.append(Paragraph(f"Fire and rescue attended {narrative.count_text(total)} fires "
-                                f"in {area.name} in {period.label}: {shares}."))
+                                f"in {area.name} in {period.label}{shares}."))
     # Judged with the assessment's other trend charts: one family of months inspected.
     from cspkit.products.report.assessment import exceptional_family, exceptional_sentence
 
@@ -126,13 +130,16 @@ def fire(con: duckdb.DuckDBPyConnection, ctx: Any) -> list[Block]:
                                       "baseline_count": before_label})[
             ["ward", before_label, now_label, "change", "verdict"]]
         blocks.append(Paragraph("{table:fire-deliberate-wards} gives deliberate fires by "
-                                "ward, largest rise first (a ranking, not a test; the verdict "
-                                f"column gives each ward's test, decided across the "
+                                "ward, largest rise first, wards whose change is not shown "
+                                "last (a ranking, not a test; the verdict column gives each "
+                                "ward's test, decided across the "
                                 f"{family.tests} wards tested)."))
+        published = publish(table.reset_index(drop=True), [before_label, now_label],
+                            derived={"change": Difference(now_label, before_label)},
+                            policy=ctx.policy)
         blocks.append(Table("fire-deliberate-wards", f"Deliberate fires by ward, "
                             f"{before_label} and {now_label}",
-                            publish(table.reset_index(drop=True), [before_label, now_label],
-                                    derived={"change": now_label}, policy=ctx.policy),
+                            hidden_last(published, "change", "ward", ctx.policy),
                             source="Fire and rescue service incidents"))
     return _marked(blocks, synthetic)
 
@@ -228,18 +235,25 @@ def treatment(con: duckdb.DuckDBPyConnection, ctx: Any) -> list[Block]:
     ctx.families.append(family)
     table = table.drop(columns=["verdict_unadjusted", "q_value"])
     last = table.iloc[-1].to_dict()
+    published = publish(table, ["in_treatment", "completions"],
+                        derived={"completion_rate_pct": Rate("completions", "in_treatment",
+                                                             per=100),
+                                 "p_value": Computed(("completions", "in_treatment"))},
+                        policy=ctx.policy)
+    # The rate is stated only where the table shows it: beside the published number in
+    # treatment it would give a hidden count of completions away.
+    shown = published["completion_rate_pct"].iloc[-1] != ctx.policy.secondary_label
     blocks.append(Paragraph(
-        f"In {last['financial_year']}, {last['completion_rate_pct']}% of people in treatment in "
-        f"{area.name} completed it successfully, against "
-        f"{last['comparator_rate_pct']}% in {comparator_name}: {last['verdict']} "
-        "(two-sample test of proportions, decided across the "
-        f"{family.tests} years compared). " + "{table:treatment-completions} gives every "
-        "year."))
+        (f"In {last['financial_year']}, {last['completion_rate_pct']}% of people in treatment "
+         f"in {area.name} completed it successfully, against "
+         f"{last['comparator_rate_pct']}% in {comparator_name}: {last['verdict']} "
+         "(two-sample test of proportions, decided across the "
+         f"{family.tests} years compared). " if shown else
+         f"In {last['financial_year']} too few people in treatment in {area.name} completed "
+         "it for the rate to be published. ")
+        + "{table:treatment-completions} gives every year."))
     blocks.append(Table("treatment-completions", f"Successful treatment completions, "
-                        f"{area.name} beside {comparator_name}",
-                        publish(table, ["in_treatment", "completions"],
-                                derived={"completion_rate_pct": "completions"},
-                                policy=ctx.policy),
+                        f"{area.name} beside {comparator_name}", published,
                         source="Treatment services",
                         headers={"comparator_rate_pct":
                                  f"{comparator_name} completion rate (%)"}))

@@ -9,6 +9,11 @@ Column headers: HTML, PDF and XLSX show each column in words with its unit (`lab
 column's kind decides how values are written (shares as percentages, years without separators);
 CSV files keep the machine field names, described in `data-dictionary.csv` beside them. Tables
 and figures marked synthetic say SYNTHETIC DATA in every output.
+
+Nothing is written that would disclose a small count: `write_document` and `write_tables` first
+audit every table against its arithmetic and every sentence, title, note and figure description
+(`check_document`, see `cspkit.measures.disclosure_audit`), and refuse with an error naming the
+table or figure and the cell or sentence.
 """
 
 from __future__ import annotations
@@ -17,7 +22,7 @@ import logging
 import math
 import numbers
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime, time
 from importlib.resources import files
 from pathlib import Path
@@ -27,6 +32,13 @@ import jinja2
 import pandas as pd
 from markupsafe import Markup
 
+from cspkit.measures.disclosure_audit import (
+    DisclosureLeak,
+    Leak,
+    audit_table,
+    audit_text,
+    svg_texts,
+)
 from cspkit.products.report import labels
 from cspkit.products.report.document import Document, Figure, Paragraph, Section, Table
 
@@ -257,6 +269,64 @@ def _require_numbered(doc: Document) -> None:
 
 
 # ---------------------------------------------------------------------------------------------
+# Disclosure
+
+
+@dataclass
+class AuditReport:
+    """What the disclosure audit found: leaks, and the tables that declare no counts (ranks,
+    scores, deciles, coverage), whose figures are not counts of events."""
+
+    leaks: list[Leak] = field(default_factory=list)
+    unchecked: list[str] = field(default_factory=list)
+
+
+def audit_document(doc: Document) -> AuditReport:
+    """Audit every table against its arithmetic and every piece of text a reader or a screen
+    reader meets: section and table titles, notes, paragraphs, figure titles, descriptions and
+    the SVG's own title and aria text. The threshold is the tables' policy (default 5)."""
+    report = AuditReport()
+    specs = [t.arithmetic for t in doc.tables() if t.arithmetic is not None]
+    threshold, label = (specs[0].threshold, specs[0].label) if specs else (5, "<5")
+
+    def text(value: str, where: str, counts: bool = False) -> None:
+        report.leaks.extend(audit_text(value, where=where, threshold=threshold, label=label,
+                                       counts=counts))
+
+    text(doc.title, "document title")
+    for section in doc.walk():
+        text(section.title, f"section {section.number or section.key} title")
+        for block in section.blocks:
+            if isinstance(block, Paragraph):
+                text(block.text, f"section {section.number or section.key} paragraph")
+            elif isinstance(block, Table):
+                name = f"{block.number} ({block.key})" if block.number else block.key
+                where = f"table {name}"
+                for value in (block.title, *block.notes):
+                    text(value, where)
+                if block.arithmetic is None:
+                    report.unchecked.append(block.key)
+                else:
+                    report.leaks += audit_table(block.frame, block.arithmetic, name=name)
+            elif isinstance(block, Figure):
+                where = f"figure {block.number} ({block.key})" if block.number \
+                    else f"figure {block.key}"
+                text(block.title, where)
+                for value in dict.fromkeys((block.alt, *svg_texts(block.svg))):
+                    text(value, where, counts=block.shows_counts)
+    report.leaks = list(dict.fromkeys(report.leaks))
+    return report
+
+
+def check_document(doc: Document) -> AuditReport:
+    """`audit_document`, raising DisclosureLeak (a ValueError) naming every leak."""
+    report = audit_document(doc)
+    if report.leaks:
+        raise DisclosureLeak(report.leaks)
+    return report
+
+
+# ---------------------------------------------------------------------------------------------
 # PDF
 
 
@@ -330,8 +400,14 @@ def write_tables(doc: Document, out_dir: Path) -> list[Path]:
     then `tables.xlsx` holding a Contents sheet and one sheet a table (headers in words).
 
     A synthetic table's CSV ends with a `provenance` column saying SYNTHETIC on every row, so
-    the label survives any copy of the rows."""
+    the label survives any copy of the rows. Nothing is written when the disclosure audit
+    finds a leak (DisclosureLeak)."""
     _require_numbered(doc)
+    check_document(doc)
+    return _write_tables(doc, out_dir)
+
+
+def _write_tables(doc: Document, out_dir: Path) -> list[Path]:
     tables = doc.tables()
     for table in tables:
         if not _KEY.match(table.key):  # the key becomes a file name
@@ -478,9 +554,11 @@ def write_document(doc: Document, out_dir: Path, stem: str, *, pdf: bool = True
                    ) -> dict[str, Path]:
     """Number the document if needed and write `{stem}.html`, `{stem}.pdf` (unless `pdf` is
     False), a CSV per table, `data-dictionary.csv` and `tables.xlsx`. Keys: 'html', 'pdf',
-    'xlsx', 'dictionary', 'csv:{key}'."""
+    'xlsx', 'dictionary', 'csv:{key}'. Nothing is written when the disclosure audit finds a
+    leak (DisclosureLeak)."""
     if not _is_numbered(doc):
         doc.number()
+    check_document(doc)
     out_dir.mkdir(parents=True, exist_ok=True)
     html = render_html(doc)
     html_path = out_dir / f"{stem}.html"
@@ -489,7 +567,7 @@ def write_document(doc: Document, out_dir: Path, stem: str, *, pdf: bool = True
     if pdf:
         paths["pdf"] = out_dir / f"{stem}.pdf"
         write_pdf(html, paths["pdf"])
-    table_paths = write_tables(doc, out_dir)
+    table_paths = _write_tables(doc, out_dir)
     for table, path in zip(doc.tables(), table_paths, strict=False):
         paths[f"csv:{table.key}"] = path
     paths["dictionary"] = table_paths[-2]
