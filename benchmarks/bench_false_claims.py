@@ -283,7 +283,7 @@ def run_replicate(template: Path, work: Path, index: int, model: sim.ForceModel,
             report = ingest_police(con, [str(files)], run_id=new_run_id())
         timing["ingest"] = time.perf_counter() - mark
         mark = time.perf_counter()
-        first, second = scenario.years[0], scenario.years[-1]
+        first, second = scenario.years[-2], scenario.years[-1]
         try:
             with trend_series_attached():
                 doc = build_assessment(con, area, calendar_year(second), calendar_year(first))
@@ -412,6 +412,10 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
                         help="the district assessed, which also gets the real change")
     parser.add_argument("--years", type=int, nargs=2, default=list(sim.DEFAULT_YEARS),
                         metavar=("FIRST", "SECOND"))
+    parser.add_argument("--history", type=int, default=1,
+                        help="years simulated before FIRST with the same expectation (1): "
+                             "real police data holds earlier years, which the change tests "
+                             "and the expected ranges use")
     parser.add_argument("--seed", type=int, default=20240101)
     parser.add_argument("--json", type=Path, default=None, help="write the results here")
     parser.add_argument("--workdir", type=Path, default=None,
@@ -425,8 +429,8 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     plans: list[tuple[str, sim.Scenario]] = []
     for variant in args.variants:
         for factor in (args.factors if variant == "real-change" else [None]):
-            scenario = sim.Scenario(variant, tuple(args.years), factor or 1.0, category,
-                                    args.area)
+            years = tuple(range(args.years[0] - args.history, args.years[0])) + tuple(args.years)
+            scenario = sim.Scenario(variant, years, factor or 1.0, category, args.area)
             plans.append((_label(variant, factor), scenario))
     if "real-change" in args.variants:
         expected = model.yearly_expected(args.area)[category]

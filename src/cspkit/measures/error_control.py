@@ -68,7 +68,7 @@ class Family:
     def describe(self) -> str:
         """'Change by type of crime: 14 tests, Benjamini–Hochberg at 5%, 3 significant.'"""
         return (f"{self.name}: {self.tests} test{'s' if self.tests != 1 else ''}, "
-                f"{self.procedure} at {self.alpha:.0%}, {self.significant} significant")
+                f"{self.procedure} at {level_text(self.alpha)}, {self.significant} significant")
 
 
 def control(frame: pd.DataFrame, name: str, *, alpha: float, procedure: str = BH,
@@ -92,6 +92,21 @@ def control(frame: pd.DataFrame, name: str, *, alpha: float, procedure: str = BH
     family = Family(name, int(tested.sum()), procedure, alpha,
                     int(out[verdict_column].isin(SIGNIFICANT).sum()))
     return out, family
+
+
+def level_text(alpha: float) -> str:
+    """'5%', '4%', '0.11%': a significance level as a reader writes it."""
+    return f"{alpha * 100:.2g}%"
+
+
+def budget(alpha: float, headline_share: float, families: int) -> tuple[float, float]:
+    """A document's error budget for change claims split in two: (the level of the headline
+    family, the level of each of `families` further families). By the union bound, a
+    document in which nothing changed claims a change with probability at most `alpha`."""
+    if not 0 < headline_share <= 1:
+        raise ValueError(f"headline_share must be in (0, 1], got {headline_share}")
+    rest = alpha * (1 - headline_share)
+    return alpha * headline_share, (rest / families if families else 0.0)
 
 
 def survivors(p_values: Sequence[float], *, alpha: float, procedure: str = HOLM) -> list[bool]:

@@ -129,9 +129,11 @@ def _months_counted(match: MonthMatch) -> tuple[list[date], list[date]]:
 def change(con: duckdb.DuckDBPyConnection, area: AreaSelection, period: Period,
            baseline: Period, *, by: str = "category", source: str = "police.uk",
            allow_partial: bool = False, total: bool = False,
-           settings: Settings | None = None) -> pd.DataFrame:
+           settings: Settings | None = None, alpha: float | None = None) -> pd.DataFrame:
     """Counts in `period` and `baseline` by `by`, on the months both hold, with change, test
-    and verdict. With `total`, a row 'All crime (excluding ASB)' is added (flagged in
+    and verdict. `alpha` is the family's level (default `settings.alpha`): a document that
+    shares one error budget between several families gives each its share. With `total`, a
+    row 'All crime (excluding ASB)' is added (flagged in
     `is_total`), tested like the rest.
 
     Columns: grouping columns, count, baseline_count, change, pct_change, rate_ratio, ci_low,
@@ -152,14 +154,15 @@ def change(con: duckdb.DuckDBPyConnection, area: AreaSelection, period: Period,
     group_cols = groups or ["category"]
     return change_from_monthly(monthly, now, before, group_cols=group_cols,
                                total=total and by == "category", settings=settings,
-                               history=earlier)
+                               history=earlier, alpha=alpha)
 
 
 def change_from_monthly(monthly: pd.DataFrame, now: AreaPeriod, before: AreaPeriod, *,
                         group_cols: Sequence[str] = ("category",), total: bool = False,
                         settings: Settings | None = None,
                         sort: Sequence[str] = ("count",),
-                        history: Sequence[AreaPeriod] = ()) -> pd.DataFrame:
+                        history: Sequence[AreaPeriod] = (),
+                        alpha: float | None = None) -> pd.DataFrame:
     """`change` from monthly counts already made: `monthly` holds the group columns, month and
     count (any months; those outside the months compared are ignored) for the periods `now`
     and `before` describe (`counts.area_period`), and for the earlier years `history`
@@ -188,7 +191,7 @@ def change_from_monthly(monthly: pd.DataFrame, now: AreaPeriod, before: AreaPeri
     if total:
         frame["is_total"] = frame["category"] == ALL_CRIME
     frame = frame.sort_values(list(sort), ascending=False, kind="stable").reset_index(drop=True)
-    return _controlled(frame, "change", settings)
+    return _controlled(frame, "change", settings, alpha)
 
 
 def _history_counts(earlier: History, by_month: dict[date, int]
@@ -251,9 +254,11 @@ def _tested(rows: list[Row],
     return frame
 
 
-def _controlled(frame: pd.DataFrame, name: str, settings: Settings) -> pd.DataFrame:
+def _controlled(frame: pd.DataFrame, name: str, settings: Settings,
+                alpha: float | None = None) -> pd.DataFrame:
     match = frame.attrs.get("match")
-    out, family = control(frame, name, alpha=settings.alpha, procedure=BH)
+    out, family = control(frame, name, alpha=settings.alpha if alpha is None else alpha,
+                          procedure=BH)
     out.attrs["match"] = match
     out.attrs["family"] = family
     return out
@@ -264,7 +269,8 @@ def place_change(con: duckdb.DuckDBPyConnection, area: AreaSelection, period: Pe
                  category: str | Sequence[str] | None = None,
                  source: str = "police.uk", allow_partial: bool = False,
                  subcategory: str | None = None,
-                 settings: Settings | None = None) -> pd.DataFrame:
+                 settings: Settings | None = None, alpha: float | None = None
+                 ) -> pd.DataFrame:
     """Every ward (or LSOA) of `area` with its counts in both periods (on the months both
     hold) and the volume change, sorted from the largest rise to the largest fall, in the
     shape of the strategic assessment's ward table. Places with no events in either period
@@ -305,7 +311,7 @@ def place_change(con: duckdb.DuckDBPyConnection, area: AreaSelection, period: Pe
     frame.attrs["match"] = match
     frame = frame.sort_values(["change", "count"], ascending=False, kind="stable",
                               na_position="last").reset_index(drop=True)
-    result = _controlled(frame, f"change by {level}", settings)
+    result = _controlled(frame, f"change by {level}", settings, alpha)
     # Rates per place need each place's population: not part of the volume table.
     result = result.drop(columns=["rate_per_1000", "baseline_rate_per_1000"])
     result.attrs["lsoa_vintage"] = events_vintage(con, area, source)

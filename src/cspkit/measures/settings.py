@@ -41,6 +41,9 @@ class Settings:
     findings_alpha: family-wise error rate (Holm) for statements promoted to key findings.
     history_years: years before the baseline whose months also inform a change test's
         month-to-month variation (not the comparison itself).
+    headline_share: a document's change claims share one error budget, `alpha`: this share
+        goes to the change by type of crime, the rest is split equally across the ward
+        tables (see `measures.error_control.budget`).
     """
 
     alpha: float = 0.05
@@ -54,12 +57,13 @@ class Settings:
     min_months_for_dispersion: int = 6
     findings_alpha: float = 0.05
     history_years: int = 2
+    headline_share: float = 0.8
 
     def __post_init__(self) -> None:
         """Check types and ranges, naming the setting; keep the label in step."""
         for spec in fields(self):
             _check_type(spec.name, getattr(self, spec.name))
-        for name in ("alpha", "findings_alpha"):
+        for name in ("alpha", "findings_alpha", "headline_share"):
             if not 0 < getattr(self, name) < 1:
                 raise SettingsError(f"setting '{name}' must be between 0 and 1, "
                                     f"got {getattr(self, name)}")
@@ -84,7 +88,7 @@ _TYPES: dict[str, type] = {"alpha": float, "min_total_for_test": int, "small_cou
                            "suppress_below": int, "suppression_label": str, "rate_per": int,
                            "control_sigma": float, "seasonal_min_years": int,
                            "min_months_for_dispersion": int, "findings_alpha": float,
-                           "history_years": int}
+                           "history_years": int, "headline_share": float}
 
 
 def _check_type(name: str, value: Any) -> None:

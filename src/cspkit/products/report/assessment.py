@@ -19,7 +19,7 @@ from cspkit.measures.control import BONFERRONI, family_size
 from cspkit.measures.counts import ALL_CRIME, ASB
 from cspkit.measures.disclosure import Derived, DisclosurePolicy, hidden_last, publish
 from cspkit.measures.disclosure_audit import Difference, KnownSum, PercentChange, Rate, Share
-from cspkit.measures.error_control import HOLM, Family, control, survivors
+from cspkit.measures.error_control import HOLM, Family, budget, control, level_text, survivors
 from cspkit.measures.periods import Period, month_label, months_text, year_before
 from cspkit.measures.settings import Settings
 from cspkit.products.report import charts, narrative
@@ -129,12 +129,29 @@ def _column_sums(frame: pd.DataFrame, columns: list[str]) -> tuple[KnownSum, ...
     return tuple(KnownSum(c, int(frame[c].sum())) for c in columns)
 
 
+# Ward tables that may be drawn: one per issue group and deliberate fires (partner data).
+WARD_FAMILIES = len(ISSUES) + 1
+
+
+def change_budget(ctx: Context) -> tuple[float, float]:
+    """The document's error budget for change claims (settings.alpha): the share for the
+    change by type of crime, and the share of each ward table. With nothing really changed,
+    the chance of any change claim in the document is at most settings.alpha."""
+    return budget(ctx.settings.alpha, ctx.settings.headline_share, WARD_FAMILIES)
+
+
+def _findings_alpha(ctx: Context) -> float:
+    """Holm's level for key findings: the headline family's share of the findings level."""
+    return ctx.settings.findings_alpha * ctx.settings.headline_share
+
+
 def _change_frame(ctx: Context) -> pd.DataFrame:
     """The change by category with the all-crime total: one family, decided once and shared
     by the overall table, the issue sections and the key findings."""
     if "change" not in ctx.memo:
         frame = period_change.change(ctx.con, ctx.area, ctx.period, ctx.baseline, total=True,
-                                     allow_partial=ctx.allow_partial, settings=ctx.settings)
+                                     allow_partial=ctx.allow_partial, settings=ctx.settings,
+                                     alpha=change_budget(ctx)[0])
         ctx.families.append(_renamed(frame.attrs["family"], "Change by type of crime "
                                      "(and all crime), this period against the comparison"))
         match = period_change.month_pairs(frame)
@@ -202,13 +219,14 @@ def key_findings(ctx: Context) -> Section:
     """The largest significant changes, the places with several rising issues, what is stable,
     and what the data cannot tell."""
     section = Section("key-findings", "Key findings")
-    ordered = sorted(ctx.findings + _holm_findings(ctx), key=lambda f: f[0])
+    changes = _holm_findings(ctx)
+    ordered = sorted(ctx.findings + changes, key=lambda f: f[0])
     for _, sentence in ordered[:8]:
         section.blocks.append(Paragraph(sentence, kind="finding"))
     if ctx.months_compared:
         section.blocks.append(Paragraph("Changes are compared " + ctx.months_compared + ".",
                                         kind="caveat"))
-    if not ordered:
+    if not changes:
         section.blocks.append(Paragraph(
             "No change between the periods was large enough to pass the document's control "
             "for key findings (Holm across all the types of crime tested).", kind="finding"))
@@ -239,7 +257,7 @@ def _holm_findings(ctx: Context) -> list[tuple[int, str]]:
     if tested.empty:
         return []
     keep = dict(zip(tested["category"], survivors(
-        tested["p_value"].astype(float), alpha=ctx.settings.findings_alpha, procedure=HOLM),
+        tested["p_value"].astype(float), alpha=_findings_alpha(ctx), procedure=HOLM),
         strict=True))
     return [(priority, sentence) for priority, sentence, category in ctx.candidates
             if keep.get(category)]
@@ -317,7 +335,7 @@ def _verdict_note(frame: pd.DataFrame, ctx: Context) -> str:
     family = frame.attrs.get("family")
     used = " or ".join(tests) if tests else "no test (nothing to compare)"
     control = (f"; significance decided across the table's {family.tests} tests with the "
-               f"{family.procedure} procedure at {family.alpha:.0%}" if family else "")
+               f"{family.procedure} procedure at {level_text(family.alpha)}" if family else "")
     return (f"Verdicts: {used} test of the monthly counts on the months both periods hold"
             f"{control}. A verdict names a change only when it survives that control.")
 
@@ -453,7 +471,8 @@ def _ward_blocks(ctx: Context, slug: str, title: str, categories: list[str]) -> 
     several-issues table; those surviving Holm too may become a key finding."""
     wards = period_change.place_change(ctx.con, ctx.area, ctx.period, ctx.baseline,
                                        level="ward", category=categories,
-                                       allow_partial=ctx.allow_partial, settings=ctx.settings)
+                                       allow_partial=ctx.allow_partial, settings=ctx.settings,
+                                       alpha=change_budget(ctx)[1])
     family = wards.attrs["family"]
     blocks: list = []
     values = pd.DataFrame({"code": wards["ward_code"], "name": wards["ward_name"],
@@ -487,7 +506,7 @@ def _ward_blocks(ctx: Context, slug: str, title: str, categories: list[str]) -> 
         rising = wards[wards["verdict"] == INCREASE]
         tested = wards[wards["q_value"].notna()]
         holm = dict(zip(tested["ward_name"], survivors(
-            tested["p_value"].astype(float), alpha=ctx.settings.findings_alpha,
+            tested["p_value"].astype(float), alpha=change_budget(ctx)[1],
             procedure=HOLM), strict=True))
         for name in rising["ward_name"]:
             ctx.multi_issue.setdefault(str(name), []).append(title)
@@ -669,26 +688,30 @@ def method_section(ctx: Context) -> Section:
         f"Fewer than {settings.min_total_for_test} events in all, or both counts under "
         f"{settings.small_count}, is reported as too few to tell.",
         "Error control across the document: every test belongs to a declared family, and "
-        "significance is decided across the family. Tables use the Benjamini–Hochberg "
-        f"procedure at {settings.alpha:.0%} (of the changes a table calls significant, at most "
-        f"{settings.alpha:.0%} are expected to be false); a statement enters the key findings "
-        "only if its test also survives the Holm procedure across its family (the chance of "
-        f"any false key finding is at most {settings.findings_alpha:.0%}). Rankings such as "
-        "the largest ward rises or the places index order places; they are not tests and are "
-        "never key findings.",
+        "significance is decided across the family with the Benjamini–Hochberg procedure (of "
+        "the changes a table calls significant, at most its level are expected to be false). "
+        f"The document's claims of change share one budget of {level_text(settings.alpha)}: "
+        f"{level_text(change_budget(ctx)[0])} for the change by type of crime and "
+        f"{level_text(change_budget(ctx)[1])} for each of the {WARD_FAMILIES} ward tables it "
+        "may draw, so that where nothing really changed the chance of any claim of change in "
+        f"the whole document is at most {level_text(settings.alpha)}. A statement enters the "
+        "key findings only if its test also survives the Holm procedure across its family at "
+        f"{level_text(_findings_alpha(ctx))}. Rankings such as the largest ward rises or the "
+        "places index order places; they are not tests and are never key findings.",
         "Exceptional months: each trend chart's months of the period are compared with an "
         "expected range from a quasi-Poisson model of the months before it (calendar-month "
         "effects where every calendar month appears at least twice, a linear trend where the "
         "history spans two years or more, and the series' own month-to-month variation), "
         f"widened for every month the document inspects ({BONFERRONI}: "
-        f"{exceptional_family(ctx)} months, a {settings.alpha:.0%} chance of any false "
+        f"{exceptional_family(ctx)} months, a {level_text(settings.alpha)} chance of any false "
         "alarm in the document); months before the period are shown for context only.",
     ]
     for text in texts:
         section.blocks.append(Paragraph(text))
     if ctx.families:
         table = pd.DataFrame([{"family": f.name, "tests": f.tests, "procedure": f.procedure,
-                               "significant": f.significant} for f in ctx.families])
+                               "level": level_text(f.alpha), "significant": f.significant}
+                              for f in ctx.families])
         section.blocks.append(Paragraph(
             "{table:method-families} lists the document's families of tests: "
             f"{sum(f.tests for f in ctx.families):,} tests in {len(ctx.families)} families."))

@@ -165,6 +165,7 @@ _FIELDS: dict[str, tuple[str, str, str]] = {
     "procedure": ("Multiple-testing procedure", "text",
                   "How significance is decided across the family."),
     "significant": ("Significant", "count", "Number of the family's tests found significant."),
+    "level": ("Level", "text", "The family's share of the document's error budget."),
     # coverage audit
     "rows": ("Records", "count", "Records in the force's file for the month."),
     "unlocated": ("Records without a location", "count",

@@ -117,7 +117,10 @@ def fire(con: duckdb.DuckDBPyConnection, ctx: Any) -> list[Block]:
                                         + (SYNTHETIC_FINDING if synthetic else "") + "."))
         blocks += [Paragraph(text), figure]
     if area.level in ("lad", "county", "force"):
+        from cspkit.products.report.assessment import change_budget
+
         wards = period_change.place_change(con, area, period, baseline, level="ward",
+                                           alpha=change_budget(ctx)[1],
                                            source="fire", subcategory="Deliberate",
                                            allow_partial=True, settings=ctx.settings)
         match = period_change.month_pairs(wards)
