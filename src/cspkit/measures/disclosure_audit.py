@@ -19,9 +19,9 @@ design); data-quality counts about the data rather than about events in a place 
 force and month, unlocated records, duplicates skipped, months held) and counts of tests; ranks,
 scores, deciles and flags of a ranking, and ratios such as the seasonal index, which bound a
 count but do not give it; tables that publish no counts (`Table.arithmetic` None: the renderer
-lists them); the positions of points and bars in charts (the products draw a count of 1 to 4
-as not shown in bar charts and maps; the monthly trend charts of the assessment can still plot
-one); and figures published outside the document that a reader could combine with it.
+lists them); the positions of points and bars in charts (the products never draw a count of 1
+to 4: bar charts and maps show it as not shown, trend charts leave the month unplotted and say
+so); and figures published outside the document that a reader could combine with it.
 
 How a table is audited. A table carries an `Arithmetic`: its count columns, the totals it
 publishes (a total column, total rows, sums published elsewhere) and how each other figure is

@@ -452,3 +452,12 @@ def test_a_map_of_counts_greys_counts_below_five(wards_db: duckdb.DuckDBPyConnec
         value=[1 + v % 10 for v in range(len(values))]), level="ward",
         value_title="Decile", domain=(1, 10))
     assert not deciles.shows_counts and "(1)" in deciles.alt
+
+
+def test_trend_chart_does_not_plot_a_month_of_1_to_4():
+    series = pd.DataFrame({"month": pd.date_range("2022-01-01", periods=24, freq="MS"),
+                           "count": [12, 3, 15, 11, 14, 2, 13, 12, 16, 10, 12, 14] * 2})
+    figure = trend_chart("t", "Weapons by month", series)
+    assert "4 months with fewer than 5 are not plotted" in figure.alt
+    points = re.search(r'<g class="mark-symbol role-mark[^>]*>(.*?)</g>', figure.svg, re.S)
+    assert points is not None and points.group(1).count("<path") == 20   # 24 less the four

@@ -118,7 +118,10 @@ def trend_chart(key: str, title: str, series: pd.DataFrame, *, y_title: str = "C
             x=x, y=alt.Y("expected:Q", scale=y_scale), color=color))
     # Months the data does not hold are blanks in the line, never joined across: a gap of
     # several months drawn as a straight line would read as a trend nobody measured.
-    counts = _values(datasets, "counts", _with_gaps(frame)[["month", "count"]],
+    # A month of 1-4 is not plotted (its point could be read off the axis): a gap instead.
+    small = frame["count"].between(1, settings.suppress_below - 1)
+    plotted = frame.assign(count=frame["count"].where(~small))
+    counts = _values(datasets, "counts", _with_gaps(plotted)[["month", "count"]],
                      series="Monthly count")
     layers.append(alt.Chart(counts).mark_line(
         point=alt.OverlayMarkDef(filled=True, size=22), strokeWidth=1.5,
@@ -131,6 +134,7 @@ def trend_chart(key: str, title: str, series: pd.DataFrame, *, y_title: str = "C
         layers.append(alt.Chart(average).mark_line(
             strokeWidth=2.5, invalid="break-paths-show-domains").encode(
                 x=x, y=alt.Y("rolling_mean:Q", scale=y_scale), color=color))
+    flagged = flagged[~small[flagged.index]]
     if not flagged.empty:
         labelled = _values(datasets, "flagged", flagged[["month", "count"]].assign(
             series=flagged["exceptional"].map({"above": "Exceptionally high",
@@ -140,6 +144,10 @@ def trend_chart(key: str, title: str, series: pd.DataFrame, *, y_title: str = "C
                 x=x, y=alt.Y("count:Q", scale=y_scale), color=color))
 
     description = _trend_alt(title, frame, area_name, series.attrs, settings)
+    if small.any():
+        n = int(small.sum())
+        description += (f" {n} month{'s' if n > 1 else ''} with fewer than "
+                        f"{settings.suppress_below} {'are' if n > 1 else 'is'} not plotted.")
     chart = alt.layer(*layers).properties(
         width=WIDTH - 60, height=260, title=_title(title))
     return _figure(key, title, chart, description, source, datasets)

@@ -90,9 +90,9 @@ def rate_sentence(subject: str, area_row: Mapping[str, Any], parent_name: str,
     """The area's rate beside its parent's, from a row of `measures.comparisons.siblings`."""
     rate, parent_rate = area_row.get("rate_per_1000"), area_row.get("parent_rate_per_1000")
     if rate is None or parent_rate is None:
-        return f"No population figure is held to give {subject.lower()} a rate."
+        return f"No population figure is held to give {_lower_first(subject)} a rate."
     verdict = area_row.get("verdict") or ""
-    base = (f"The rate of {subject.lower()} in {area_row['name']} was {rate:.1f} per 1,000 "
+    base = (f"The rate of {_lower_first(subject)} in {area_row['name']} was {rate:.1f} per 1,000 "
             f"residents, against {parent_rate:.1f} across {parent_name}")
     if verdict == "significantly higher":
         return base + ": significantly higher."
@@ -111,3 +111,9 @@ def partial_caveat(row: Mapping[str, Any]) -> str | None:
     return (f"The data covers only {row.get('months_in_data')} of the months of "
             f"{row.get('period')} (missing: {missing}); totals for it are not full-year "
             "figures.")
+
+
+def _lower_first(text: str) -> str:
+    """'Police recorded crime (excluding ASB)' -> 'police recorded crime (excluding ASB)':
+    only the first letter, so acronyms keep their capitals."""
+    return text[:1].lower() + text[1:] if text[1:2].islower() else text
