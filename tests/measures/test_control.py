@@ -333,21 +333,26 @@ def test_season_and_trend_only_where_the_history_supports_them():
     series, _ = seasonal_series(2)
     # 20 months of history (May 2021 to December 2022): January-April once.
     twenty = expected_range(series[series["month"] >= "2021-05-01"], calendar_year(2023))
-    assert not twenty.attrs["seasonal"] and not twenty.attrs["trend"]
-    # A level only: the expectation is the mean of the history, its variance phi' / total.
-    history = series.loc[(series["month"] >= "2021-05-01") & (series["month"] < "2023-01-01"),
-                         "count"]
+    assert twenty.attrs["season"] == "one annual harmonic" and not twenty.attrs["trend"]
+    # One annual harmonic: an independent fit with statsmodels' formula interface.
+    import statsmodels.api as sm
+    import statsmodels.formula.api as smf
+
+    history = series[(series["month"] >= "2021-05-01") & (series["month"] < "2023-01-01")]
+    history = history.assign(a=2 * np.pi * (pd.to_datetime(history["month"]).dt.month - 1) / 12)
+    fit = smf.glm("count ~ np.sin(a) + np.cos(a)", history,
+                  family=sm.families.Poisson()).fit()
+    new = pd.DataFrame({"a": 2 * np.pi * np.arange(12) / 12})
     assert twenty.loc[twenty["inspected"], "expected"].tolist() == pytest.approx(
-        [history.mean()] * 12)
-    phi = ((history - history.mean()) ** 2 / history.mean()).sum() / 19
-    assert twenty.attrs["phi"] == pytest.approx(max(1.0, phi))
+        fit.predict(new).tolist(), rel=1e-6)
+    assert twenty.attrs["phi"] == pytest.approx(max(1.0, fit.pearson_chi2 / 17), rel=1e-6)
     # 24 months: every calendar month twice and a span of two years.
     both = expected_range(series[series["month"] >= "2021-01-01"], calendar_year(2023))
     assert both.attrs["seasonal"] and both.attrs["trend"] and both.attrs["df"] == 11
     # A calendar month with no event in any year gets no effect of its own: no season.
     sparse = series.assign(count=np.where(pd.to_datetime(series["month"]).dt.month == 2, 0,
                                           series["count"]))
-    assert not expected_range(sparse, calendar_year(2023)).attrs["seasonal"]
+    assert expected_range(sparse, calendar_year(2023)).attrs["season"] == "one annual harmonic"
 
 
 def test_predictive_limits_are_poisson_without_extra_variation():

@@ -66,31 +66,45 @@ def test_exceptional_months_are_exactly_those_outside_the_limits(bedford_asb):
 
 
 def test_expected_range_of_bedford_asb_by_hand(bedford_asb, bedfordshire_events):
-    """20 months of history (May 2021 to December 2022): January-April appear once, so no
-    season; the span is under two years, so no trend. The expectation is then the mean of
-    the history, its log-scale variance phi' / total, and phi the Pearson ratio."""
+    """20 months of history (May 2021 to December 2022): January-April appear once, so the
+    season is one annual harmonic rather than month effects; the span is under two years, so
+    no trend. Checked against an independent fit (statsmodels' formula GLM on the counts read
+    with pandas), phi the Pearson ratio, the limits negative-binomial quantiles of the
+    predictive mean and variance."""
+    import statsmodels.api as sm
+    import statsmodels.formula.api as smf
+
     rows = bedfordshire_events[(bedfordshire_events["lad_code"] == BEDFORD)
                                & (bedfordshire_events["category"] == ASB)]
     by_month = rows.groupby("month").size()
-    history = by_month[by_month.index < "2023-01"].to_numpy(float)
+    history = by_month[by_month.index < "2023-01"]
     assert len(history) == 20
-    mean = history.mean()
-    chi2 = float(((history - mean) ** 2 / mean).sum())
+    frame = pd.DataFrame({"count": history.to_numpy(float),
+                          "a": [2 * np.pi * (int(m[5:7]) - 1) / 12 for m in history.index]})
+    fit = smf.glm("count ~ np.sin(a) + np.cos(a)", frame, family=sm.families.Poisson()).fit()
     q = 0.05 / 240
-    dispersion = max(1.0, chi2 / 19 * (t_dist.isf(q, 19) / norm.isf(q)) ** 2)
-    variance = dispersion * mean + mean ** 2 * dispersion / history.sum()
+    chi2 = float(fit.pearson_chi2)
+    dispersion = max(1.0, chi2 / 17 * (t_dist.isf(q, 17) / norm.isf(q)) ** 2)
+    new = pd.DataFrame({"a": 2 * np.pi * np.arange(12) / 12})
+    mean = fit.predict(new).to_numpy()
+    x = np.column_stack([np.ones(12), np.sin(new["a"]), np.cos(new["a"])])
+    var_eta = np.einsum("ij,jk,ik->i", x, dispersion * np.asarray(fit.cov_params()), x)
+    variance = dispersion * mean + mean ** 2 * var_eta
     size, prob = mean ** 2 / (variance - mean), mean / variance
     attrs = bedford_asb.attrs
-    assert not attrs["seasonal"] and not attrs["trend"]
-    assert attrs["phi"] == pytest.approx(chi2 / 19) and attrs["phi"] > 5
+    assert attrs["season"] == "one annual harmonic" and not attrs["trend"]
+    assert attrs["phi"] == pytest.approx(chi2 / 17, rel=1e-6) and attrs["phi"] > 2
     assert (attrs["history_start"], attrs["history_end"]) == (date(2021, 5, 1),
                                                               date(2022, 12, 1))
     assert (attrs["m"], attrs["alpha"], attrs["inspected"]) == (120, 0.05, "2023")
     judged = bedford_asb[bedford_asb["inspected"]]
-    assert judged["expected"].tolist() == pytest.approx([mean] * 12)
-    lower, upper = judged["lower"].iloc[0], judged["upper"].iloc[0]
-    assert nbinom.cdf(upper, size, prob) >= 1 - q > nbinom.cdf(upper - 1, size, prob)
-    assert nbinom.cdf(lower, size, prob) >= q > nbinom.cdf(lower - 1, size, prob)
+    assert judged["expected"].tolist() == pytest.approx(mean.tolist(), rel=1e-6)
+    for i in range(12):
+        lower, upper = judged["lower"].iloc[i], judged["upper"].iloc[i]
+        assert nbinom.cdf(upper, size[i], prob[i]) >= 1 - q > nbinom.cdf(upper - 1, size[i],
+                                                                          prob[i])
+        assert nbinom.cdf(lower, size[i], prob[i]) >= q > nbinom.cdf(lower - 1, size[i],
+                                                                     prob[i])
 
 
 def test_categories_counted_together(demo_warehouse):

@@ -14,7 +14,9 @@ every month the document inspects:
   says why: a year of data does not say what a normal month looks like.
 - A quasi-Poisson GLM (log link) is fitted to the history: calendar-month effects when every
   calendar month appears in at least `settings.seasonal_min_years` (2) years of it and none of
-  them is all zeros (a month of zeros would put its effect at minus infinity); a linear trend
+  them is all zeros (a month of zeros would put its effect at minus infinity), else one annual
+  harmonic (a sine and a cosine of the month) when every calendar month appears once, so a
+  history of 12 to 23 months still carries the shape of the year; a linear trend
   in time when the history spans at least 24 months (a shorter span confounds trend with
   season); a level only otherwise. Real police series vary more than Poisson (Bedfordshire's
   force series have dispersion ratios of about 1.6 for robbery to 14 for violence), so the
@@ -240,7 +242,7 @@ def expected_range(df: pd.DataFrame, inspect: Period, *, family_size: int | None
     tail = settings.alpha / (2 * m)
     attrs: dict[str, Any] = {
         "method": "quasi-Poisson GLM", "reason": None, "phi": None, "df": None,
-        "dispersion": None, "seasonal": False,
+        "dispersion": None, "seasonal": False, "season": None,
         "trend": False, "history_start": None, "history_end": None,
         "history_months": len(history), "inspected": inspect.label,
         "months_inspected": months_inspected, "m": m, "alpha": settings.alpha,
@@ -282,7 +284,8 @@ def expected_range(df: pd.DataFrame, inspect: Period, *, family_size: int | None
     counts = out.loc[target, "count"].to_numpy()
     out.loc[target, "exceptional"] = np.where(counts > upper, ABOVE,
                                               np.where(counts < lower, BELOW, ""))
-    attrs.update(phi=phi, df=df_resid, dispersion=dispersion, seasonal=seasonal, trend=trend)
+    attrs.update(phi=phi, df=df_resid, dispersion=dispersion, seasonal=seasonal, trend=trend,
+                 season=getattr(design, "season", None))
     out = _as_dates(out)
     out.attrs.update(attrs)
     return out
@@ -329,6 +332,10 @@ def _design(history: pd.DataFrame, origin: pd.Timestamp, settings: Settings
     years = calendar.value_counts().reindex(range(1, 13), fill_value=0)
     totals = history.groupby(calendar)["count"].sum().reindex(range(1, 13), fill_value=0)
     seasonal = bool((years >= settings.seasonal_min_years).all() and (totals > 0).all())
+    # A shorter history (12 to 23 months, say) cannot hold a calendar-month effect each, but
+    # it can carry the shape of the year: one annual harmonic (a sine and a cosine, 2
+    # parameters) instead of 11 month effects, so a summer peak is not read as variation.
+    harmonic = not seasonal and bool((years >= 1).all())
     months = history["month"]
     span = (months.iloc[-1].year - origin.year) * 12 + months.iloc[-1].month - origin.month + 1
     trend = span >= MIN_TREND_SPAN
@@ -338,9 +345,14 @@ def _design(history: pd.DataFrame, origin: pd.Timestamp, settings: Settings
         columns = [np.ones(len(when))]
         if seasonal:   # January is the reference month
             columns += [(when.dt.month == k).to_numpy(float) for k in range(2, 13)]
+        elif harmonic:
+            angle = 2 * np.pi * (when.dt.month.to_numpy(float) - 1) / 12
+            columns += [np.sin(angle), np.cos(angle)]
         if trend:      # years since the first month of history
             elapsed = (when.dt.year - origin.year) * 12 + when.dt.month - origin.month
             columns.append(elapsed.to_numpy(float) / 12)
         return np.column_stack(columns)
 
-    return design, seasonal, trend
+    design.season = ("calendar-month effects" if seasonal   # type: ignore[attr-defined]
+                     else "one annual harmonic" if harmonic else None)
+    return design, seasonal or harmonic, trend

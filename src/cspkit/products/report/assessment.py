@@ -711,7 +711,8 @@ def method_section(ctx: Context) -> Section:
         "ranks and scores, and the analyst outputs marked as not for publication.",
         "Exceptional months: each trend chart's months of the period are compared with an "
         "expected range from a quasi-Poisson model of the months before it (calendar-month "
-        "effects where every calendar month appears at least twice, a linear trend where the "
+        "effects where every calendar month appears at least twice, else one annual harmonic, "
+        "a linear trend where the "
         "history spans two years or more, and the series' own month-to-month variation), "
         f"widened for every month the document inspects ({BONFERRONI}: "
         f"{exceptional_family(ctx)} months, a {level_text(settings.alpha)} chance of any false "
