@@ -222,3 +222,20 @@ def test_very_large_totals_use_the_e_tests_large_sample_form():
     k1, k0 = 5_100, 4_950 + 120       # just over the threshold, near alpha
     exact = poisson_means_test(k1, 1.0, k0, 1.0).pvalue
     assert compare_counts(k1, k0).p_value == pytest.approx(exact, rel=2e-3)
+
+
+def test_financial_years_holding_different_months_state_no_change(demo_warehouse):
+    # The case that was reported as "40% higher": 2 months of 2019/20 against 5 others.
+    east_cambs = select_area(demo_warehouse, "East Cambridgeshire")
+    table = change(demo_warehouse, east_cambs, parse_period("2019/20"),
+                   parse_period("2018/19"), allow_partial=True)
+    assert set(table["verdict"]) == {"not compared"}
+    assert table["pct_change"].isna().all()
+    assert "Aug–Sep 2019" in table["comparison_note"].iloc[0]
+
+
+def test_a_baseline_with_no_data_states_no_change(demo_warehouse, bedford):
+    table = change(demo_warehouse, bedford, parse_period("2021-05..2021-08"),
+                   parse_period("2020-05..2020-08"), allow_partial=True)
+    assert set(table["verdict"]) == {"not compared"}
+    assert "holds no months of May 2020 to Aug 2020" in table["comparison_note"].iloc[0]
