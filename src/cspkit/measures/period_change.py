@@ -38,6 +38,7 @@ from cspkit.measures.periods import (
     match_months,
     month_range,
 )
+from cspkit.measures.series import _category_filter
 from cspkit.measures.settings import Settings
 
 TEST_COLUMNS = ["change", "pct_change", "rate_ratio", "ci_low", "ci_high", "p_value", "verdict",
@@ -52,20 +53,6 @@ def _matched_scope(area: AreaSelection, months: Sequence[date], source: str
                  ON g.lsoa_code = e.lsoa_code AND g.lsoa_vintage = e.lsoa_vintage
                WHERE {condition} AND e.source = ? AND list_contains(?, e.month)""",
             [*params, source, sorted(set(months))])
-
-
-def _category_sql(category: str | Sequence[str] | None, subcategory: str | None
-                  ) -> tuple[str, list[object]]:
-    sql, params = "", []
-    if category == ALL_CRIME:
-        sql, params = " AND e.category <> ?", [ASB]
-    elif isinstance(category, str):
-        sql, params = " AND e.category = ?", [category]
-    elif category is not None:
-        sql, params = " AND list_contains(?, e.category)", [list(category)]
-    if subcategory:
-        sql, params = sql + " AND e.subcategory = ?", [*params, subcategory]
-    return sql, params
 
 
 def _monthly(con: duckdb.DuckDBPyConnection, area: AreaSelection, match: MonthMatch,
@@ -288,7 +275,7 @@ def place_change(con: duckdb.DuckDBPyConnection, area: AreaSelection, period: Pe
     earlier = _history(match, history_periods(con, area, baseline, source, settings)) \
         if match.pairs else []
     column = LEVEL_COLUMN[level]
-    extra_sql, extra = _category_sql(category, subcategory)
+    extra_sql, extra = _category_filter(category, subcategory)
     monthly = _monthly(con, area, match, [(f"g.{column}", "code")], source, extra_sql, extra,
                        history=earlier)
     places = pd.DataFrame(
