@@ -71,7 +71,7 @@ from cspkit.measures.disclosure_audit import (
 )
 from cspkit.measures.error_control import Family, control
 from cspkit.measures.period_change import change_from_monthly
-from cspkit.measures.periods import calendar_year, month_range
+from cspkit.measures.periods import calendar_year, month_range, months_text
 from cspkit.measures.series import monthly_counts, monthly_series, peak_months
 from cspkit.measures.settings import Settings
 from cspkit.measures.trend import FALLING, RISING, monthly_trend_test
@@ -245,6 +245,8 @@ def profile(con: duckdb.DuckDBPyConnection, area: AreaSelection, year: int, *,
         "partial": now.partial,
         "years": years,
         "months_by_year": {str(y): held[y] for y in years},
+        "months_held": {str(y): months_text([m for m in covered if m.year == y])
+                        for y in years},
         "district": {"code": district.code, "name": district.name,
                      "rest_population": rest_pop,
                      "rest_lsoas": len(rests["district"].lsoas) if "district" in rests else 0},
@@ -801,7 +803,9 @@ def _issues_table(data: dict[str, Any], policy: DisclosurePolicy) -> tuple[Table
     months = data.get("months_by_year", {})
     absent = [str(y) for y in data["years"] if months.get(str(y), 12) == 0]
     years = [str(y) for y in data["years"] if str(y) not in absent]
-    heads = {y: (f"{y} ({months[y]} months)" if 0 < months.get(y, 12) < 12 else y)
+    held_text = data.get("months_held", {})
+    heads = {y: (f"{y} ({held_text.get(y) or str(months[y]) + ' months'})"
+                 if 0 < months.get(y, 12) < 12 else y)
              for y in years}
     rate_col = f"Rate per 1,000 ({years[-1]})"
     trend_col = f"Trend {years[0]} to {years[-1]}"

@@ -249,11 +249,15 @@ def label(name: object, *, rate_per: int = 1000, header: str | None = None) -> C
 
 # A column named by its period ('2023', '2021/22', '2021 (8 months)') holds that period's counts.
 _PERIOD = re.compile(r"^\d{4}(?:/\d{2})?(?: \(.*\))?$")
+# Or by the months compared ('May–Dec 2022', 'Apr 2019–Mar 2020, Jun 2020').
+_MONTHS = "(?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec)"
+_MONTH_RUNS = re.compile(rf"^{_MONTHS}(?: \d{{4}})?(?:–{_MONTHS})? \d{{4}}"
+                         rf"(?:, {_MONTHS}(?: \d{{4}})?(?:–{_MONTHS})? \d{{4}})*$")
 
 
 def _from_pattern(text: str) -> tuple[str, str, str]:
     """Words, kind and description from a family of names, else the name as it reads."""
-    if _PERIOD.match(text):
+    if _PERIOD.match(text) or _MONTH_RUNS.match(text):
         return text, "count", f"Number of records in {text}."
     for pattern, words, kind, description in _PATTERNS:
         match = pattern.match(text)
