@@ -1,11 +1,13 @@
 """Benchmark: do the assessment's words follow the statistics? Proof by simulation.
 
 For each variant, R times: simulate a whole force's police.uk street files for two calendar
-years with no real change between them (`simulate_force.py`: seasonality kept, real LSOAs and
+years (and, by default, one year of history before them, as real data holds) with no real
+change between them (`simulate_force.py`: seasonality kept, real LSOAs and
 category mix; Poisson counts, or month-to-month variation as large as the real series show),
 ingest them with the real police loader into a copy of a warehouse that already holds the
 shipped reference data, build the district's assessment of the second year against the first
-(no PDF), and count what it claims (`claims`). A `real-change` variant multiplies one category of
+(no PDF), and count what it claims (`claims`). A `real-change` variant (and `real-change-poisson`,
+with Poisson counts) multiplies one category of
 the district (about 700 events a year) by 1.25 and by 0.75 in the second year, and asks whether
 the document finds it.
 
@@ -428,11 +430,11 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     category = sim.pick_change_category(model, args.area)
     plans: list[tuple[str, sim.Scenario]] = []
     for variant in args.variants:
-        for factor in (args.factors if variant == "real-change" else [None]):
+        for factor in (args.factors if variant in sim.CHANGED else [None]):
             years = tuple(range(args.years[0] - args.history, args.years[0])) + tuple(args.years)
             scenario = sim.Scenario(variant, years, factor or 1.0, category, args.area)
             plans.append((_label(variant, factor), scenario))
-    if "real-change" in args.variants:
+    if set(sim.CHANGED) & set(args.variants):
         expected = model.yearly_expected(args.area)[category]
         console.print(f"real change planted in {category} in {args.area} "
                       f"(expected {expected:,.0f} a year), x{' and x'.join(map(str, args.factors))}"
@@ -460,7 +462,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
                     claimed = sum(r["change_claims"] > 0 for r in built)
                     flags = sum(r["exceptional_months"] for r in built)
                     tally = f"claims in {claimed}, {flags} exceptional months"
-                    if scenario.variant == "real-change":
+                    if scenario.variant in sim.CHANGED:
                         tally += f", found {sum(bool(r['found']) for r in built)}"
                     if len(built) < len(done):
                         tally += f", {len(done) - len(built)} failed"

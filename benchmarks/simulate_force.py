@@ -17,6 +17,7 @@ Variants:
 - `overdispersed`: one gamma multiplier per crime type x month (mean 1, variance
   (phi - 1) / mu, so the force series has dispersion ratio phi), shared by every LSOA, then
   Poisson: month-to-month variation as large as the real series show;
+- `real-change-poisson`: like `real-change` below, with Poisson counts (no extra variation);
 - `real-change`: like `overdispersed`, but one crime type in one district (default: the one
   with an expected yearly count nearest 700 in Bedford) is multiplied by a factor (1.25 or
   0.75) in the second year.
@@ -43,7 +44,8 @@ import numpy as np
 import pandas as pd
 import statsmodels.api as sm
 
-VARIANTS = ("poisson", "overdispersed", "real-change")
+VARIANTS = ("poisson", "overdispersed", "real-change", "real-change-poisson")
+CHANGED = ("real-change", "real-change-poisson")
 FORCE = "bedfordshire"
 ASB = "Anti-social behaviour"
 COLUMNS = ["Crime ID", "Month", "Reported by", "Falls within", "Longitude", "Latitude",
@@ -218,7 +220,7 @@ class Scenario:
         return [date(y, m, 1) for y in self.years for m in range(1, 13)]
 
     def category(self, model: ForceModel) -> str | None:
-        if self.variant != "real-change":
+        if self.variant not in CHANGED:
             return None
         return self.change_category or pick_change_category(model, self.change_district)
 
@@ -247,7 +249,7 @@ def month_effects(model: ForceModel, scenario: Scenario, rng: np.random.Generato
     variance (phi - 1) / mu, so a force count mu has variance phi x mu."""
     months = scenario.months()
     force = model.seasonal[[m.month - 1 for m in months]]
-    if scenario.variant == "poisson":
+    if scenario.variant in ("poisson", "real-change-poisson"):
         return np.ones_like(force)
     variance = np.clip(model.dispersion - 1, 0, None)[None, :] / force
     effects = np.ones_like(force)
