@@ -326,8 +326,12 @@ def _measure_help() -> str:
     return ("Compute a measure for an area and print it as a table, CSV or JSON.\n\n"
             f"Measures:\n\n{lines}\n\n"
             "Periods: 2023 (calendar year), 2023/24 (financial year), 2023-01..2023-06 (months),"
-            " rolling:2024-03 (12 months to). Counts are exact (the analyst's view); "
-            "published outputs apply the disclosure policy.\n\n"
+            " rolling:2024-03 (12 months to); without --period, the latest full calendar "
+            "year in the data; without --baseline, the same months a year earlier. A change is "
+            "computed on the months both periods hold (named in the period columns), tested on "
+            "the monthly counts, and its rows decided together (Benjamini-Hochberg, q_value). "
+            "Counts are exact (the analyst's view); published outputs apply the disclosure "
+            "policy.\n\n"
             "Example:\n\n    cspkit measure change --area Bedford --period 2023 "
             "--baseline 2022 --by category --format csv\n\n"
             "    cspkit measure hotspots --area Bedford --period 2023 "
@@ -341,9 +345,11 @@ def measure_cmd(
                                            "(with --lsoas: a label for the custom area).",
                                       show_default=False)],
     db: DbOption = None,
-    period: Annotated[str | None, typer.Option(help="Period, e.g. 2023 or 2023/24.")] = None,
+    period: Annotated[str | None, typer.Option(
+        help="Period, e.g. 2023 or 2023/24 (default: the latest full year in the data).")
+    ] = None,
     baseline: Annotated[str | None, typer.Option(
-        help="Baseline period (default: the period before).")] = None,
+        help="Baseline period (default: the same months a year earlier).")] = None,
     by: Annotated[str, typer.Option(help="category | subcategory | all.")] = "category",
     category: Annotated[str | None, typer.Option(
         help='One category, e.g. "Anti-social behaviour".')] = None,
