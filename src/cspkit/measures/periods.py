@@ -296,7 +296,7 @@ class MonthMatch:
         if self.whole:
             return ""
         if not self.pairs:
-            return self.reason
+            return f"no change can be stated: {self.reason}"
         return (f"like for like on the {self.n_months} month{'s' if self.n_months > 1 else ''}"
                 f" both periods hold: {self.label} against {self.baseline_label}")
 
@@ -330,10 +330,9 @@ def match_months(a: PeriodCoverage, b: PeriodCoverage) -> MonthMatch:
         held_b = months_text(b.months_present) or "no months"
         # The counts shown are those of the months held: the labels say which.
         empty = [str(c.period) for c in (a, b) if not c.months_present]
-        reason = (f"no change can be stated: the data holds no months of {' or '.join(empty)}"
-                  if empty else
-                  f"no change can be stated: the data holds {held_a} of {a.period} and "
-                  f"{held_b} of {b.period}, which share no months to compare like for like")
+        reason = (f"the data holds no months of {' or '.join(empty)}" if empty else
+                  f"the data holds {held_a} of {a.period} and {held_b} of {b.period}, which "
+                  "share no months to compare like for like")
         return MonthMatch((), held_a if a.partial else a.period.label,
                           held_b if b.partial else b.period.label, False, reason, *held)
     return MonthMatch(pairs, months_text([x for x, _ in pairs]),

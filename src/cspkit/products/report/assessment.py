@@ -156,7 +156,8 @@ def _change_frame(ctx: Context) -> pd.DataFrame:
                                      "(and all crime), this period against the comparison"))
         match = period_change.month_pairs(frame)
         if match is not None and not match.whole:
-            ctx.months_compared = match.note()
+            ctx.months_compared = (f"Changes are compared {match.note()}." if match.pairs
+                                   else f"No change is stated: {match.reason}.")
         ctx.memo["change"] = frame
     return ctx.memo["change"]
 
@@ -205,7 +206,7 @@ def _details(ctx: Context, doc: Document) -> dict[str, str]:
         "Partnership": ctx.local.partnership or f"{ctx.area.name} Community Safety Partnership",
         "Period": _held_label(ctx, ctx.period),
         "Compared with": _held_label(ctx, ctx.baseline),
-        **({"Changes compared on": ctx.months_compared} if ctx.months_compared else {}),
+        **({"Changes": ctx.months_compared} if ctx.months_compared else {}),
         "Police data held": f"{months[0]} to {months[-1]}" if months else "none",
         "Produced": doc.produced.isoformat(),
         "Produced with": "cspkit",
@@ -224,9 +225,8 @@ def key_findings(ctx: Context) -> Section:
     for _, sentence in ordered[:8]:
         section.blocks.append(Paragraph(sentence, kind="finding"))
     if ctx.months_compared:
-        section.blocks.append(Paragraph("Changes are compared " + ctx.months_compared + ".",
-                                        kind="caveat"))
-    if not changes:
+        section.blocks.append(Paragraph(ctx.months_compared, kind="caveat"))
+    if not changes and _change_frame(ctx).attrs["family"].tests:
         section.blocks.append(Paragraph(
             "No change between the periods was large enough to pass the document's control "
             "for key findings (Holm across all the types of crime tested).", kind="finding"))
@@ -309,7 +309,7 @@ def overall_crime(ctx: Context) -> Section:
                                     "and whether the change is statistically significant."))
     notes = [_verdict_note(full, ctx), "Counts of 1-4 are shown as <5."]
     if ctx.months_compared:
-        notes.insert(0, "Compared " + ctx.months_compared + ".")
+        notes.insert(0, ctx.months_compared)
     section.blocks.append(Table("overall-change", f"Police recorded crime and ASB by type, "
                                 f"{area.name}, {now_label} and {before_label}",
                                 published, source=POLICE_SOURCE, notes=notes))
@@ -330,6 +330,9 @@ def overall_crime(ctx: Context) -> Section:
 
 def _verdict_note(frame: pd.DataFrame, ctx: Context) -> str:
     """How the table's verdicts were decided: the tests used and the family's control."""
+    match = period_change.month_pairs(frame)
+    if match is not None and not match.pairs:
+        return f"No test: {match.reason}."
     tests = sorted({str(t).split(",")[0] for t in frame.get("test", pd.Series(dtype=str))
                     if t})
     family = frame.attrs.get("family")

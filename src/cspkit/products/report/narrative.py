@@ -47,8 +47,9 @@ def change_sentence(subject: str, row: Mapping[str, Any], settings: Settings | N
     verdict = row["verdict"]
     note = row.get("comparison_note")
     if verdict == NOT_COMPARED:
+        reason = str(note or "").removeprefix("no change can be stated: ")
         return (f"{subject}: {count_text(now, settings)} recorded in {period}. No change "
-                f"against {baseline} is stated: {note}.")
+                f"against {baseline} is stated: {reason}.")
     p = (format_p(float(row["p_value"])) if row.get("p_value") is not None
          and row["p_value"] == row["p_value"] else "")
     if row.get("q_value") is not None and row["q_value"] == row["q_value"] and p:
