@@ -18,7 +18,7 @@ to a direct implementation).
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import pandas as pd
@@ -64,6 +64,10 @@ class Family:
     procedure: str
     alpha: float
     significant: int
+
+    def renamed(self, name: str) -> Family:
+        """The same family under the name a document gives it."""
+        return replace(self, name=name)
 
     def describe(self) -> str:
         """'Change by type of crime: 14 tests, Benjamini–Hochberg at 5%, 3 significant.'"""

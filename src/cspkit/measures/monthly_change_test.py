@@ -77,8 +77,7 @@ class MonthlyChangeTest:
         return E_TEST
 
 
-def dispersion(current: Sequence[int], baseline: Sequence[int], exposure: float = 1.0,
-               baseline_exposure: float = 1.0) -> tuple[float | None, int]:
+def dispersion(current: Sequence[int], baseline: Sequence[int]) -> tuple[float | None, int]:
     """(phi-hat, degrees of freedom) of the paired model; (None, 0) with under two informative
     pairs or a side with no events."""
     a = np.asarray(current, dtype=float)

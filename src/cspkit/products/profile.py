@@ -282,7 +282,7 @@ def _control_families(issues: list[dict[str, Any]], changes: pd.DataFrame,
     the change on last year (already decided in `change_from_monthly`), the trend, and each
     comparison (district, county, force, similar wards). Verdicts are rewritten in place."""
     families: list[Family] = [changes.attrs["family"]]
-    families[0] = Family("Change on the previous year, by issue", *_rest(families[0]))
+    families[0] = families[0].renamed("Change on the previous year, by issue")
     trend = pd.DataFrame({"p_value": [i["trend"].get("p_value") for i in issues],
                           "verdict": [i["trend"].get("verdict") for i in issues]})
     trend, family = control(trend, "Trend over three years, by issue", alpha=settings.alpha)
@@ -305,10 +305,6 @@ def _control_families(issues: list[dict[str, Any]], changes: pd.DataFrame,
                 if role == "district":
                     issue["vs_district"] = verdict
     return families
-
-
-def _rest(family: Family) -> tuple[int, str, float, int]:
-    return family.tests, family.procedure, family.alpha, family.significant
 
 
 def _pooled(con: duckdb.DuckDBPyConnection, peers: list[AreaSelection], inside: set[str],

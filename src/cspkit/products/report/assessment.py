@@ -152,7 +152,7 @@ def _change_frame(ctx: Context) -> pd.DataFrame:
         frame = period_change.change(ctx.con, ctx.area, ctx.period, ctx.baseline, total=True,
                                      allow_partial=ctx.allow_partial, settings=ctx.settings,
                                      alpha=change_budget(ctx)[0])
-        ctx.families.append(_renamed(frame.attrs["family"], "Change by type of crime "
+        ctx.families.append(frame.attrs["family"].renamed("Change by type of crime "
                                      "(and all crime), this period against the comparison"))
         match = period_change.month_pairs(frame)
         if match is not None and not match.whole:
@@ -162,11 +162,7 @@ def _change_frame(ctx: Context) -> pd.DataFrame:
     return ctx.memo["change"]
 
 
-def _renamed(family: Family, name: str) -> Family:
-    return Family(name, family.tests, family.procedure, family.alpha, family.significant)
-
-
-def _compared_labels(frame: pd.DataFrame, ctx: Context) -> tuple[str, str]:
+def compared_labels(frame: pd.DataFrame, ctx: Context) -> tuple[str, str]:
     """Header labels for the two periods as compared: the months themselves when the
     comparison is on part of the periods ('May–Dec 2021')."""
     match = period_change.month_pairs(frame)
@@ -292,7 +288,7 @@ def overall_crime(ctx: Context) -> Section:
                                  "since the data begins."),
                        Paragraph(exceptional_sentence(ctx, "Police recorded crime", trend))]
     section.blocks.append(figure)
-    now_label, before_label = _compared_labels(full, ctx)
+    now_label, before_label = compared_labels(full, ctx)
     table = change[["category", "count", "baseline_count", "change", "pct_change", "verdict"]]
     table = table.rename(columns={"count": now_label, "baseline_count": before_label,
                                   "pct_change": "change_pct"})
@@ -415,7 +411,7 @@ def issues(ctx: Context) -> Section:
         sub.blocks.append(figure)
         if len(present) > 1:
             group = change.loc[present].reset_index()
-            now_label, before_label = _compared_labels(_change_frame(ctx), ctx)
+            now_label, before_label = compared_labels(_change_frame(ctx), ctx)
             table = group[["category", "count", "baseline_count", "change", "verdict"]].rename(
                 columns={"count": now_label, "baseline_count": before_label})
             sub.blocks.append(Table(f"{slug}-types", f"{title} by type, {ctx.area.name}, "
@@ -481,7 +477,7 @@ def _ward_blocks(ctx: Context, slug: str, title: str, categories: list[str]) -> 
     values = pd.DataFrame({"code": wards["ward_code"], "name": wards["ward_name"],
                            "value": [None if 0 < c < ctx.settings.suppress_below else c
                                      for c in wards["count"]]})
-    now_label, before_label = _compared_labels(wards, ctx)
+    now_label, before_label = compared_labels(wards, ctx)
     figure = charts.choropleth(f"{slug}-map", f"{title} by ward, {now_label}", ctx.con,
                                codes_values=values, level="ward", value_title="Count",
                                vintage=None)
@@ -490,7 +486,7 @@ def _ward_blocks(ctx: Context, slug: str, title: str, categories: list[str]) -> 
                             + " by ward; wards with fewer than 5 are shown grey."))
     blocks.append(figure)
     if int(wards["count"].sum()) >= MIN_FOR_WARD_TABLE:
-        ctx.families.append(_renamed(family, f"Change by ward: {title.lower()}"))
+        ctx.families.append(family.renamed(f"Change by ward: {title.lower()}"))
         table = wards.rename(columns={"ward_name": "ward", "count": now_label,
                                       "baseline_count": before_label})[
             ["ward", before_label, now_label, "change", "verdict"]]

@@ -18,7 +18,7 @@ from cspkit.measures import partner, period_change, series
 from cspkit.measures.areas import AreaSelection, children, parents, population
 from cspkit.measures.disclosure import hidden_last, publish
 from cspkit.measures.disclosure_audit import Computed, Difference, Rate
-from cspkit.measures.error_control import Family, control
+from cspkit.measures.error_control import control
 from cspkit.measures.periods import month_label
 from cspkit.products.report import charts, narrative
 from cspkit.products.report.document import Block, Figure, Paragraph, Table
@@ -117,18 +117,15 @@ def fire(con: duckdb.DuckDBPyConnection, ctx: Any) -> list[Block]:
                                         + (SYNTHETIC_FINDING if synthetic else "") + "."))
         blocks += [Paragraph(text), figure]
     if area.level in ("lad", "county", "force"):
-        from cspkit.products.report.assessment import change_budget
+        from cspkit.products.report.assessment import change_budget, compared_labels
 
         wards = period_change.place_change(con, area, period, baseline, level="ward",
                                            alpha=change_budget(ctx)[1],
                                            source="fire", subcategory="Deliberate",
                                            allow_partial=True, settings=ctx.settings)
-        match = period_change.month_pairs(wards)
-        now_label, before_label = ((match.label, match.baseline_label) if match
-                                   else (period.label, baseline.label))
+        now_label, before_label = compared_labels(wards, ctx)
         family = wards.attrs["family"]
-        ctx.families.append(Family("Change by ward: deliberate fires", family.tests,
-                                   family.procedure, family.alpha, family.significant))
+        ctx.families.append(family.renamed("Change by ward: deliberate fires"))
         table = wards.rename(columns={"ward_name": "ward", "count": now_label,
                                       "baseline_count": before_label})[
             ["ward", before_label, now_label, "change", "verdict"]]
