@@ -305,7 +305,7 @@ def overall_crime(ctx: Context) -> Section:
                                     "and whether the change is statistically significant."))
     notes = [_verdict_note(full, ctx), "Counts of 1-4 are shown as <5."]
     if ctx.months_compared:
-        notes.insert(0, ctx.months_compared)
+        notes = list(dict.fromkeys([ctx.months_compared, *notes]))   # said once
     section.blocks.append(Table("overall-change", f"Police recorded crime and ASB by type, "
                                 f"{area.name}, {now_label} and {before_label}",
                                 published, source=POLICE_SOURCE, notes=notes))
@@ -328,7 +328,7 @@ def _verdict_note(frame: pd.DataFrame, ctx: Context) -> str:
     """How the table's verdicts were decided: the tests used and the family's control."""
     match = period_change.month_pairs(frame)
     if match is not None and not match.pairs:
-        return f"No test: {match.reason}."
+        return f"No change is stated: {match.reason}."
     tests = sorted({str(t).split(",")[0] for t in frame.get("test", pd.Series(dtype=str))
                     if t})
     family = frame.attrs.get("family")
