@@ -45,8 +45,8 @@ from pathlib import Path
 from typing import Any
 
 from cspkit.errors import CspkitError
+from cspkit.police_forces import force_id_from_name
 from cspkit.sources.inputs import looks_like_html
-from cspkit.sources.police_forces import force_id_from_name
 
 DEFAULT_BASE_URL = "https://data.police.uk"
 KINDS = ("street", "outcomes", "stop-and-search")

@@ -8,7 +8,8 @@ import duckdb
 import pytest
 
 from cspkit.errors import InputError
-from cspkit.sources.partner import SchemaError, ingest_partner, load_schema, shipped_schemas
+from cspkit.ingest import ingest_partner
+from cspkit.sources.partner import SchemaError, load_schema, shipped_schemas
 from tests.sources.partner.conftest import write_csv
 
 LAYOUTS = {"fire": "events", "ambulance": "indicators", "istv": "events",

@@ -36,6 +36,7 @@ class Sheet:
     name: str | None                       # workbook sheet name; None for a CSV
     rows: list[Row]
     raw_lines: list[str] | None = None     # a CSV's physical lines, for quarantine
+    control_characters: int = 0            # rows that had control characters removed
 
 
 @dataclass
@@ -116,8 +117,17 @@ def head(file: InputFile, limit: int = 65536) -> bytes:
                          expected="a complete gzip-compressed file") from exc
 
 
+# Control characters other than tab, LF and CR have no place in a text cell.
+CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
 def csv_sheet(text: str, limit: int | None = None) -> Sheet:
-    """Parse CSV text; each record is numbered by the physical line it starts on."""
+    """Parse CSV text; each record is numbered by the physical line it starts on. Control
+    characters are removed from cells and the rows that had them counted."""
+    from cspkit.sources.police import max_field_bytes
+
+    csv.field_size_limit(max_field_bytes())
+    controlled = 0
     lines = text.split("\n")
     if lines and lines[-1] == "":
         lines.pop()
@@ -134,6 +144,9 @@ def csv_sheet(text: str, limit: int | None = None) -> Sheet:
             start = previous_end + 1
             previous_end = reader.line_num
             cells = [value.strip() for value in record]
+            if any(CONTROL.search(c) for c in cells):
+                cells = [CONTROL.sub("", c) for c in cells]
+                controlled += 1
             if any(cells):
                 rows.append((start, cells))
                 if limit is not None and len(rows) >= limit:
@@ -142,7 +155,7 @@ def csv_sheet(text: str, limit: int | None = None) -> Sheet:
         if limit is None:
             raise
         # a head cut mid-record: what was read is enough to recognise the header
-    return Sheet(None, rows, lines)
+    return Sheet(None, rows, lines, controlled)
 
 
 def read_csv(file: InputFile) -> Sheet:
