@@ -100,9 +100,12 @@ def small_files(root: Path, n: int) -> list[str]:
     return paths
 
 
-def big_file(path: Path, megabytes: int) -> int:
+def big_file(path: Path, megabytes: int) -> tuple[Path, int]:
+    """About `megabytes` of one real month's rows, repeated with fresh Crime IDs; the file is
+    named for that month."""
     header, rows = real_rows()
     stamp = rows[0][1]
+    path = path.with_name(f"{stamp}-bedfordshire-street.csv")
     written, count = 0, 0
     with open(path, "w", newline="") as handle:
         handle.write(header + "\n")
@@ -112,7 +115,7 @@ def big_file(path: Path, megabytes: int) -> int:
                 count += 1
                 writer.writerow([f"{count:064x}" if r[0] else "", stamp, *r[2:]])
             written = handle.tell()
-    return count
+    return path, count
 
 
 def peak_memory_of_cli_ingest(path: Path, db: Path) -> tuple[float, int]:
@@ -150,8 +153,7 @@ def main() -> None:
     if args.big_mb:
         with tempfile.TemporaryDirectory() as tmp:
             root = Path(tmp)
-            path = root / "2019-01-bedfordshire-street.csv"
-            rows = big_file(path, args.big_mb)
+            path, rows = big_file(root / "street.csv", args.big_mb)
             size = path.stat().st_size
             seconds, peak = peak_memory_of_cli_ingest(path, root / "big.duckdb")
         print(f"one street file of {size / 2**20:,.0f} MB ({rows:,} rows): ingest "

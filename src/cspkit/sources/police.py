@@ -65,6 +65,7 @@ FIRST_MONTH = "2010-12"
 TARGET = {"street": "events", "outcomes": "police_outcomes", "stop-and-search": "stop_search"}
 # Control characters other than tab, LF and CR have no place in these text fields.
 CONTROL = "[\\x00-\\x08\\x0B\\x0C\\x0E-\\x1F\\x7F]"
+CONTROL_BYTES = re.compile(b"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 DEFAULT_MAX_FIELD_BYTES = 1 << 20
 # Files up to this size are parsed together in one DuckDB read; a larger one alone, streamed.
 BATCH_BYTES = 64 << 20
@@ -97,6 +98,7 @@ class PoliceFile:
     month: str | None          # YYYY-MM from the file name, else from the rows
     lines: int = 0             # physical lines after the header, blank lines included
     crlf: bool = False
+    control: bool = False      # some byte is a control character (other than tab, CR, LF)
     local: Path | None = None  # a decompressed copy of a .gz file (DuckDB reads it by path)
 
     @property
@@ -176,6 +178,7 @@ def _scan(pf: PoliceFile) -> None:
     offset = 0
     longest = 0
     crlf = False
+    control = False
     with open(pf.path, "rb") as handle:
         while chunk := handle.read(1 << 22):
             try:
@@ -184,6 +187,8 @@ def _scan(pf: PoliceFile) -> None:
                 _bad_utf8(pf, handle, offset + exc.start)
             if not crlf and b"\r\n" in chunk[:8192]:
                 crlf = True
+            if not control and CONTROL_BYTES.search(chunk):
+                control = True
             start = 0
             while (newline := chunk.find(b"\n", start)) >= 0:
                 longest = max(longest, offset + newline - line_start)
@@ -204,6 +209,7 @@ def _scan(pf: PoliceFile) -> None:
     trailing = offset > line_start          # a last line without a newline
     pf.lines = max(lines - 1 + (1 if trailing else 0), 0)
     pf.crlf = crlf
+    pf.control = control
 
 
 def _bad_utf8(pf: PoliceFile, handle: IO[bytes], position: int) -> None:
@@ -317,13 +323,13 @@ class PoliceParser:
         con.execute(f'CREATE TEMP TABLE "{FILES}" AS SELECT * FROM _files_arrow')
         con.unregister("_files_arrow")
         if batch.kind == "street":
-            _check_street(con)
+            _check_street(con, batch.files)
         elif batch.kind == "outcomes":
             con.execute(f'CREATE OR REPLACE TEMP TABLE "{CHECKED}" AS SELECT *, '
-                        f'{_control_flag(OUTCOMES)} FROM '
+                        f'{_control_flag(OUTCOMES, batch.files)} FROM '
                         f'({validation_sql(STAGE, FILES, "Outcome type")})')
         else:
-            _check_stop_search(con)
+            _check_stop_search(con, batch.files)
         drop_stage(con, STAGE)
         counts = {int(i): (int(n), int(bad), int(ctl)) for i, n, bad, ctl in con.execute(
             f"""SELECT _file, count(*), count(*) FILTER (WHERE _reason IS NOT NULL),
@@ -405,8 +411,10 @@ def _batches(files: Sequence[PoliceFile]) -> Iterator[_Batch]:
 
 
 def _clean(column: str) -> str:
-    """A text field trimmed, empty as NULL, control characters removed."""
-    return f"nullif(trim(regexp_replace(c.\"{column}\", '{CONTROL}', '', 'g')), '')"
+    """A text field trimmed, empty as NULL, control characters removed (the regular
+    expression runs only on the rare rows that have one)."""
+    return (f"nullif(trim(CASE WHEN c._control THEN regexp_replace(c.\"{column}\", "
+            f"'{CONTROL}', '', 'g') ELSE c.\"{column}\" END), '')")
 
 
 def _canonical_sql(kind: str) -> str:
@@ -415,7 +423,8 @@ def _canonical_sql(kind: str) -> str:
         return f"""
             SELECT c._file, c._line AS line_no, 'police.uk' AS source, f.force,
                    CAST(c."Month" || '-01' AS DATE) AS month,
-                   regexp_replace(c.ctype, '{CONTROL}', '', 'g') AS category,
+                   CASE WHEN c._control THEN regexp_replace(c.ctype, '{CONTROL}', '', 'g')
+                        ELSE c.ctype END AS category,
                    {_clean("Crime ID")} AS record_id, c.lsoa AS lsoa_code,
                    {_clean("LSOA name")} AS lsoa_name, c.lon, c.lat,
                    {_clean("Location")} AS location,
@@ -427,7 +436,8 @@ def _canonical_sql(kind: str) -> str:
             SELECT c._file, c._line AS line_no, f.force,
                    CAST(c."Month" || '-01' AS DATE) AS month, {_clean("Crime ID")} AS crime_id,
                    c.lsoa AS lsoa_code, c.lon, c.lat, {_clean("Location")} AS location,
-                   regexp_replace(c.ctype, '{CONTROL}', '', 'g') AS outcome
+                   CASE WHEN c._control THEN regexp_replace(c.ctype, '{CONTROL}', '', 'g')
+                        ELSE c.ctype END AS outcome
             FROM "{CHECKED}" c JOIN "{FILES}" f USING (_file) WHERE c._reason IS NULL"""
     return f"""
         SELECT c._file, c._line AS line_no, c.force,
@@ -447,13 +457,18 @@ def _canonical_sql(kind: str) -> str:
         FROM "{CHECKED}" c WHERE c._reason IS NULL"""
 
 
-def _control_flag(columns: Sequence[str]) -> str:
-    present = " OR ".join(f"regexp_matches(coalesce(\"{c}\", ''), '{CONTROL}')"
-                          for c in columns)
-    return f"({present}) AS _control"
+def _control_flag(columns: Sequence[str], files: Sequence[PoliceFile]) -> str:
+    """Whether any field of the row holds a control character: tested only in the files whose
+    scan found one, so clean files pay nothing."""
+    marked = [str(i) for i, pf in enumerate(files) if pf.control]
+    if not marked:
+        return "false AS _control"
+    joined = ", ".join(f'"{c}"' for c in columns)
+    return (f"CASE WHEN _file IN ({', '.join(marked)}) THEN "
+            f"regexp_matches(concat_ws('', {joined}), '{CONTROL}') ELSE false END AS _control")
 
 
-def _check_street(con: duckdb.DuckDBPyConnection) -> None:
+def _check_street(con: duckdb.DuckDBPyConnection, files: Sequence[PoliceFile]) -> None:
     # The same Crime ID twice in one file is a publishing duplicate: keep the first valid row.
     # Only the few repeated IDs are grouped (a join on them), not every row sorted in a window.
     con.execute(
@@ -466,12 +481,12 @@ def _check_street(con: duckdb.DuckDBPyConnection) -> None:
           CASE WHEN v._reason IS NULL AND v._line > r._first_line
                THEN 'duplicate Crime ID: first seen at line ' || r._first_line
                ELSE v._reason END AS _reason),
-          {_control_flag(STREET)}
+          {_control_flag(STREET, files)}
         FROM v LEFT JOIN repeated r USING (_file, "Crime ID")"""
     )
 
 
-def _check_stop_search(con: duckdb.DuckDBPyConnection) -> None:
+def _check_stop_search(con: duckdb.DuckDBPyConnection, files: Sequence[PoliceFile]) -> None:
     con.execute(
         f"""CREATE OR REPLACE TEMP TABLE "{CHECKED}" AS
         SELECT *,
@@ -489,7 +504,7 @@ def _check_stop_search(con: duckdb.DuckDBPyConnection) -> None:
               THEN 'Latitude: expected a number, found "' || "Latitude" || '"'
             ELSE NULL
           END AS _reason,
-          {_control_flag(STOP_SEARCH)}
+          {_control_flag(STOP_SEARCH, files)}
         FROM (SELECT s.*, f.month AS file_month, f.force,
                      TRY_CAST("Date" AS TIMESTAMPTZ) AS _at,
                      TRY_CAST(nullif(trim("Longitude"), '') AS DOUBLE) AS lon,
