@@ -4,6 +4,7 @@ that lie, devices and pipes, and the temporary folders it leaves (none)."""
 from __future__ import annotations
 
 import builtins
+import gzip
 import io
 import os
 import struct
@@ -17,7 +18,14 @@ import pytest
 
 from cspkit.errors import InputError
 from cspkit.sources import inputs
-from cspkit.sources.inputs import expand_inputs, remove_stale_work_dirs, work_root
+from cspkit.sources.inputs import (
+    InputFile,
+    expand_inputs,
+    gunzip,
+    gunzip_bytes,
+    remove_stale_work_dirs,
+    work_root,
+)
 from cspkit.sources.limits import IngestLimits
 
 CSV = b"Crime ID,Month\r\na,2024-01\r\n"
@@ -241,3 +249,26 @@ def test_a_disk_full_while_unpacking_says_so(tmp_path: Path,
     with pytest.raises(InputError, match="no space left to unpack it"), \
             expand_inputs([archive]):
         pass
+
+
+def test_gzip_is_decompressed_within_the_limits(tmp_path: Path,
+                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    plain = tmp_path / "street.csv.gz"
+    plain.write_bytes(gzip.compress(CSV * 1000))
+    file = InputFile(str(plain), plain)
+    assert gunzip_bytes(file) == CSV * 1000
+    assert gunzip(file, tmp_path / "out" / "street.csv").read_bytes() == CSV * 1000
+
+    bomb = tmp_path / "bomb.csv.gz"
+    bomb.write_bytes(gzip.compress(bytes(20 << 20)))
+    with pytest.raises(InputError, match="compression ratio .*max_compression_ratio"):
+        gunzip(InputFile(str(bomb), bomb), tmp_path / "bomb.csv")
+    assert not (tmp_path / "bomb.csv").exists()
+
+    monkeypatch.setenv("CSPKIT_MAX_FILE_BYTES", "1000")
+    with pytest.raises(InputError, match=f"^{plain}: the decompressed file is .*max_file_bytes"):
+        gunzip_bytes(file)
+    broken = tmp_path / "broken.csv.gz"
+    broken.write_bytes(gzip.compress(CSV * 1000)[:-20])
+    with pytest.raises(InputError, match="not a readable gzip file"):
+        gunzip_bytes(InputFile(str(broken), broken))

@@ -345,6 +345,51 @@ def _opens_as_zip(name: str, suffixes: tuple[str, ...]) -> bool:
         and _is_data_file(base)
 
 
+
+# --- gzip --------------------------------------------------------------------------------------
+
+def gunzip(file: InputFile, target: Path, limits: IngestLimits | None = None) -> Path:
+    """Decompress the .gz `file` to `target`, bounded like a zip member (see `gunzip_bytes`).
+    The partial `target` is removed on any error."""
+    try:
+        with _create(target, file.display) as dst:
+            for chunk in _gunzip_chunks(file, limits or current_limits()):
+                try:
+                    dst.write(chunk)
+                except OSError as exc:
+                    raise _write_error(target, file.display, exc) from exc
+    except BaseException:
+        target.unlink(missing_ok=True)
+        raise
+    return target
+
+
+def gunzip_bytes(file: InputFile, limits: IngestLimits | None = None) -> bytes:
+    """The decompressed bytes of the .gz `file`: at most ``max_file_bytes``, and refused once
+    past 1 MiB at a compression ratio over ``max_compression_ratio`` (a gzip bomb)."""
+    return b"".join(_gunzip_chunks(file, limits or current_limits()))
+
+
+def _gunzip_chunks(file: InputFile, limits: IngestLimits) -> Iterator[bytes]:
+    packed = max(file.size(), 1)
+    done = 0
+    try:
+        with gzip.open(file.path, "rb") as src:
+            while chunk := src.read(_CHUNK):
+                done += len(chunk)
+                if done > limits.max_file_bytes:
+                    raise InputError(file.display, _over(
+                        "the decompressed file", done, "max_file_bytes", limits.max_file_bytes))
+                if done > RATIO_FLOOR_BYTES and done / packed > limits.max_compression_ratio:
+                    raise InputError(file.display, _over(
+                        "the compression ratio", done / packed, "max_compression_ratio",
+                        limits.max_compression_ratio, ratio=True))
+                yield chunk
+    except (OSError, EOFError, zlib.error) as exc:
+        raise InputError(file.display, f"not a readable gzip file ({exc})",
+                         expected="a complete gzip-compressed file") from exc
+
+
 # --- temporary folders -------------------------------------------------------------------------
 
 def work_root() -> Path:
