@@ -74,7 +74,7 @@ def load_yaml(path: str | os.PathLike[str], *, what: str,
 
 
 def _read(path: Path, display: str, what: str, limits: IngestLimits) -> bytes:
-    expected = f"a {what} as a YAML file"
+    expected = f"a YAML {what}"
     try:
         info = os.stat(path)
     except FileNotFoundError as exc:
