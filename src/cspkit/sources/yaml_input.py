@@ -6,10 +6,11 @@ One function, `load_yaml`, for every such file, so each gets the same guards:
   a folder, a missing file or a device is refused by name;
 - UTF-8 text (a byte-order mark is allowed); a byte that is not UTF-8 is reported with its
   line and column, since a file saved as Latin-1 from Excel or Notepad is a common mistake;
-- PyYAML's safe loader (plain data, never Python objects) with aliases bounded: at most
-  `MAX_ALIASES` uses of ``*name``, standing together for at most `MAX_ALIAS_NODES` values, and
-  none pointing into the node that holds it, so a "billion laughs" document of a few hundred
-  bytes fails at once instead of expanding to gigabytes; nesting at most `MAX_DEPTH` levels;
+- PyYAML's safe loader (plain data, never Python objects; libyaml's when installed), after one
+  pass over the parser's events that bounds aliases: at most `MAX_ALIASES` uses of ``*name``,
+  standing together for at most `MAX_ALIAS_NODES` values, and none inside the value it names,
+  so a "billion laughs" document of a few hundred bytes fails at once instead of expanding to
+  gigabytes; and nesting at most `MAX_DEPTH` levels (deeper would exhaust the stack);
 - errors as one line (InputError: file, line, column), quoting at most `QUOTE_CHARS`
   characters of the document (see `shorten`).
 """
@@ -50,7 +51,8 @@ def load_yaml(path: str | os.PathLike[str], *, what: str,
     data = _read(path, display, what, limits)
     text = _decode(data, display, what)
     try:
-        return yaml.load(text, Loader=_BoundedLoader)  # a SafeLoader subclass: plain data only
+        _check_shape(text)
+        return yaml.load(text, Loader=_LOADER)  # a safe loader: plain data, never objects
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         problem = shorten(exc.problem or exc.context or "cannot be read")
@@ -62,7 +64,9 @@ def load_yaml(path: str | os.PathLike[str], *, what: str,
                          line=mark.line + 1 if mark else None,
                          column=mark.column + 1 if mark else None) from exc
     except yaml.reader.ReaderError as exc:
-        line, column = _line_column(text, exc.position)
+        # libyaml counts the position in UTF-8 bytes, the pure-Python reader in characters.
+        line, column = _line_column(text.encode() if _LOADER is not yaml.SafeLoader
+                                    else text, exc.position)
         code = exc.character if isinstance(exc.character, int) else ord(exc.character)
         raise InputError(display, f"not valid YAML: character U+{code:04X} is not allowed in "
                          f"a YAML file", line=line, column=column) from exc
@@ -118,80 +122,60 @@ def _decode(data: bytes, display: str, what: str) -> str:
                          expected=f"a {what} saved as UTF-8") from exc
 
 
-def _line_column(text: str, position: int) -> tuple[int, int]:
-    start = text.rfind("\n", 0, position) + 1
-    return text.count("\n", 0, position) + 1, position - start + 1
+def _line_column(text: str | bytes, position: int) -> tuple[int, int]:
+    data = text.encode() if isinstance(text, str) else text
+    if isinstance(text, str):
+        position = len(text[:position].encode())
+    start = data.rfind(b"\n", 0, position) + 1
+    column = len(data[start:position].decode("utf-8", "replace")) + 1
+    return data.count(b"\n", 0, position) + 1, column
 
 
 class _Refused(yaml.MarkedYAMLError):
     """A document refused for its shape, not its syntax."""
 
 
-class _BoundedLoader(yaml.SafeLoader):
-    """SafeLoader that counts alias uses and the values they stand for while composing, and
-    stops before a small document can expand into a huge one."""
+# libyaml's parser when PyYAML has it (tens of times faster than the pure-Python one).
+_LOADER: type = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
-    def __init__(self, stream: str) -> None:
-        super().__init__(stream)
-        self._aliases = 0
-        self._alias_nodes = 0
-        self._depth = 0
-        self._open: list[str | None] = []      # anchors of collections still being composed
-        self._sizes: dict[int, int] = {}
 
-    def compose_node(self, parent: yaml.Node | None, index: Any) -> yaml.Node:
-        if self.check_event(yaml.AliasEvent):
-            event = self.peek_event()
-            self._aliases += 1
-            if self._aliases > MAX_ALIASES:
+def _check_shape(text: str) -> None:
+    """One pass over the parser's events, before anything is built: refuse nesting deeper than
+    `MAX_DEPTH`, more than `MAX_ALIASES` aliases, aliases standing for more than
+    `MAX_ALIAS_NODES` values in all (each counted as what it would expand to), and an alias
+    inside the value it names. The parser keeps its own stack, so this pass cannot recurse."""
+    open_: list[list[Any]] = []     # [anchor, values so far] of each collection still open
+    sizes: dict[str, int] = {}      # anchor -> values its node stands for, expanded
+    aliases = alias_values = 0
+    for event in yaml.parse(text, Loader=_LOADER):
+        if isinstance(event, yaml.CollectionStartEvent):
+            if len(open_) >= MAX_DEPTH:
+                raise _Refused(problem=f"values nested more than {MAX_DEPTH} levels deep",
+                               problem_mark=event.start_mark)
+            open_.append([event.anchor, 1])
+            continue
+        if isinstance(event, yaml.CollectionEndEvent):
+            anchor, size = open_.pop()
+        elif isinstance(event, yaml.ScalarEvent):
+            anchor, size = event.anchor, 1
+        elif isinstance(event, yaml.AliasEvent):
+            aliases += 1
+            if aliases > MAX_ALIASES:
                 raise _Refused(problem=f"more than {MAX_ALIASES} aliases (*name) in one file",
                                problem_mark=event.start_mark)
-            if event.anchor in self._open:
+            if any(event.anchor == name for name, _ in open_):
                 raise _Refused(problem=f"alias *{shorten(event.anchor, 40)} refers to a value "
-                               f"that contains it, which would never end",
+                               "that contains it, which would never end",
                                problem_mark=event.start_mark)
-            node = self.anchors.get(event.anchor)
-            if node is not None:
-                self._alias_nodes += self._size(node)
-                if self._alias_nodes > MAX_ALIAS_NODES:
-                    raise _Refused(problem=f"aliases (*name) that stand for more than "
-                                   f"{MAX_ALIAS_NODES:,} values in all (a 'billion laughs')",
-                                   problem_mark=event.start_mark)
-            return super().compose_node(parent, index)
-        self._depth += 1
-        try:
-            if self._depth > MAX_DEPTH:
-                raise _Refused(problem=f"values nested more than {MAX_DEPTH} levels deep",
-                               problem_mark=self.peek_event().start_mark)
-            return super().compose_node(parent, index)
-        finally:
-            self._depth -= 1
-
-    def compose_sequence_node(self, anchor: str | None) -> yaml.Node:
-        self._open.append(anchor)
-        try:
-            return super().compose_sequence_node(anchor)
-        finally:
-            self._open.pop()
-
-    def compose_mapping_node(self, anchor: str | None) -> yaml.Node:
-        self._open.append(anchor)
-        try:
-            return super().compose_mapping_node(anchor)
-        finally:
-            self._open.pop()
-
-    def _size(self, node: yaml.Node) -> int:
-        """Values `node` stands for when its aliases are expanded (memoised: an alias of an
-        alias is counted from what was already counted)."""
-        known = self._sizes.get(id(node))
-        if known is not None:
-            return known
-        if isinstance(node, yaml.SequenceNode):
-            size = 1 + sum(self._size(child) for child in node.value)
-        elif isinstance(node, yaml.MappingNode):
-            size = 1 + sum(self._size(k) + self._size(v) for k, v in node.value)
+            anchor, size = None, sizes.get(event.anchor, 1)  # undefined: the loader says so
+            alias_values += size
+            if alias_values > MAX_ALIAS_NODES:
+                raise _Refused(problem=f"aliases (*name) that stand for more than "
+                               f"{MAX_ALIAS_NODES:,} values in all (a 'billion laughs')",
+                               problem_mark=event.start_mark)
         else:
-            size = 1
-        self._sizes[id(node)] = size
-        return size
+            continue
+        if anchor is not None:
+            sizes[anchor] = size
+        if open_:
+            open_[-1][1] += size
