@@ -18,10 +18,7 @@ it was.
 from __future__ import annotations
 
 import os
-import shutil
-import tempfile
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import duckdb
@@ -30,7 +27,7 @@ import pyarrow as pa
 from cspkit.errors import InputError
 from cspkit.ingest.registry import Item, Source
 from cspkit.ingest.report import DUPLICATE, EMPTY, LOADED, REPLACED, UNCHANGED, IngestReport
-from cspkit.sources.inputs import expand_inputs
+from cspkit.sources.inputs import expand_inputs, work_dir
 from cspkit.sources.parsed import HeldGeography, Parsed
 from cspkit.store import ingest_log, writes
 from cspkit.store.ingest_log import IngestRecord
@@ -45,8 +42,7 @@ def run_ingest(con: duckdb.DuckDBPyConnection, source: Source,
     caller's transaction."""
     report = IngestReport()
     names = source.paths([str(p) for p in paths])
-    with _work_folder() as workdir, expand_inputs(names, member_filter=source.suffixes()) \
-            as files:
+    with work_dir() as workdir, expand_inputs(names, member_filter=source.suffixes()) as files:
         if not files:
             raise InputError(", ".join(str(p) for p in paths), f"no {source.name} files found",
                              expected=source.nothing_found())
@@ -67,16 +63,6 @@ def run_ingest(con: duckdb.DuckDBPyConnection, source: Source,
     for record in report.records:
         record.lsoa_vintage = vintages.get(record.ingest_id, record.lsoa_vintage)
     return report
-
-
-@contextmanager
-def _work_folder() -> Iterator[Path]:
-    """Private scratch space (decompressed files, the parser's spill) removed afterwards."""
-    path = Path(tempfile.mkdtemp(prefix="cspkit-ingest-"))
-    try:
-        yield path
-    finally:
-        shutil.rmtree(path, ignore_errors=True)
 
 
 def _plan(con: duckdb.DuckDBPyConnection, source: Source, files: list, report: IngestReport,

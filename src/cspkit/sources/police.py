@@ -18,7 +18,6 @@ from __future__ import annotations
 import codecs
 import csv
 import datetime as dt
-import gzip
 import os
 import re
 import tempfile
@@ -32,7 +31,8 @@ import pyarrow as pa
 
 from cspkit.errors import InputError
 from cspkit.police_forces import force_id_from_name
-from cspkit.sources.inputs import InputFile, looks_like_html
+from cspkit.sources.inputs import InputFile, gunzip, looks_like_html
+from cspkit.sources.limits import current_limits
 from cspkit.sources.parsed import Parsed
 
 STREET = ("Crime ID", "Month", "Reported by", "Falls within", "Longitude", "Latitude",
@@ -66,14 +66,13 @@ TARGET = {"street": "events", "outcomes": "police_outcomes", "stop-and-search": 
 # Control characters other than tab, LF and CR have no place in these text fields.
 CONTROL = "[\\x00-\\x08\\x0B\\x0C\\x0E-\\x1F\\x7F]"
 CONTROL_BYTES = re.compile(b"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
-DEFAULT_MAX_FIELD_BYTES = 1 << 20
 # Files up to this size are parsed together in one DuckDB read; a larger one alone, streamed.
 BATCH_BYTES = 64 << 20
 
 
 def max_field_bytes() -> int:
     """The longest field accepted (setting CSPKIT_MAX_FIELD_BYTES)."""
-    return int(os.environ.get("CSPKIT_MAX_FIELD_BYTES", DEFAULT_MAX_FIELD_BYTES))
+    return int(current_limits().max_field_bytes)
 
 
 def latest_month() -> str:
@@ -156,16 +155,10 @@ def recognise(file: InputFile, workdir: Path | None = None) -> PoliceFile:
 
 
 def _gunzip(file: InputFile, workdir: Path | None) -> Path:
+    """A decompressed copy for DuckDB to read by path, bounded against gzip bombs."""
     handle, name = tempfile.mkstemp(suffix=".csv", dir=workdir)
-    try:
-        with gzip.open(file.path, "rb") as src, os.fdopen(handle, "wb") as dst:
-            while chunk := src.read(1 << 20):
-                dst.write(chunk)
-    except (OSError, EOFError) as exc:
-        Path(name).unlink(missing_ok=True)
-        raise InputError(file.display, f"not a readable gzip file ({exc})",
-                         expected="a gzip-compressed CSV") from exc
-    return Path(name)
+    os.close(handle)
+    return gunzip(file, Path(name))
 
 
 def _scan(pf: PoliceFile) -> None:

@@ -95,5 +95,5 @@ def test_schema_errors_name_file_and_key(tmp_path: Path, text: str, key: str,
 
 def test_not_yaml(tmp_path: Path) -> None:
     path = write(tmp_path, "name: [unclosed\n")
-    with pytest.raises(SchemaError, match="not valid YAML"):
+    with pytest.raises(InputError, match="not valid YAML"):
         load_schema(str(path))
