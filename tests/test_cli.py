@@ -130,3 +130,38 @@ def test_a_bad_config_file_is_one_clean_error_line(tmp_path, monkeypatch, capsys
     assert len(err.strip().splitlines()) == 1, err
     assert err.startswith("error: ") and str(config) in err and BAD_YAML[case][1] in err
     assert not (tmp_path / "out").exists()
+
+
+def test_an_unexpected_failure_is_one_line_not_a_traceback(tmp_path, monkeypatch, capsys):
+    """A bug or an environment failure the code did not foresee still ends as one line."""
+    import cspkit.ingest.pipeline as pipeline
+
+    def boom(*args, **kwargs):  # type: ignore[no-untyped-def]
+        raise RuntimeError("something nobody foresaw\nsecond line")
+
+    monkeypatch.setattr(pipeline, "run_ingest", boom)
+    monkeypatch.setattr("cspkit.ingest.run_ingest", boom)
+    csv = tmp_path / "2023-01-bedfordshire-street.csv"
+    csv.write_text("Crime ID,Month\n")
+    code, err = run_main(["ingest", "police", str(csv), "--db", str(tmp_path / "w.duckdb")],
+                         monkeypatch, capsys)
+    assert code == 1
+    assert "Traceback (most recent" not in err
+    assert len([line for line in err.splitlines() if line.startswith("error:")]) == 1
+    assert "unexpected RuntimeError: something nobody foresaw" in err and "CSPKIT_DEBUG" in err
+
+
+def test_an_os_error_names_the_file(tmp_path, monkeypatch, capsys):
+    import cspkit.ingest.pipeline as pipeline
+
+    def denied(*args, **kwargs):  # type: ignore[no-untyped-def]
+        raise PermissionError(13, "Permission denied", "/somewhere/file.csv")
+
+    monkeypatch.setattr(pipeline, "run_ingest", denied)
+    monkeypatch.setattr("cspkit.ingest.run_ingest", denied)
+    csv = tmp_path / "x.csv"
+    csv.write_text("a\n")
+    code, err = run_main(["ingest", "police", str(csv), "--db", str(tmp_path / "w.duckdb")],
+                         monkeypatch, capsys)
+    assert code == 2 and "Traceback" not in err
+    assert "/somewhere/file.csv: Permission denied" in err

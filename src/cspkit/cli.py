@@ -6,6 +6,7 @@ Every command's --help ends with a worked example.
 from __future__ import annotations
 
 import json
+import os
 import sys
 from contextlib import contextmanager
 from enum import StrEnum
@@ -62,11 +63,28 @@ class OutputFormat(StrEnum):
 
 
 def main() -> None:
+    """Run the command; every failure ends as one line on stderr and a non-zero exit code.
+    CSPKIT_DEBUG=1 shows the traceback of an unexpected one."""
     try:
         app()
     except CspkitError as exc:
-        console.print(f"[bold red]error:[/] {exc}", highlight=False)
-        sys.exit(2)
+        _fail(str(exc), 2)
+    except KeyboardInterrupt:
+        _fail("interrupted; an ingest in progress was rolled back", 130)
+    except OSError as exc:
+        where = f"{exc.filename}: " if exc.filename else ""
+        _fail(f"{where}{exc.strerror or exc}", 2)
+    except Exception as exc:
+        if os.environ.get("CSPKIT_DEBUG"):
+            raise
+        first = (str(exc).strip().splitlines() or [""])[0][:300]
+        _fail(f"unexpected {type(exc).__name__}: {first} (this is a bug: please report it; "
+              "CSPKIT_DEBUG=1 shows the traceback)", 1)
+
+
+def _fail(message: str, code: int) -> None:
+    console.print(f"[bold red]error:[/] {message}", highlight=False, soft_wrap=True)
+    sys.exit(code)
 
 
 def _progress(transfer: bool = False) -> Progress:
