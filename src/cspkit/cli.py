@@ -379,7 +379,10 @@ def measure_cmd(
 
 def _write_frame(frame, format: TableFormat) -> None:  # type: ignore[no-untyped-def]
     if format is TableFormat.csv:
-        sys.stdout.write(frame.to_csv(index=False))
+        from cspkit.products.cell_safety import write_csv
+
+        # Opened in a spreadsheet: text that would run as a formula gets a leading quote.
+        sys.stdout.write(write_csv(frame) or "")
     elif format is TableFormat.json:
         sys.stdout.write(frame.to_json(orient="records", date_format="iso", indent=2) + "\n")
     else:

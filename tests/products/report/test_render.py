@@ -288,6 +288,56 @@ def test_tables_to_csv_and_xlsx(tmp_path: Path, doc: Document) -> None:
     assert values[3] == ("North", "<5", 0.0)
 
 
+FORMULA_LIKE = ["=HYPERLINK(\"http://example.org\",\"x\")", "+1+1", "-2+3", "@SUM(A1)",
+                "\tTab first", "\rReturn first"]
+
+
+def test_formula_like_text_is_neutralised_in_csv_and_xlsx(tmp_path: Path) -> None:
+    """A category (or any text) that a spreadsheet would run goes out with a leading quote in
+    the table CSV, the data dictionary and the workbook, stored as text; numbers and plain
+    signed numbers are left as they are."""
+    from openpyxl import load_workbook
+
+    frame = pd.DataFrame({"category": [*FORMULA_LIKE, "Burglary"],
+                          "count": [10, 20, 30, 40, 50, 60, 70],
+                          "change": ["-12", "+3", "-1,234", "-12%", "5", "-0.5", "0"],
+                          "=1+1": ["a"] * 7})
+    doc = Document(title="T", area_name="A", area_code="E06000099", period_label="2023",
+                   produced=date(2025, 6, 3), sections=[Section("s", "S", blocks=[
+                       Table("injected", "@Title", frame, source="=Source",
+                             headers={"category": "-Category"})])])
+    doc.number()
+    paths = write_tables(doc, tmp_path)
+
+    written = pd.read_csv(paths[0], dtype=str, keep_default_na=False)
+    assert written["category"].tolist() == ["'" + t for t in FORMULA_LIKE] + ["Burglary"]
+    assert written["count"].tolist() == ["10", "20", "30", "40", "50", "60", "70"]
+    assert written["change"].tolist() == frame["change"].tolist()   # plain signed numbers
+    assert list(written.columns) == ["category", "count", "change", "'=1+1"]
+    dictionary = pd.read_csv(paths[-2], dtype=str, keep_default_na=False)
+    assert dictionary["column"].tolist() == list(written.columns)
+    assert "-Category" not in dictionary["header"].tolist()
+    assert "'-Category" in dictionary["header"].tolist()
+
+    book = load_workbook(paths[-1])
+    for sheet in book.worksheets:
+        for row in sheet.iter_rows():
+            for cell in row:
+                assert cell.data_type != "f", (sheet.title, cell.coordinate, cell.value)
+    contents = [r for r in book["Contents"].iter_rows(min_row=3, values_only=True)]
+    assert contents[0][1:3] == ("'@Title", "'=Source")
+    rows = list(book.worksheets[1].iter_rows(values_only=True))
+    header = next(i for i, r in enumerate(rows) if r[0] == "'-Category")
+    assert rows[header][3] == "'=1+1"
+    data = rows[header + 1:]
+    # (XML reads a carriage return back as a line feed.)
+    assert [r[0] for r in data] == ["'" + t.replace("\r", "\n") for t in FORMULA_LIKE] + [
+        "Burglary"]
+    assert [r[1] for r in data] == [10, 20, 30, 40, 50, 60, 70]
+    # Whole numbers held as text become numbers; other plain signed numbers stay text.
+    assert [r[2] for r in data][:4] == [-12, "+3", "-1,234", "-12%"]
+
+
 def test_sheet_names_are_short_and_unique() -> None:
     frame = pd.DataFrame({"a": [1]})
     tables = [Table("a-very-long-key-that-excel-will-not-take-whole", "t", frame, number=1),

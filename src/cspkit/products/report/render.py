@@ -8,7 +8,9 @@ attachment, an offline laptop) and never fetch anything, so styles and figures a
 Column headers: HTML, PDF and XLSX show each column in words with its unit (`labels`), and the
 column's kind decides how values are written (shares as percentages, years without separators);
 CSV files keep the machine field names, described in `data-dictionary.csv` beside them. Tables
-and figures marked synthetic say SYNTHETIC DATA in every output.
+and figures marked synthetic say SYNTHETIC DATA in every output. Text a spreadsheet would run as
+a formula (`=`, `+`, `-`, `@`, ...) gets a leading `'` in every CSV and XLSX
+(`cspkit.products.cell_safety`).
 
 Nothing is written that would disclose a small count: `write_document` and `write_tables` first
 audit every table against its arithmetic and every sentence, title, note and figure description
@@ -39,6 +41,7 @@ from cspkit.measures.disclosure_audit import (
     audit_text,
     svg_texts,
 )
+from cspkit.products.cell_safety import as_text, safe_cell, write_csv
 from cspkit.products.report import labels
 from cspkit.products.report.document import Document, Figure, Paragraph, Section, Table
 
@@ -416,10 +419,10 @@ def _write_tables(doc: Document, out_dir: Path) -> list[Path]:
     paths: list[Path] = []
     for table in tables:
         path = out_dir / table_file_name(table)
-        _csv_frame(table).to_csv(path, index=False, encoding="utf-8")
+        write_csv(_csv_frame(table), path)
         paths.append(path)
     dictionary = out_dir / DICTIONARY
-    data_dictionary(doc).to_csv(dictionary, index=False, encoding="utf-8")
+    write_csv(data_dictionary(doc), dictionary)
     paths.append(dictionary)
     workbook = out_dir / "tables.xlsx"
     _write_workbook(tables, workbook, doc.rate_per)
@@ -467,7 +470,9 @@ def _write_workbook(tables: list[Table], path: Path, rate_per: int = 1000) -> No
     names = sheet_names(tables)
     for table, name in zip(tables, names, strict=True):
         title = table.title + (f" ({SYNTHETIC_LABEL})" if table.synthetic else "")
-        contents.append([table.number, title, table.source, name])
+        contents.append([table.number, safe_cell(title), safe_cell(table.source), name])
+        for cell in contents[contents.max_row]:
+            as_text(cell)
         link = contents.cell(row=contents.max_row, column=4)
         link.hyperlink = f"#'{name}'!A1"  # internal: jumps to the sheet, fetches nothing
         link.style = "Hyperlink"
@@ -499,14 +504,16 @@ def _write_sheet(sheet: Any, table: Table, rate_per: int = 1000) -> None:
             sheet.cell(row=sheet.max_row, column=1).font = Font(bold=True, color="B10E1E")
     frame = table.frame
     named = column_labels(table, rate_per)
-    sheet.append([c.header for c in named])
+    sheet.append([safe_cell(c.header) for c in named])
     header = sheet.max_row
     for cell in sheet[header]:
+        as_text(cell)
         cell.font = Font(bold=True)
         cell.alignment = Alignment(wrap_text=True, vertical="bottom")
     for row in frame.itertuples(index=False, name=None):
         sheet.append([_excel_value(v, c.kind) for v, c in zip(row, named, strict=True)])
         for cell, column in zip(sheet[sheet.max_row], named, strict=True):
+            as_text(cell)
             if isinstance(cell.value, (int, float)) and not isinstance(cell.value, bool):
                 cell.number_format = _excel_format(cell.value, column.kind)
             elif isinstance(cell.value, str) and _NUMBER_LIKE.match(cell.value):
@@ -539,11 +546,13 @@ def _excel_value(value: Any, kind: str = "auto") -> Any:
     if isinstance(value, numbers.Real) and not isinstance(value, bool):
         number = float(value)
         return None if math.isnan(number) else number
-    if isinstance(value, str | bool | datetime | date):
+    if isinstance(value, str):
+        return safe_cell(value)
+    if isinstance(value, bool | datetime | date):
         return value
     if hasattr(value, "item"):  # numpy scalars of other kinds
-        return value.item()
-    return str(value)  # periods, intervals and the like: as the HTML shows them
+        return safe_cell(value.item())
+    return safe_cell(str(value))  # periods, intervals and the like: as the HTML shows them
 
 
 # ---------------------------------------------------------------------------------------------
