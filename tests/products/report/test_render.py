@@ -173,6 +173,32 @@ def test_render_refuses_unnumbered_and_external(doc: Document) -> None:
     assert 'fill="url(#g)"' in render_html(doc)
 
 
+def test_outside_resources_are_refused_as_a_user_error(doc: Document) -> None:
+    from cspkit.errors import CspkitError
+
+    for svg in ['<svg><rect fill="url(https://example.org/p)" width="5" height="5"/></svg>',
+                '<svg><style>@import "https://example.org/a.css";</style></svg>',
+                '<svg><style>rect { fill: url(x.svg#p) }</style></svg>',
+                '<svg><use href="other.svg#shape"/></svg>',
+                '<svg><foreignObject><iframe></iframe></foreignObject></svg>']:
+        doc.figures()[0].svg = svg
+        with pytest.raises(CspkitError, match="outside resources"):
+            render_html(doc)
+
+
+def test_text_that_mentions_src_or_url_is_not_an_outside_resource(doc: Document) -> None:
+    """Titles, notes and alt text are escaped words: `src=` or `url(` in them fetches nothing."""
+    doc.title = "Data src=police url(x)"
+    doc.sections[0].title = 'Sources: <img src="https://example.org/a.png"> and @import'
+    doc.tables()[0].notes.append("See src=http://example.org and url(http://example.org).")
+    doc.figures()[0].alt = "Line chart: data src=police, style url(x)."
+    html = render_html(doc)
+    assert "<h1>Data src=police url(x)</h1>" in html
+    assert 'content="Data src=police url(x) for Exampleshire' in html
+    assert "Sources: &lt;img src=&#34;https://example.org/a.png&#34;&gt; and @import" in html
+    assert 'aria-label="Line chart: data src=police, style url(x)."' in html
+
+
 def test_unknown_paragraph_kind_fails(doc: Document) -> None:
     doc.sections[0].blocks.append(Paragraph("x", kind="warning"))
     with pytest.raises(ValueError, match="unknown paragraph kind"):

@@ -26,6 +26,7 @@ import numbers
 import re
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
+from html.parser import HTMLParser
 from importlib.resources import files
 from pathlib import Path
 from typing import Any
@@ -34,6 +35,7 @@ import jinja2
 import pandas as pd
 from markupsafe import Markup
 
+from cspkit.errors import CspkitError
 from cspkit.measures.disclosure_audit import (
     DisclosureLeak,
     Leak,
@@ -234,30 +236,64 @@ def _cell(value: Any, kind: str) -> Cell:
     return Cell(text, numeric and text != "")
 
 
-# Anything that would make a browser or WeasyPrint fetch or run something: an attribute pointing
-# somewhere other than an anchor in this page, url() other than data: or #fragment, @import,
-# <link>, <script> and embedded documents.
-_EXTERNAL_ATTR = re.compile(
-    r"""\s(?:src|href|xlink:href|srcset|poster|data|action|formaction)\s*=\s*(?!["']?\s*#)""",
-    re.IGNORECASE)
+class OutsideResource(CspkitError, ValueError):
+    """Rendered HTML that would make a browser or WeasyPrint fetch or run something."""
+
+
+# What would make a browser or WeasyPrint fetch or run something: a URL attribute pointing
+# somewhere other than an anchor in this page, CSS url() other than data: or #fragment, @import,
+# <link>, <script>, embedded documents and a meta refresh. Read from the parsed tags, attributes
+# and <style> elements, so text that merely mentions `src=` or `url(` (a title, a note) is fine.
+_RUNS_OR_EMBEDS = frozenset({"link", "script", "iframe", "frame", "frameset", "object", "embed",
+                             "applet", "base", "portal"})
+_URL_ATTRIBUTES = frozenset({"src", "href", "xlink:href", "srcset", "poster", "data", "action",
+                             "formaction", "background", "codebase", "longdesc", "ping",
+                             "manifest", "archive", "cite"})
+# Attributes that hold words for people, never CSS: url( there is just text.
+_TEXT_ATTRIBUTES = frozenset({"alt", "title", "content", "label", "placeholder", "value"})
 _EXTERNAL_URL = re.compile(r"""url\(\s*(?!["']?\s*(?:data:|#))""", re.IGNORECASE)
-_TAG = re.compile(r"<[a-zA-Z][^>]*>")
-_STYLE = re.compile(r"<style[^>]*>(.*?)</style>", re.IGNORECASE | re.DOTALL)
+_CSS_FETCHES = re.compile(r"@import|image-set\(", re.IGNORECASE)
+
+
+class _ResourceFinder(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.problems: list[str] = []
+        self._in_style = False
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        shown = f"<{tag} " + " ".join(f'{k}="{v}"' if v is not None else k
+                                      for k, v in attrs) + ">"
+        if tag in _RUNS_OR_EMBEDS:
+            self.problems.append(shown)  # the document is read, never run
+            return
+        self._in_style = tag == "style"
+        for name, value in attrs:
+            value = (value or "").strip()
+            if name in _URL_ATTRIBUTES and value and not value.startswith("#"):
+                self.problems.append(shown)
+            elif tag == "meta" and name == "http-equiv" and value.lower() == "refresh":
+                self.problems.append(shown)
+            elif (name not in _TEXT_ATTRIBUTES and not name.startswith(("aria-", "data-"))
+                  and (_EXTERNAL_URL.search(value) or _CSS_FETCHES.search(value))):
+                self.problems.append(shown)  # style="", and SVG's fill, filter, mask, ...
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag == "style":
+            self._in_style = False
+
+    def handle_data(self, data: str) -> None:
+        if self._in_style and (_EXTERNAL_URL.search(data) or _CSS_FETCHES.search(data)):
+            self.problems.append("<style> with url() or @import")
 
 
 def _check_self_contained(html: str) -> None:
-    problems: list[str] = []
-    for tag in _TAG.findall(html):
-        if re.match(r"<(?:link|script|iframe|object|embed)\b", tag, re.IGNORECASE):
-            problems.append(tag)  # the document is read, never run
-        elif _EXTERNAL_ATTR.search(tag) or _EXTERNAL_URL.search(tag):
-            problems.append(tag)
-    for style in _STYLE.findall(html):
-        if _EXTERNAL_URL.search(style) or "@import" in style:
-            problems.append("<style> with url() or @import")
-    if problems:
-        shown = "; ".join(p[:120] for p in problems[:3])
-        raise ValueError(f"rendered HTML refers to outside resources: {shown}")
+    finder = _ResourceFinder()
+    finder.feed(html)
+    finder.close()
+    if finder.problems:
+        shown = "; ".join(p[:120] for p in dict.fromkeys(finder.problems))
+        raise OutsideResource(f"rendered HTML refers to outside resources: {shown[:400]}")
 
 
 def _is_numbered(doc: Document) -> bool:
