@@ -701,5 +701,29 @@ def demo_cmd(
               f"{out_dir.resolve()}")
 
 
+
+# --------------------------------------------------------------------------- doctor
+
+
+@app.command("doctor")
+def doctor_cmd() -> None:
+    """Check this machine: the Python version, and the system libraries and programs cspkit
+    needs besides its Python packages (Pango, PangoFT2 and HarfBuzz-Subset for PDFs; Debian's
+    Chromium for the browser tests and the web app), each found or missing, with the command
+    that installs what is missing. Exits 0 when everything is present, 1 otherwise.
+
+    Example:
+
+        cspkit doctor
+    """
+    from cspkit.doctor import diagnose, report
+
+    diagnosis = diagnose()
+    # Plain stdout: rich would wrap the install command, which people copy.
+    sys.stdout.write("\n".join(report(diagnosis)) + "\n")
+    if not diagnosis.ok:
+        raise typer.Exit(code=1)
+
+
 if __name__ == "__main__":
     main()
