@@ -69,3 +69,27 @@ def test_places_output_says_when_the_ranking_uses_synthetic_data(demo_warehouse_
     frame = pd.read_csv(io.StringIO(result.stdout))
     assert set(frame["provenance"]) == {"SYNTHETIC sample data"}
     assert "SYNTHETIC DATA" in result.stderr and "deliberate_fires" in result.stderr
+
+
+def test_measure_csv_neutralises_formula_like_text(demo_warehouse_path: Path, monkeypatch):
+    """`cspkit measure --format csv` goes through the same cell safety as every export: a
+    category a spreadsheet would run gets a leading quote; numbers are left alone."""
+    import csv
+    import io
+
+    import pandas as pd
+
+    from cspkit.measures import catalogue
+
+    categories = ["=1+1", "+cmd", "-2+3", "@SUM(A1)", "\tTab", "\rReturn", "Burglary"]
+    frame = pd.DataFrame({"category": categories, "count": [-1, 2, 3, 4, 5, 6, 7],
+                          "change": ["-12", "+3.5", "-12%", "-1,234", "", "0", "1"]})
+    monkeypatch.setattr(catalogue, "run_measure", lambda con, name, **kwargs: frame)
+    result = CliRunner().invoke(app, ["measure", "counts", "--area", "Bedford", "--db",
+                                      str(demo_warehouse_path), "--format", "csv"])
+    assert result.exit_code == 0, result.output
+    rows = list(csv.reader(io.StringIO(result.stdout, newline="")))
+    assert rows[0] == ["category", "count", "change"]
+    assert [r[0] for r in rows[1:]] == ["'" + c for c in categories[:-1]] + ["Burglary"]
+    assert [r[1] for r in rows[1:]] == ["-1", "2", "3", "4", "5", "6", "7"]
+    assert [r[2] for r in rows[1:]] == ["-12", "+3.5", "-12%", "-1,234", "", "0", "1"]
