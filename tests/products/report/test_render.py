@@ -273,6 +273,23 @@ def test_pdf(tmp_path: Path, doc: Document, html: str, caplog: pytest.LogCapture
     assert reader.metadata is not None and reader.metadata.title
 
 
+def test_pdf_without_pango_is_a_user_error(tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+                                           ) -> None:
+    import sys
+    import types
+
+    from cspkit.errors import CspkitError
+
+    class Unloadable(types.ModuleType):
+        def __getattr__(self, name: str) -> object:
+            raise OSError("cannot load library 'libpango-1.0-0'")
+
+    monkeypatch.setitem(sys.modules, "weasyprint", Unloadable("weasyprint"))
+    with pytest.raises(CspkitError, match=r"cannot write x\.pdf: WeasyPrint needs Pango.*"
+                                          r"libpango-1\.0-0.*cspkit doctor.*--no-pdf"):
+        write_pdf("<p>x</p>", tmp_path / "x.pdf")
+
+
 def test_pdf_refuses_to_fetch(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
     page = '<html><body><p>x</p><img src="https://example.org/a.png" alt="a"></body></html>'
     with caplog.at_level(logging.WARNING, logger="weasyprint"):

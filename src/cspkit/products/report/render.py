@@ -398,7 +398,12 @@ class _BrowserOnlyCss(logging.Filter):
 
 def write_pdf(html: str, path: Path) -> None:
     """Print the HTML to PDF with WeasyPrint, tagged for screen readers, fetching nothing."""
-    from weasyprint import HTML  # imported late: it loads Pango, which CLI users may not need
+    try:
+        from weasyprint import HTML  # imported late: it loads Pango, which CLI users may not need
+    except OSError as exc:  # a system library WeasyPrint loads is missing
+        raise CspkitError(f"cannot write {path.name}: WeasyPrint needs Pango and HarfBuzz "
+                          f"({exc}); `cspkit doctor` says what to install (assess, places and "
+                          "profile can leave the PDF out with --no-pdf)") from exc
 
     path.parent.mkdir(parents=True, exist_ok=True)
     logger = logging.getLogger("weasyprint")
