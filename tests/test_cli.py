@@ -165,3 +165,104 @@ def test_an_os_error_names_the_file(tmp_path, monkeypatch, capsys):
                          monkeypatch, capsys)
     assert code == 2 and "Traceback" not in err
     assert "/somewhere/file.csv: Permission denied" in err
+
+
+def test_measure_csv_neutralises_formula_like_text(demo_warehouse_path: Path, monkeypatch):
+    """`cspkit measure --format csv` goes through the same cell safety as every export: a
+    category a spreadsheet would run gets a leading quote; numbers are left alone."""
+    import csv
+    import io
+
+    import pandas as pd
+
+    from cspkit.measures import catalogue
+
+    categories = ["=1+1", "+cmd", "-2+3", "@SUM(A1)", "\tTab", "\rReturn", "Burglary"]
+    frame = pd.DataFrame({"category": categories, "count": [-1, 2, 3, 4, 5, 6, 7],
+                          "change": ["-12", "+3.5", "-12%", "-1,234", "", "0", "1"]})
+    monkeypatch.setattr(catalogue, "run_measure", lambda con, name, **kwargs: frame)
+    result = CliRunner().invoke(app, ["measure", "counts", "--area", "Bedford", "--db",
+                                      str(demo_warehouse_path), "--format", "csv"])
+    assert result.exit_code == 0, result.output
+    rows = list(csv.reader(io.StringIO(result.stdout, newline="")))
+    assert rows[0] == ["category", "count", "change"]
+    assert [r[0] for r in rows[1:]] == ["'" + c for c in categories[:-1]] + ["Burglary"]
+    assert [r[1] for r in rows[1:]] == ["-1", "2", "3", "4", "5", "6", "7"]
+    assert [r[2] for r in rows[1:]] == ["-12", "+3.5", "-12%", "-1,234", "", "0", "1"]
+
+
+# --------------------------------------------------------------------------- bad paths
+
+OUT_COMMANDS = {
+    "assess": ["assess", "--area", "Bedford", "--no-pdf"],
+    "places": ["places", "--area", "Bedford", "--no-pdf"],
+    "profile": ["profile", "--name", "X", "--lsoas", "E01017539", "--no-pdf"],
+    "demo": ["demo"],
+}
+
+
+def _main(args: list[str], monkeypatch: pytest.MonkeyPatch,
+          capsys: pytest.CaptureFixture[str]) -> tuple[int, str]:
+    """Run `cspkit ARGS` as the console script does (errors printed by `main`), in-process so
+    a test can stand in for what root cannot see; any traceback fails the test."""
+    from cspkit import cli
+
+    monkeypatch.setattr(sys, "argv", ["cspkit", *args])
+    with pytest.raises(SystemExit) as exited:
+        cli.main()
+    captured = capsys.readouterr()
+    return int(exited.value.code or 0), captured.out + captured.err
+
+
+@pytest.mark.parametrize("command", OUT_COMMANDS)
+def test_out_that_is_a_file_is_a_clean_error(command, tmp_path, monkeypatch, capsys):
+    file = tmp_path / "existing.txt"
+    file.write_text("x")
+    db = str(tmp_path / "never-opened.duckdb")
+    code, output = _main([*OUT_COMMANDS[command], "--db", db, "--out", str(file)],
+                         monkeypatch, capsys)
+    assert code == 2
+    text = " ".join(output.split())   # rich wraps long lines
+    assert text.startswith("error: --out ") and "existing.txt: is a file, not a folder" in text
+    assert "Traceback" not in output
+    assert not Path(db).exists()      # refused before any work
+
+
+@pytest.mark.parametrize("command", OUT_COMMANDS)
+def test_out_in_a_read_only_folder_is_a_clean_error(command, tmp_path, monkeypatch, capsys):
+    from cspkit import cli_checks
+
+    locked = tmp_path / "locked"
+    locked.mkdir()
+    locked.chmod(0o555)
+    if os.geteuid() == 0:   # root writes anywhere: let the check see the mode bits
+        monkeypatch.setattr(cli_checks, "_writable", lambda p: bool(p.stat().st_mode & 0o200))
+    try:
+        code, output = _main([*OUT_COMMANDS[command], "--db", str(tmp_path / "w.duckdb"),
+                              "--out", str(locked / "reports")], monkeypatch, capsys)
+    finally:
+        locked.chmod(0o755)
+    assert code == 2
+    assert "locked is not writable" in " ".join(output.split())
+    assert "Traceback" not in output
+
+
+def test_missing_or_bad_polygon_is_a_clean_error(tmp_path, monkeypatch, capsys,
+                                                 demo_warehouse_path):
+    base = ["profile", "--name", "X", "--db", str(demo_warehouse_path), "--polygon"]
+    code, output = _main([*base, str(tmp_path / "absent.geojson")], monkeypatch, capsys)
+    assert code == 2 and "Traceback" not in output
+    assert "--polygon " in output and "absent.geojson: no such file" in " ".join(output.split())
+    code, output = _main([*base, str(tmp_path)], monkeypatch, capsys)
+    assert code == 2 and "is a folder, not a file" in " ".join(output.split())
+    broken = tmp_path / "broken.geojson"
+    broken.write_text('{"type": "Feature",\n "geometry": ')
+    code, output = _main([*base, str(broken)], monkeypatch, capsys)
+    text = " ".join(output.split())
+    assert code == 2 and "Traceback" not in output
+    assert "broken.geojson, line 2: not valid JSON" in text and "expected a GeoJSON" in text
+    listed = tmp_path / "list.geojson"
+    listed.write_text("[]")
+    code, output = _main([*base, str(listed)], monkeypatch, capsys)
+    assert code == 2 and "holds a JSON list, not an object" in " ".join(output.split())
+
