@@ -13,12 +13,11 @@ field limit, and counts that a blank line does not change.
 
 Examples are few per test so that the file runs in about a minute; under CI the examples are
 derandomized (the same every run). The number of ingests run is printed at the end of the
-session. Bugs found are pinned by strict xfail tests at the end, and not found again meanwhile.
+session. Bugs they found are kept as plain regression tests at the end.
 """
 
 from __future__ import annotations
 
-import csv
 import gzip
 import hashlib
 import os
@@ -59,11 +58,9 @@ settings.load_profile("cspkit-ci" if os.environ.get("CI") or
 EXAMPLES: dict[str, int] = {}
 
 APPEND_TABLES = ("events", "indicators", "police_outcomes", "stop_search")
-# Messages of bugs each pinned by a strict xfail regression test at the end of this file: drop
-# one when its test passes.
-KNOWN_BUGS = ("population has no column 'ingest_id'", "Error when sniffing file",
-              "struct_pack", "cannot follow named arguments",
-              "new-line character seen in unquoted field")
+# Messages of known, not yet fixed bugs (each pinned by a strict xfail test at the end of this
+# file) that the properties should not report again; none at present.
+KNOWN_BUGS: tuple[str, ...] = ()
 
 
 # --- fresh warehouses, cheaply ----------------------------------------------------------------
@@ -616,13 +613,9 @@ def test_reference_files_load_balanced_or_are_refused_leaving_nothing(templates,
             [(f.name, f.data) for f in files], reference, appends=False)
 
 
-# --- bugs found by the properties above, each its smallest example ---------------------------
+# --- bugs the properties found (now fixed), each its smallest example ---------------------------
 
 
-@pytest.mark.xfail(strict=True, raises=ValueError,
-                   reason="the pipeline adds an ingest_id column to every Arrow table, and "
-                          "reference tables (population, imd, centroids ...) have none: "
-                          "ValueError: population has no column 'ingest_id'")
 def test_a_population_table_with_one_good_row_loads(templates, tmp_path):
     path = tmp_path / "sape-mid-2020-lsoa.csv"
     path.write_bytes(b"LSOA Code,LSOA Name,Mid-2020 population\nE01015000,,1500\n")
@@ -658,9 +651,6 @@ def load_police_bytes(templates: Templates, tmp_path: Path, data: bytes) -> Inge
         con.close()
 
 
-@pytest.mark.xfail(strict=True, raises=duckdb.Error,
-                   reason="a CRLF header followed by an LF blank line (or the reverse): DuckDB's "
-                          "dialect sniffer fails and its InvalidInputException escapes")
 @pytest.mark.parametrize("data", [STREET_HEADER + b"\r\n\n",
                                   STREET_HEADER + b"\r\n" + STREET_ROW + b"\r\n\n",
                                   STREET_HEADER + b"\n\r\n"],
@@ -669,10 +659,6 @@ def test_mixed_line_endings_with_a_blank_line_load_or_are_refused(templates, tmp
     load_police_bytes(templates, tmp_path, data)
 
 
-@pytest.mark.xfail(strict=True,
-                   reason="a row of empty fields is a quarantined row when DuckDB reads the file, "
-                          "but skipped as a blank line when a blank line elsewhere sends the file "
-                          "to the csv module: (2, 1, 1) against (1, 1, 0)")
 def test_a_row_of_empty_fields_counts_the_same_whichever_way_the_file_is_read(templates,
                                                                                 tmp_path):
     text = STREET_HEADER + b"\n" + STREET_ROW + b"\n" + b"," * 11 + b"\n"
@@ -686,12 +672,6 @@ def test_a_row_of_empty_fields_counts_the_same_whichever_way_the_file_is_read(te
     assert counts[0] == counts[1]
 
 
-@pytest.mark.xfail(strict=True, raises=duckdb.Error,
-                   reason="a police header naming a column twice, or with an empty name, goes "
-                          "unchecked into read_csv(columns = {...}): DuckDB's BinderException "
-                          "('Duplicate named argument \"Crime ID\" in function call to "
-                          "\"struct_pack\"', 'No function matches ... struct_pack') escapes "
-                          "instead of an InputError")
 @pytest.mark.parametrize("data", [STREET_HEADER + b",Crime ID\n",
                                   STREET_HEADER + b",Month\n" + STREET_ROW + b",2023-02\n",
                                   b"," + STREET_HEADER + b"\n",
@@ -703,10 +683,6 @@ def test_a_police_header_naming_a_column_twice_or_not_at_all_is_refused_or_loade
     load_police_bytes(templates, tmp_path, data)
 
 
-@pytest.mark.xfail(strict=True, raises=csv.Error,
-                   reason="a bare CR in a police file's first line (old Mac line endings): "
-                          "recognise() parses the line with csv.reader, whose _csv.Error "
-                          "('new-line character seen in unquoted field') escapes")
 @pytest.mark.parametrize("data", [b"a\rb\n", STREET_HEADER + b"\r" + STREET_ROW + b"\r"],
                          ids=["smallest", "cr-line-endings"])
 def test_a_bare_cr_in_the_first_line_is_refused_cleanly(templates, tmp_path, data):

@@ -127,7 +127,15 @@ def recognise(file: InputFile, workdir: Path | None = None) -> PoliceFile:
     if head.startswith(b"\xef\xbb\xbf"):
         head = head[3:]
     first = head.split(b"\n", 1)[0].rstrip(b"\r").decode("utf-8", errors="replace")
-    header = [h.strip() for h in next(csv.reader([first]))] if first else []
+    if "\r" in first:
+        raise InputError(file.display, "lines end with a bare carriage return (old Mac line "
+                         "endings)", line=1, expected="lines ending LF or CRLF, as "
+                         "data.police.uk publishes")
+    try:
+        header = [h.strip() for h in next(csv.reader([first]))] if first else []
+    except csv.Error as exc:
+        raise InputError(file.display, f"the header row cannot be read as CSV ({exc})", line=1,
+                         expected="a data.police.uk CSV header") from exc
     kind = _layout_of(header)
     if kind is None:
         raise InputError(
@@ -138,6 +146,13 @@ def recognise(file: InputFile, workdir: Path | None = None) -> PoliceFile:
             expected="a data.police.uk street file (" + ", ".join(STREET) + "), an outcomes "
                      "file (... Outcome type) or a stop-and-search file (Type, Date, ...)",
         )
+    named = [h for h in header if h]
+    twice = sorted({h for h in named if named.count(h) > 1})
+    if twice or len(named) < len(header):
+        problem = (f"the header names {twice[0]!r} twice" if twice
+                   else "the header has a column with no name")
+        raise InputError(file.display, problem, line=1,
+                         expected="one named column each, as data.police.uk publishes")
     match = FILE_NAME.search(file.name)
     force = match.group("force") if match else None
     month = match.group("month") if match else None
@@ -560,9 +575,9 @@ def _stage_with_duckdb(con: duckdb.DuckDBPyConnection, files: list[PoliceFile],
                                        rejects_table = '{raw}_rej',
                                        rejects_scan = '{raw}_scan')"""
         )
-    except duckdb.InvalidInputException:
-        # What DuckDB cannot read at all (a line over the size limit) the careful path reads,
-        # and names the line.
+    except duckdb.Error:
+        # What DuckDB cannot read at all (a line over the size limit, a dialect it cannot
+        # settle) the careful path reads, and names the line.
         for name in (raw, f"{raw}_rej", f"{raw}_scan"):
             con.execute(f'DROP TABLE IF EXISTS "{name}"')
         return None, list(indexes)
@@ -621,8 +636,8 @@ def _stage_with_csv_module(con: duckdb.DuckDBPyConnection, pf: PoliceFile, index
                                  f"accepted is {max_field_bytes():,} bytes (setting "
                                  "CSPKIT_MAX_FIELD_BYTES)") from exc
             this_start, start = start, reader.line_num + 1
-            if not record or all(not f.strip() for f in record):
-                continue  # blank line: not a row
+            if not record or (len(record) == 1 and not record[0].strip()):
+                continue  # a blank line is not a row (a line of empty fields is: DuckDB agrees)
             error = None
             if len(record) != width:
                 error = f"expected {width} fields, found {len(record)}"
