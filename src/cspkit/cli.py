@@ -65,7 +65,8 @@ def main() -> None:
     try:
         app()
     except CspkitError as exc:
-        console.print(f"[bold red]error:[/] {exc}", highlight=False)
+        # One line whatever the terminal's width: scripts and logs read it whole.
+        console.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
         sys.exit(2)
 
 
@@ -112,15 +113,15 @@ def ingest_police_cmd(
 
         cspkit ingest police downloads/2023-12.zip 2024-01/ --db cspkit.duckdb
     """
-    from cspkit.store import connect, transaction
+    from cspkit.store import open_reader, writer
     from cspkit.store.ingest_log import new_run_id
     from cspkit.store.load_police import ingest_police
 
-    con = connect(db)
-    with _file_progress("police files") as on_file, transaction(con):
+    with writer(db) as con, _file_progress("police files") as on_file:
         report = ingest_police(con, [str(p) for p in paths], run_id=new_run_id(),
                                replace=replace, on_file=on_file)
     _print_police_report(report)
+    con = open_reader(db)  # the audit reads what was committed
     _print_coverage(con, brief=True)
 
 
@@ -156,11 +157,10 @@ def ingest_reference_cmd(
         cspkit ingest reference ward_lookup_2023.csv File_2_IoD2019.csv.gz --db cspkit.duckdb
     """
     from cspkit.sources.reference import ingest_reference
-    from cspkit.store import connect, transaction
+    from cspkit.store import writer
     from cspkit.store.ingest_log import new_run_id
 
-    con = connect(db)
-    with _file_progress("reference files") as on_file, transaction(con):
+    with writer(db) as con, _file_progress("reference files") as on_file:
         records = ingest_reference(con, [str(p) for p in paths], kind=kind, edition=edition,
                                    run_id=new_run_id(), on_file=on_file)
     _print_records(records)
@@ -185,11 +185,10 @@ def ingest_partner_cmd(
         cspkit ingest partner fire_incidents.csv --schema fire --db cspkit.duckdb
     """
     from cspkit.sources.partner import ingest_partner
-    from cspkit.store import connect, transaction
+    from cspkit.store import writer
     from cspkit.store.ingest_log import new_run_id
 
-    con = connect(db)
-    with _file_progress("partner files") as on_file, transaction(con):
+    with writer(db) as con, _file_progress("partner files") as on_file:
         records = ingest_partner(con, [str(p) for p in paths], schema=schema,
                                  run_id=new_run_id(), on_file=on_file)
     _print_records(records)
@@ -219,9 +218,9 @@ def status_cmd(
 
         cspkit status --db cspkit.duckdb --format json > coverage.json
     """
-    from cspkit.store import connect
+    from cspkit.store import open_reader
 
-    con = connect(db, read_only=True)
+    con = open_reader(db)
     if format is OutputFormat.json:
         from cspkit.store.coverage import coverage
 
@@ -364,9 +363,9 @@ def measure_cmd(
                       ] = TableFormat.table,
 ) -> None:
     from cspkit.measures.catalogue import run_measure
-    from cspkit.store import connect
+    from cspkit.store import open_reader
 
-    con = connect(db, read_only=True)
+    con = open_reader(db)
     try:
         frame = run_measure(con, name, area=area, period=period, baseline=baseline, by=by,
                             category=category, edition=edition,
@@ -425,13 +424,13 @@ def assess_cmd(
     from cspkit.products.report.assessment import build_assessment
     from cspkit.products.report.config import load_local_content
     from cspkit.products.report.render import write_document
-    from cspkit.store import connect
+    from cspkit.store import open_reader
 
     chosen = [p for p in (str(year) if year else None, financial_year, period) if p]
     if len(chosen) > 1:
         raise CspkitError("give at most one of --year, --financial-year or --period")
     local = load_local_content(config)
-    con = connect(db, read_only=True)
+    con = open_reader(db)
     try:
         # Default: the latest full calendar year the area's data holds.
         the_period = parse_period(chosen[0] if chosen else str(_default_year(con, area)))
@@ -488,11 +487,11 @@ def places_cmd(
     from cspkit.measures.periods import calendar_year
     from cspkit.measures.places import ranking_stability, vulnerable_places
     from cspkit.products.places_report import published_ranking, write_places
-    from cspkit.store import connect
+    from cspkit.store import open_reader
 
     if level not in ("ward", "lsoa"):
         raise CspkitError(f"--level must be ward or lsoa, not {level!r}")
-    con = connect(db, read_only=True)
+    con = open_reader(db)
     try:
         year = year or _default_year(con, area)
         if out_dir is not None:
@@ -569,7 +568,7 @@ def profile_cmd(
     from cspkit.measures.areas import custom_area, select_area
     from cspkit.measures.custom_areas import RULES, area_from_polygon, area_from_wards
     from cspkit.products.profile import profile, published_profile, write_profile
-    from cspkit.store import connect
+    from cspkit.store import open_reader
 
     chosen = [x for x in (lsoas, wards, polygon) if x]
     if len(chosen) != 1:
@@ -578,7 +577,7 @@ def profile_cmd(
         raise CspkitError(f"--rule must be one of {', '.join(RULES)}, not {rule!r}")
     if format not in (None, "json"):
         raise CspkitError(f"--format must be json, not {format!r}")
-    con = connect(db, read_only=True)
+    con = open_reader(db)
     info: dict[str, object] | None = None
     try:
         scope = select_area(con, district) if district else None
@@ -628,10 +627,10 @@ def area_cmd(
 
         cspkit area "east cambridgeshire" --db cspkit.duckdb
     """
-    from cspkit.store import connect
+    from cspkit.store import open_reader
     from cspkit.store.areas import resolve_area
 
-    con = connect(db, read_only=True)
+    con = open_reader(db)
     area = resolve_area(con, query)
     out.print(f"{area.name} ({area.level} {area.code})")
     for code, level, name in con.execute(
@@ -667,10 +666,9 @@ def demo_cmd(
         cspkit demo --db demo.duckdb --out demo-assessment/
     """
     from cspkit.demo import build_demo, summary
-    from cspkit.store import connect
+    from cspkit.store import open_reader, writer
 
-    con = connect(db)
-    with _progress() as progress:
+    with writer(db) as con, _progress() as progress:
         task = progress.add_task("demo data", total=None, item="")
 
         def on_file(name: str, index: int, total: int) -> None:
@@ -679,6 +677,7 @@ def demo_cmd(
 
         build_demo(con, on_file=on_file)
         progress.update(task, completed=progress.tasks[0].total or 0, item="done")
+    con = open_reader(db)  # what was committed
     for line in summary(con):
         out.print(line)
     _print_coverage(con, brief=True)
