@@ -199,6 +199,7 @@ def test_status_measure_and_a_second_ingest_beside_a_running_ingest(
     db = tmp_path / "w.duckdb"
     shutil.copyfile(demo_warehouse_path, db)
     month = extract(cambridgeshire_zip, "2018-03/2018-03-cambridgeshire-street.csv", tmp_path)
+    month.write_text("".join(month.read_text().splitlines(keepends=True)[:-1]))  # a new version
     env = {**os.environ, "COLUMNS": "200", "CSPKIT_LOCK_WAIT": "0.5",
            "PYTHONPATH": os.pathsep.join([str(Path(cspkit.__file__).parents[1]),
                                           os.environ.get("PYTHONPATH", "")])}
@@ -208,7 +209,7 @@ def test_status_measure_and_a_second_ingest_beside_a_running_ingest(
                                 env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                                 text=True)
 
-    ingests_before = len(_status(db)["ingests"])
+    before = _status(db)
     ingest = subprocess.Popen([sys.executable, "-c", STOPPING_CLI, "ingest", "police", str(month),
                                "--replace", "--db", str(db)], env=env, stdout=subprocess.PIPE,
                               stderr=subprocess.PIPE, text=True)
@@ -222,7 +223,7 @@ def test_status_measure_and_a_second_ingest_beside_a_running_ingest(
         (status_out, status_err), (measure_out, measure_err) = (
             r.communicate(timeout=120) for r in readers)
         assert [r.returncode for r in readers] == [0, 0], status_err + measure_err
-        assert len(json.loads(status_out)["ingests"]) == ingests_before  # the old state
+        assert json.loads(status_out) == before  # the old state
         assert "Anti-social behaviour" in measure_out
         out, err = second.communicate(timeout=120)
         assert second.returncode == 2 and "Traceback" not in err
@@ -235,7 +236,9 @@ def test_status_measure_and_a_second_ingest_beside_a_running_ingest(
     out, err = ingest.communicate(timeout=120)
     assert ingest.returncode == 0, err
     assert "rows in" in out
-    assert len(_status(db)["ingests"]) == ingests_before + 1  # a new reader sees the new state
+    after = _status(db)  # a new reader sees the new state
+    assert len(after["ingests"]) == len(before["ingests"]) + 1
+    assert after["ingests"][-1]["file"] == str(month)
 
 
 def _status(db: Path) -> dict:  # type: ignore[type-arg]
@@ -243,4 +246,4 @@ def _status(db: Path) -> dict:  # type: ignore[type-arg]
     from cspkit.store.coverage import coverage
 
     with open_reader(db) as con:
-        return coverage(con).as_json()
+        return json.loads(json.dumps(coverage(con).as_json()))  # as the CLI prints it
