@@ -24,6 +24,15 @@ ingest. Instead:
 - A reader never migrates in place (a writer may be copying the file): if the schema is older
   than this cspkit, it runs the migration through the writer path (taking the lock like an
   ingest), then opens the result.
+- A program holding the file open read-write in place (`connect(db)` in a notebook) is the one
+  thing that can block: a reader then retries for at most `CSPKIT_LOCK_WAIT` seconds, saying
+  which pid it waits for, and a writer holds a shared lock on the warehouse file (the kind
+  DuckDB's readers take) from its copy to its swap, so no such program changes the file under
+  it or loses its work to the swap.
+
+A long-lived reader (the web app) keeps `token = snapshot_token(db)` beside its connection and,
+when `snapshot_token(db) != token`, opens a new `open_reader(db)` for new requests and closes the
+old one once its requests finish.
 
 `connect(db)` opens in place, read-write, for single-process use (tests, notebooks, scripts);
 `connect(db, read_only=True)` is `open_reader(db)`.
