@@ -185,6 +185,8 @@ def test_leftover_copies_of_dead_writers_are_removed_by_the_next(tmp_path):
     connect(path).close()
     for name in ("w.duckdb.writing-999999", "w.duckdb.writing-999999.wal"):
         (tmp_path / name).write_bytes(b"half a copy")
+    (tmp_path / "w.duckdb.writing-999999.tmp").mkdir()  # where DuckDB spills
+    (tmp_path / "w.duckdb.writing-999999.tmp" / "spill.block").write_bytes(b"x")
     with writer(path):
         pass
     assert sorted(p.name for p in tmp_path.iterdir()) == ["w.duckdb", "w.duckdb.lock"]
@@ -237,3 +239,19 @@ def test_a_reader_waits_for_a_foreign_read_write_holder_then_says_so(tmp_path):
         holder.kill()
         holder.wait()
     assert open_reader(path).execute("SELECT 1").fetchone() == (1,)
+
+
+def test_a_linked_warehouse_stays_linked_and_a_plain_copy_works_too(tmp_path, monkeypatch):
+    real = tmp_path / "real.duckdb"
+    connect(real).close()
+    link = tmp_path / "link.duckdb"
+    link.symlink_to(real)
+
+    def no_copy_file_range(*args):  # type: ignore[no-untyped-def]
+        raise OSError("not supported here")
+
+    monkeypatch.setattr(os, "copy_file_range", no_copy_file_range)
+    with writer(link) as con:
+        con.execute("INSERT INTO meta VALUES ('note', 'through the link')")
+    assert link.is_symlink()
+    assert _note(open_reader(real)) == "through the link"

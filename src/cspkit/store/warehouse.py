@@ -213,7 +213,16 @@ def _lock_holder(fd: int) -> str:
 def _writer_lock(path: Path, wait: float, on_wait: OnWait) -> Iterator[None]:
     """Exclusive while held: one writer per warehouse. flock is released by the kernel when
     the holder dies, so a killed ingest never leaves the warehouse locked."""
-    fd = os.open(_sibling(path, ".lock"), os.O_RDWR | os.O_CREAT, 0o644)
+    lock = _sibling(path, ".lock")
+    try:
+        fd = os.open(lock, os.O_RDWR | os.O_CREAT, 0o666)  # the umask decides who shares it
+    except PermissionError:
+        try:  # another user's lock file: flock works on a read-only fd too
+            fd = os.open(lock, os.O_RDONLY)
+        except OSError as exc:
+            raise WarehouseError(f"cannot open the lock file {lock}: {exc.strerror}") from exc
+    except OSError as exc:
+        raise WarehouseError(f"cannot open the lock file {lock}: {exc.strerror}") from exc
     try:
         deadline = time.monotonic() + wait
         told = False
@@ -233,8 +242,9 @@ def _writer_lock(path: Path, wait: float, on_wait: OnWait) -> Iterator[None]:
                     told = True
                 time.sleep(min(POLL, max(deadline - time.monotonic(), 0.01)))
         # Never deleted: removing a lock file another process has open would split the lock.
-        os.ftruncate(fd, 0)
-        os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
+        with suppress(OSError):  # who holds it, for those who wait (not if read-only)
+            os.ftruncate(fd, 0)
+            os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
         yield
     finally:
         os.close(fd)
@@ -243,12 +253,20 @@ def _writer_lock(path: Path, wait: float, on_wait: OnWait) -> Iterator[None]:
 def _remove_leftovers(path: Path) -> None:
     """Copies left by writers that died. Called with the lock held, which proves their owners
     are gone (flock dies with its process), whatever their pids now name."""
-    for leftover in path.parent.glob(f"{glob_escape(path.name)}.writing-*"):
+    for leftover in path.parent.glob(f"{_glob_escape(path.name)}.writing-*"):
+        _remove(leftover)
+
+
+def _remove(path: Path) -> None:
+    """A file, or the folder DuckDB spills to (`<file>.tmp`), if there."""
+    if path.is_dir() and not path.is_symlink():
+        shutil.rmtree(path, ignore_errors=True)
+    else:
         with suppress(FileNotFoundError):
-            leftover.unlink()
+            path.unlink()
 
 
-def glob_escape(name: str) -> str:
+def _glob_escape(name: str) -> str:
     return re.sub(r"([*?\[])", r"[\1]", name)
 
 
@@ -293,10 +311,15 @@ def _copy_from_fd(src_fd: int, dst: Path) -> None:
             except OSError:  # e.g. across file systems on old kernels: plain copy
                 sent = 0
             if sent == 0:
-                os.lseek(src_fd, offset, os.SEEK_SET)
-                shutil.copyfileobj(os.fdopen(os.dup(src_fd), "rb"), out)
                 break
             offset += sent
+        # Plain reads from the same fd: closing any other fd of this file would drop our lock.
+        while offset < size:
+            chunk = os.pread(src_fd, min(1 << 24, size - offset), offset)
+            if not chunk:
+                break
+            out.write(chunk)
+            offset += len(chunk)
 
 
 def _fsync_path(path: Path, directory: bool = False) -> None:
@@ -315,6 +338,8 @@ def writer(db: str | os.PathLike[str] | None = None, *, wait: float | None = Non
     Waits up to `wait` seconds (default $CSPKIT_LOCK_WAIT, else 10 min) for another writer,
     telling `on_wait` (default: stderr) once."""
     path = resolve_db_path(db)
+    if path.is_symlink():  # swap in beside the real file, keeping the link
+        path = path.resolve()
     wait = lock_wait() if wait is None else wait
     on_wait = on_wait or _tell
     check_warehouse(path, for_writing=True)
@@ -338,9 +363,8 @@ def writer(db: str | os.PathLike[str] | None = None, *, wait: float | None = Non
                 with suppress(FileNotFoundError):
                     _sibling(path, ".wal").unlink()  # replayed into the copy; stale now
         except BaseException:
-            for leftover in (copy, _sibling(copy, ".wal")):
-                with suppress(FileNotFoundError):
-                    leftover.unlink()
+            for leftover in (copy, _sibling(copy, ".wal"), _sibling(copy, ".tmp")):
+                _remove(leftover)
             raise
 
 
