@@ -55,14 +55,13 @@ except ImportError:                     # imported as benchmarks.bench_false_cla
     from benchmarks import simulate_force as sim
 
 from cspkit.demo import reference_paths
+from cspkit.ingest import ingest_police, ingest_reference
 from cspkit.measures.periods import Period, calendar_year, parse_period
 from cspkit.products.report import charts
 from cspkit.products.report.assessment import build_assessment
 from cspkit.products.report.document import Document, Figure, Paragraph, Table
-from cspkit.sources.reference import ingest_reference
 from cspkit.store import connect, transaction
 from cspkit.store.ingest_log import new_run_id
-from cspkit.store.load_police import ingest_police
 
 GOALS = {"any_claim": 0.05, "exceptional_per_doc": 0.3, "found": 0.80}
 

@@ -75,6 +75,67 @@ def test_places_output_says_when_the_ranking_uses_synthetic_data(demo_warehouse_
     assert "SYNTHETIC DATA" in result.stderr and "deliberate_fires" in result.stderr
 
 
+# --- hostile YAML through the commands that read it --------------------------------------------
+
+BILLION_LAUGHS = "a: &a [lol, lol, lol, lol, lol, lol, lol, lol, lol]\n" + "".join(
+    f"{name}: &{name} [{', '.join([f'*{prev}'] * 9)}]\n"
+    for prev, name in zip("abcdefgh", "bcdefghi", strict=True))
+BAD_YAML = {"billion-laughs": (BILLION_LAUGHS.encode(), "billion laughs"),
+            "latin-1": ("name: Café\n".encode("latin-1"), "byte 0xE9 is not UTF-8"),
+            "folder": (None, "")}
+
+
+def run_main(args: list[str], monkeypatch: pytest.MonkeyPatch,
+             capsys: pytest.CaptureFixture[str]) -> tuple[int, str]:
+    """cspkit as the console script runs it (main(), which prints user errors), in-process."""
+    from rich.console import Console
+
+    from cspkit import cli
+
+    # Wide enough that rich does not wrap the one error line.
+    monkeypatch.setattr(cli, "console", Console(stderr=True, width=1000))
+    monkeypatch.setattr(sys, "argv", ["cspkit", *args])
+    with pytest.raises(SystemExit) as caught:
+        cli.main()
+    return int(caught.value.code or 0), capsys.readouterr().err
+
+
+def bad_yaml(tmp_path: Path, case: str) -> Path:
+    path = tmp_path / "bad.yaml"
+    data = BAD_YAML[case][0]
+    if data is None:
+        path.mkdir()
+    else:
+        path.write_bytes(data)
+    return path
+
+
+@pytest.mark.parametrize("case", list(BAD_YAML))
+def test_a_bad_schema_file_is_one_clean_error_line(tmp_path, monkeypatch, capsys, case):
+    data = tmp_path / "x.csv"
+    data.write_text("a,b\n1,2\n")
+    schema = bad_yaml(tmp_path, case)
+    code, err = run_main(["ingest", "partner", str(data), "--schema", str(schema),
+                          "--db", str(tmp_path / "w.duckdb")], monkeypatch, capsys)
+    assert code != 0 and "Traceback" not in err
+    # The progress bar may have drawn its first line; the error is one line after it.
+    errors = [line for line in err.splitlines() if line.strip()][-1:]
+    assert errors[0].startswith("error: ") and err.count("error:") == 1, err
+    assert str(schema) in errors[0] and BAD_YAML[case][1] in errors[0]
+
+
+@pytest.mark.parametrize("case", list(BAD_YAML))
+def test_a_bad_config_file_is_one_clean_error_line(tmp_path, monkeypatch, capsys, case):
+    config = bad_yaml(tmp_path, case)
+    code, err = run_main(["assess", "--area", "Bedford", "--config", str(config),
+                          "--db", str(tmp_path / "w.duckdb"), "--out", str(tmp_path / "out")],
+                         monkeypatch, capsys)
+    assert code != 0 and "Traceback" not in err
+    assert len(err.strip().splitlines()) == 1, err
+    assert err.startswith("error: ") and str(config) in err and BAD_YAML[case][1] in err
+    assert not (tmp_path / "out").exists()
+
+
 # --------------------------------------------------------------------------- the --db path
 
 

@@ -113,27 +113,10 @@ def ingest_police_cmd(
 
         cspkit ingest police downloads/2023-12.zip 2024-01/ --db cspkit.duckdb
     """
-    from cspkit.store import open_reader, writer
-    from cspkit.store.ingest_log import new_run_id
-    from cspkit.store.load_police import ingest_police
+    from cspkit.ingest import PoliceSource
 
-    with writer(db) as con, _file_progress("police files") as on_file:
-        report = ingest_police(con, [str(p) for p in paths], run_id=new_run_id(),
-                               replace=replace, on_file=on_file)
-    _print_police_report(report)
-    con = open_reader(db)  # the audit reads what was committed
+    con = _run_ingest(db, PoliceSource(), paths, "police files", replace=replace)
     _print_coverage(con, brief=True)
-
-
-def _print_police_report(report) -> None:  # type: ignore[no-untyped-def]
-    for name, earlier in report.unchanged:
-        note = f" (ingest {earlier})" if earlier else " (twice in this ingest)"
-        console.print(f"[dim]unchanged, already loaded{note}: {name}[/]")
-    for conflict in report.conflicts:
-        console.print(f"[yellow]duplicate coverage:[/] {conflict}")
-    out.print(f"rows in {report.rows_in:,} = loaded {report.rows_loaded:,} + quarantined "
-              f"{report.rows_quarantined:,}  ({len(report.records)} files loaded, "
-              f"{len(report.unchanged)} unchanged)")
 
 
 @ingest_app.command("reference")
@@ -156,14 +139,9 @@ def ingest_reference_cmd(
 
         cspkit ingest reference ward_lookup_2023.csv File_2_IoD2019.csv.gz --db cspkit.duckdb
     """
-    from cspkit.sources.reference import ingest_reference
-    from cspkit.store import writer
-    from cspkit.store.ingest_log import new_run_id
+    from cspkit.ingest import ReferenceSource
 
-    with writer(db) as con, _file_progress("reference files") as on_file:
-        records = ingest_reference(con, [str(p) for p in paths], kind=kind, edition=edition,
-                                   run_id=new_run_id(), on_file=on_file)
-    _print_records(records)
+    _run_ingest(db, ReferenceSource(kind, edition), paths, "reference files")
 
 
 @ingest_app.command("partner")
@@ -184,22 +162,48 @@ def ingest_partner_cmd(
 
         cspkit ingest partner fire_incidents.csv --schema fire --db cspkit.duckdb
     """
-    from cspkit.sources.partner import ingest_partner
-    from cspkit.store import writer
+    from cspkit.ingest import PartnerSource
+
+    _run_ingest(db, PartnerSource(schema), paths, "partner files")
+
+
+def _run_ingest(db, source, paths: list[Path], label: str,  # type: ignore[no-untyped-def]
+                replace: bool = False):
+    """Every ingest command: one pipeline, one transaction, one printer."""
+    from cspkit.ingest import run_ingest
+    from cspkit.store import open_reader, writer
     from cspkit.store.ingest_log import new_run_id
 
-    with writer(db) as con, _file_progress("partner files") as on_file:
-        records = ingest_partner(con, [str(p) for p in paths], schema=schema,
-                                 run_id=new_run_id(), on_file=on_file)
-    _print_records(records)
+    with writer(db) as con, _file_progress(label) as on_file:
+        report = run_ingest(con, source, [str(p) for p in paths], run_id=new_run_id(),
+                            replace=replace, on_file=on_file)
+    _print_report(report)
+    return open_reader(db)  # the audit reads what was committed
 
 
-def _print_records(records) -> None:  # type: ignore[no-untyped-def]
-    table = Table("file", "kind", "status", "rows in", "loaded", "quarantined")
-    for r in records:
-        table.add_row(r.file.rsplit("/", 1)[-1], r.kind, r.status, f"{r.rows_in:,}",
-                      f"{r.rows_loaded:,}", f"{r.rows_quarantined:,}")
-    out.print(table)
+def _print_report(report) -> None:  # type: ignore[no-untyped-def]
+    """What every ingest prints: a row per file logged, what was skipped and why, and the
+    totals that must add up."""
+    if report.records:
+        table = Table("file", "kind", "status", "rows in", "loaded", "quarantined")
+        for r in report.records:
+            table.add_row(r.file.rsplit("/", 1)[-1][-70:], r.kind, r.status, f"{r.rows_in:,}",
+                          f"{r.rows_loaded:,}", f"{r.rows_quarantined:,}")
+        out.print(table)
+    for record in report.unchanged:
+        console.print(f"[dim]unchanged, already loaded ({record.note}): {record.file}[/]",
+                      highlight=False)
+    for record in report.empty:
+        console.print(f"[yellow]empty:[/] {record.file}: {record.note} (recorded, not "
+                      "counted as coverage)", highlight=False)
+    for conflict in report.conflicts:
+        console.print(f"[yellow]duplicate coverage:[/] {conflict}", highlight=False)
+    if report.control_characters:
+        console.print(f"control characters removed from {report.control_characters:,} "
+                      "row(s)", highlight=False)
+    out.print(f"rows in {report.rows_in:,} = loaded {report.rows_loaded:,} + quarantined "
+              f"{report.rows_quarantined:,}  ({len(report.records)} files logged, "
+              f"{len(report.unchanged)} unchanged)")
 
 
 # --------------------------------------------------------------------------- status

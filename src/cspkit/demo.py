@@ -49,8 +49,7 @@ def build_demo(con: duckdb.DuckDBPyConnection,
     """Load the shipped reference data, the police archives, then the synthetic partner
     samples (each step one transaction). Re-running it changes nothing: every file is
     recognised as already loaded."""
-    from cspkit.sources.reference import ingest_reference
-    from cspkit.store.load_police import ingest_police
+    from cspkit.ingest import ingest_police, ingest_reference
 
     with transaction(con):
         ingest_reference(con, reference_paths(), run_id=new_run_id(), on_file=on_file)
@@ -58,7 +57,7 @@ def build_demo(con: duckdb.DuckDBPyConnection,
         ingest_police(con, police_paths(), run_id=new_run_id(), on_file=on_file)
     samples = partner_paths()
     if samples:
-        from cspkit.sources.partner import ingest_partner
+        from cspkit.ingest import ingest_partner
 
         with transaction(con):
             run_id = new_run_id()

@@ -12,7 +12,7 @@ class InputError(CspkitError):
     """A file cannot be loaded as it stands."""
 
     def __init__(self, file: str, problem: str, *, line: int | None = None,
-                 column: str | None = None, expected: str | None = None) -> None:
+                 column: str | int | None = None, expected: str | None = None) -> None:
         self.file = file
         self.line = line
         self.column = column
@@ -21,7 +21,9 @@ class InputError(CspkitError):
         where = file
         if line is not None:
             where += f", line {line}"
-        if column is not None:
+        if isinstance(column, int):  # a position in a text file, not a named CSV column
+            where += f", column {column}"
+        elif column is not None:
             where += f", column '{column}'"
         message = f"{where}: {problem}"
         if expected:

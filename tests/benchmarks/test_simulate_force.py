@@ -12,9 +12,9 @@ import pytest
 import statsmodels.api as sm
 import statsmodels.formula.api as smf
 
+from cspkit.ingest import ingest_police
 from cspkit.store import connect, transaction
 from cspkit.store.ingest_log import new_run_id
-from cspkit.store.load_police import ingest_police
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "benchmarks"))
 import simulate_force as sim  # noqa: E402

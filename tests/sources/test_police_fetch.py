@@ -103,6 +103,9 @@ class State:
     fail_500: int = 0                       # answer the next N archive GETs with 500
     ignore_range: bool = False
     html: str | None = None                 # serve an HTML page with this Content-Type
+    endless: str | None = None              # archive GETs never end: 'chunked' (no size) or
+    announce: int | None = None             # 'length': announce this Content-Length
+    endless_sent: int = 0                   # bytes the endless body got out before a hang-up
     requests: list[Seen] = field(default_factory=list)
     release: threading.Event = field(default_factory=threading.Event)
 
@@ -167,6 +170,8 @@ class Handler(BaseHTTPRequestHandler):
         if not head and st.fail_500:
             st.fail_500 -= 1
             return self.send(seen, 500, b"<html>Server error</html>", "text/html")
+        if not head and st.endless is not None:
+            return self.serve_endless(seen, body)
         etag = st.etags[path]
         start, status = 0, 200
         if seen.range and not st.ignore_range and seen.if_range in (None, etag):
@@ -202,6 +207,26 @@ class Handler(BaseHTTPRequestHandler):
         elif st.swap_after_drop is not None:
             st.files[path], st.etags[path] = st.swap_after_drop
         self.close_connection = True
+
+    def serve_endless(self, seen: Seen, body: bytes) -> None:
+        """The real archive's bytes, then zeros until the client hangs up (or 200 MB)."""
+        st = self.server.state
+        seen.status = 200
+        self.send_response(200)
+        self.send_header("Content-Type", "application/zip")
+        if st.endless == "chunked":
+            self.send_header("Transfer-Encoding", "chunked")
+        else:
+            self.send_header("Content-Length", str(st.announce))
+        self.end_headers()
+        self.close_connection = True
+        chunked = st.endless == "chunked"
+        try:
+            for piece in [body, *[bytes(1 << 16)] * 3200]:
+                self.wfile.write(b"%x\r\n%s\r\n" % (len(piece), piece) if chunked else piece)
+                st.endless_sent += len(piece)
+        except OSError:
+            pass  # the client stopped reading, as it should
 
 
 @pytest.fixture
@@ -533,3 +558,65 @@ def test_cli_fetch_then_ingest_end_to_end(server: State, tmp_path: Path) -> None
     assert all(i["force"] == "bedfordshire" for i in status["ingests"])
     assert all(i["rows_in"] == i["rows_loaded"] + i["rows_quarantined"] == 12
                for i in status["ingests"])
+
+
+# --- bounded downloads and extraction ----------------------------------------------------------
+
+def test_an_endless_body_without_a_size_is_stopped_at_the_limit(
+        server: State, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    server.publish("2024-03", make_archive("2024-03"))
+    server.endless = "chunked"
+    monkeypatch.setenv("CSPKIT_MAX_DOWNLOAD_BYTES", "256k")
+    seen: list[int] = []
+
+    with pytest.raises(FetchError) as caught:
+        fetch_police("bedfordshire", "2024-03", "2024-03", tmp_path, base_url=server.base_url,
+                     progress=lambda label, done, total: seen.append(done))
+
+    assert "announced no size and sent more than 256.0 KiB (max_download_bytes)" \
+        in str(caught.value)
+    assert "CSPKIT_MAX_DOWNLOAD_BYTES" in str(caught.value)
+    assert max(seen) <= 256 << 10
+    assert list((tmp_path / ".archives").iterdir()) == []   # no .part, no sidecar
+    assert len(server.gets("/data/archive/2024-03.zip")) == 1  # not retried
+
+
+def test_a_body_longer_than_announced_is_read_only_to_the_announced_size(
+        server: State, tmp_path: Path) -> None:
+    archive = make_archive("2024-03")
+    server.publish("2024-03", archive)
+    server.endless, server.announce = "length", len(archive) // 2
+    seen: list[int] = []
+
+    with pytest.raises(FetchError, match=r"2024-03\.zip .* is corrupt .*deleted"):
+        fetch_police("bedfordshire", "2024-03", "2024-03", tmp_path, base_url=server.base_url,
+                     progress=lambda label, done, total: seen.append(done))
+
+    assert max(seen) == len(archive) // 2
+    assert list((tmp_path / ".archives").iterdir()) == []
+
+
+def test_an_announced_size_over_the_limit_is_refused_before_writing(
+        server: State, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    server.publish("2024-03", make_archive("2024-03"))
+    monkeypatch.setenv("CSPKIT_MAX_DOWNLOAD_BYTES", "1000")
+
+    with pytest.raises(FetchError, match=r"announces .* over the limit of 1,000 bytes"):
+        fetch_police("bedfordshire", "2024-03", "2024-03", tmp_path, base_url=server.base_url)
+
+    assert list((tmp_path / ".archives").iterdir()) == []
+
+
+def test_a_zip_bomb_archive_is_not_unpacked(server: State, tmp_path: Path) -> None:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as zf:
+        zf.writestr("2024-03/2024-03-bedfordshire-street.csv", bytes(20 << 20))
+    server.publish("2024-03", buffer.getvalue())
+
+    with pytest.raises(FetchError) as caught:
+        fetch_police("bedfordshire", "2024-03", "2024-03", tmp_path, base_url=server.base_url)
+
+    assert str(caught.value).startswith(
+        "2024-03.zip!2024-03/2024-03-bedfordshire-street.csv: the member's compression ratio")
+    assert "max_compression_ratio" in str(caught.value)
+    assert list(tmp_path.rglob("*.csv")) == [] and leftovers(tmp_path) == []

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from cspkit.errors import AreaNotFound
-from cspkit.sources.reference import ingest_reference
+from cspkit.ingest import ingest_reference
 from cspkit.store import transaction
 from cspkit.store.areas import resolve_area
 

@@ -15,8 +15,8 @@ from pathlib import Path
 import pytest
 
 import cspkit
+from cspkit.ingest import ingest_police
 from cspkit.store import open_reader, writer
-from cspkit.store.load_police import ingest_police
 from cspkit.store.warehouse import WarehouseError
 from tests.conftest import extract
 
@@ -52,17 +52,18 @@ elif moment == "swap":
         stop()
         replace(source, target)
     os.replace = stopping_replace
-from cspkit.store.load_police import ingest_police
+from cspkit.ingest import ingest_police
 
 class Loading:
-    # The writer's connection, stopping at its 15th statement: half way through the load.
+    # The writer's connection, stopping at the statement after its first INSERT: half way
+    # through the load, rows already written to the copy.
     def __init__(self, con):
-        self.con, self.statements = con, 0
-    def execute(self, *args, **kwargs):
-        self.statements += 1
-        if moment == "loading" and self.statements == 15:
+        self.con, self.inserted = con, False
+    def execute(self, sql, *args, **kwargs):
+        if moment == "loading" and self.inserted:
             stop()
-        return self.con.execute(*args, **kwargs)
+        self.inserted = self.inserted or "INSERT" in str(sql).upper()
+        return self.con.execute(sql, *args, **kwargs)
     def __getattr__(self, name):
         return getattr(self.con, name)
 

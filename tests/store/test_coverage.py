@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import zipfile
 
+from cspkit.ingest import ingest_police
 from cspkit.store import transaction
 from cspkit.store.coverage import coverage
-from cspkit.store.load_police import ingest_police
 
 
 def test_coverage_of_the_cambridgeshire_months(warehouse, cambridgeshire_zip):

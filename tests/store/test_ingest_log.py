@@ -7,8 +7,7 @@ from pathlib import Path
 
 import duckdb
 
-from cspkit.sources.partner import ingest_partner
-from cspkit.sources.reference import ingest_reference
+from cspkit.ingest import ingest_partner, ingest_reference
 from cspkit.store.ingest_log import synthetic_sources
 from tests.sources.partner.conftest import (
     AMBULANCE_HEADER,

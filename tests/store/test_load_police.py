@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 
 from cspkit.errors import InputError
+from cspkit.ingest import ingest_police
 from cspkit.store import transaction
-from cspkit.store.load_police import ingest_police
 from tests.conftest import extract, table_counts
 
 
@@ -267,14 +267,14 @@ def test_a_bad_file_in_a_batch_rolls_back_the_good_ones(warehouse, bedfordshire_
 
 def test_a_failure_while_loading_leaves_the_store_as_it_was(warehouse, cambridgeshire_zip,
                                                              monkeypatch):
-    import cspkit.store.load_police as loader
+    import cspkit.ingest.pipeline as pipeline
 
     before = table_counts(warehouse)
 
     def boom(*args, **kwargs):  # type: ignore[no-untyped-def]
         raise RuntimeError("disk full")
 
-    monkeypatch.setattr(loader, "_finish", boom)
+    monkeypatch.setattr(pipeline.ingest_log, "finish_ingests", boom)
     with pytest.raises(RuntimeError):
         load(warehouse, cambridgeshire_zip)
     assert table_counts(warehouse) == before

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from cspkit.sources.reference import ingest_reference
+from cspkit.ingest import ingest_police, ingest_reference
 from cspkit.store import transaction
-from cspkit.store.load_police import ingest_police
 
 HEADER = ("Crime ID,Month,Reported by,Falls within,Longitude,Latitude,Location,LSOA code,"
           "LSOA name,Crime type,Last outcome category,Context")

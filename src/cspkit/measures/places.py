@@ -13,12 +13,12 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 from importlib.resources import files
+from pathlib import Path
 from typing import Any
 
 import duckdb
 import numpy as np
 import pandas as pd
-import yaml
 from scipy.stats import spearmanr
 
 from cspkit.measures.areas import (
@@ -33,6 +33,7 @@ from cspkit.measures.areas import (
 from cspkit.measures.counts import ASB, event_scope
 from cspkit.measures.deprivation import EDITION_VINTAGE, choose_edition, lsoa_deprivation
 from cspkit.measures.periods import Period
+from cspkit.sources.yaml_input import load_yaml
 from cspkit.store.ingest_log import synthetic_sources
 
 LEVELS = ("ward", "lsoa")
@@ -69,8 +70,8 @@ PARTNER_SOURCES = {"fire", "police-markers"}
 
 def default_weights() -> dict[str, float]:
     """The shipped weights (`place_weights.yaml`), one per issue slug."""
-    text = files("cspkit.measures").joinpath("place_weights.yaml").read_text(encoding="utf-8")
-    return validate_weights(yaml.safe_load(text) or {}, base={})
+    path = Path(str(files("cspkit.measures").joinpath("place_weights.yaml")))
+    return validate_weights(load_yaml(path, what="place weights file") or {}, base={})
 
 
 def validate_weights(weights: dict[str, Any], base: dict[str, float] | None = None

@@ -1,9 +1,11 @@
 """data.police.uk CSV files: recognise them by header, parse them, validate every row.
 
 Three layouts are published per force and month: ``street`` (crimes and ASB), ``outcomes`` and
-``stop-and-search``. Parsing runs inside DuckDB (a private staging table per file) so a year of
-a force's data parses in well under a second; rows are never dropped here: each one is either
-valid or carries the reason it is not (column ``_reason``), and the loader quarantines those.
+``stop-and-search``. Parsing runs in a private in-memory DuckDB (not the warehouse: this module
+knows nothing of it), many files in one read, so a year of a force's data parses in well under
+a second; its memory is capped and it spills to disk, so a file of any size parses in bounded
+memory. Rows are never dropped here: each one is either a canonical row or a rejected row with
+its line and reason.
 
 Quirks handled (all seen in real downloads): UTF-8 BOM; CRLF or LF line endings; a quoted LSOA
 name containing a comma in a file where nothing else is quoted (DuckDB's dialect sniffer then
@@ -13,17 +15,25 @@ with no coordinates or LSOA (kept, unlocated); the same Crime ID twice in one fi
 
 from __future__ import annotations
 
+import codecs
 import csv
-import gzip
-import io
+import datetime as dt
+import os
 import re
-from dataclasses import dataclass
+import tempfile
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO
 
 import duckdb
 import pyarrow as pa
 
 from cspkit.errors import InputError
-from cspkit.sources.inputs import InputFile, looks_like_html
+from cspkit.police_forces import force_id_from_name
+from cspkit.sources.inputs import InputFile, gunzip, looks_like_html
+from cspkit.sources.limits import current_limits
+from cspkit.sources.parsed import Parsed
 
 STREET = ("Crime ID", "Month", "Reported by", "Falls within", "Longitude", "Latitude",
           "Location", "LSOA code", "LSOA name", "Crime type", "Last outcome category", "Context")
@@ -50,55 +60,79 @@ LON_RANGE = (-11.0, 3.0)
 LAT_RANGE = (49.0, 61.5)
 
 
+# data.police.uk's first month; nothing can be dated before it.
+FIRST_MONTH = "2010-12"
+TARGET = {"street": "events", "outcomes": "police_outcomes", "stop-and-search": "stop_search"}
+# Control characters other than tab, LF and CR have no place in these text fields.
+CONTROL = "[\\x00-\\x08\\x0B\\x0C\\x0E-\\x1F\\x7F]"
+CONTROL_BYTES = re.compile(b"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+# Files up to this size are parsed together in one DuckDB read; a larger one alone, streamed.
+BATCH_BYTES = 64 << 20
+
+
+def max_field_bytes() -> int:
+    """The longest field accepted (setting CSPKIT_MAX_FIELD_BYTES)."""
+    return int(current_limits().max_field_bytes)
+
+
+def latest_month() -> str:
+    """Nothing is published for a month that has not ended: the current month is the last
+    one a file could name (a day's grace for clocks)."""
+    return (dt.date.today() + dt.timedelta(days=1)).strftime("%Y-%m")
+
+
+def valid_month(text: str) -> bool:
+    return bool(re.fullmatch(r"\d{4}-(0[1-9]|1[0-2])", text)) and \
+        FIRST_MONTH <= text <= latest_month()
+
+
 @dataclass
 class PoliceFile:
-    """A recognised data.police.uk file, before loading."""
+    """A recognised data.police.uk file, before parsing (only its head has been read)."""
 
     file: InputFile
     kind: str                  # street | outcomes | stop-and-search
     header: list[str]
-    text: str                  # decoded content, BOM removed
     force: str | None          # from the file name, else from the rows
     month: str | None          # YYYY-MM from the file name, else from the rows
+    lines: int = 0             # physical lines after the header, blank lines included
+    crlf: bool = False
+    control: bool = False      # some byte is a control character (other than tab, CR, LF)
+    local: Path | None = None  # a decompressed copy of a .gz file (DuckDB reads it by path)
+
+    @property
+    def path(self) -> Path:
+        return self.local or self.file.path
 
 
-def recognise(file: InputFile) -> PoliceFile:
-    """Read and decode `file`, and say which data.police.uk layout it is; InputError if none."""
-    raw = file.path.read_bytes()
-    if file.path.name.lower().endswith(".gz"):
-        try:
-            raw = gzip.decompress(raw)
-        except (OSError, EOFError) as exc:
-            raise InputError(file.display, f"not a readable gzip file ({exc})",
-                             expected="a gzip-compressed CSV") from exc
-    if not raw.strip():
+def open_text(path: Path) -> IO[str]:
+    return open(path, encoding="utf-8-sig", newline="")
+
+
+def recognise(file: InputFile, workdir: Path | None = None) -> PoliceFile:
+    """Say which data.police.uk layout `file` is (InputError if none), reading its head, then
+    scan it once, streaming, for what parsing needs: valid UTF-8, line count, line endings and
+    the longest line."""
+    head = file.head_bytes(65536)
+    if not head.strip():
         raise InputError(file.display, "the file is empty",
                          expected="a data.police.uk CSV with a header row")
-    if looks_like_html(raw):
+    if looks_like_html(head):
         raise InputError(file.display, "this is an HTML page, not a CSV (often an error page "
                          "saved in place of a download)", expected="a data.police.uk CSV")
-    if raw.startswith(b"PK\x03\x04"):
+    if head.startswith(b"PK\x03\x04"):
         raise InputError(file.display, "this is a zip archive named as a CSV",
                          expected="a CSV, or pass the .zip itself")
-    if raw.startswith(b"\xef\xbb\xbf"):
-        raw = raw[3:]
-    try:
-        text = raw.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        line = raw.count(b"\n", 0, exc.start) + 1
-        col = exc.start - (raw.rfind(b"\n", 0, exc.start) + 1) + 1
-        raise InputError(file.display, f"byte 0x{raw[exc.start]:02x} at character {col} is not "
-                         "valid UTF-8", line=line,
-                         expected="UTF-8 text, as data.police.uk publishes") from exc
-    newline = text.find("\n")
-    first = (text if newline < 0 else text[:newline]).rstrip("\r")
-    header = next(csv.reader([first]))
-    header = [h.strip() for h in header]
+    if head.startswith(b"\xef\xbb\xbf"):
+        head = head[3:]
+    first = head.split(b"\n", 1)[0].rstrip(b"\r").decode("utf-8", errors="replace")
+    header = [h.strip() for h in next(csv.reader([first]))] if first else []
     kind = _layout_of(header)
     if kind is None:
         raise InputError(
             file.display,
-            f"unrecognised header: {', '.join(header[:6])}{' ...' if len(header) > 6 else ''}",
+            f"unrecognised header: {', '.join(header[:6])[:300]}"
+            f"{' ...' if len(header) > 6 else ''}",
             line=1,
             expected="a data.police.uk street file (" + ", ".join(STREET) + "), an outcomes "
                      "file (... Outcome type) or a stop-and-search file (Type, Date, ...)",
@@ -109,7 +143,77 @@ def recognise(file: InputFile) -> PoliceFile:
     if match and match.group("kind") != kind:
         raise InputError(file.display, f"the name says {match.group('kind')} but the header is "
                          f"that of a {kind} file", line=1, expected=f"a {kind} file name")
-    return PoliceFile(file, kind, header, text, force, month)
+    if month is not None and not valid_month(month):
+        raise InputError(file.display, f"the name gives the month {month}, which is not a month "
+                         "data.police.uk can have published",
+                         expected=f"YYYY-MM from {FIRST_MONTH} to {latest_month()}")
+    pf = PoliceFile(file, kind, header, force, month)
+    if file.path.name.lower().endswith(".gz"):
+        pf.local = _gunzip(file, workdir)
+    _scan(pf)
+    return pf
+
+
+def _gunzip(file: InputFile, workdir: Path | None) -> Path:
+    """A decompressed copy for DuckDB to read by path, bounded against gzip bombs."""
+    handle, name = tempfile.mkstemp(suffix=".csv", dir=workdir)
+    os.close(handle)
+    return gunzip(file, Path(name))
+
+
+def _scan(pf: PoliceFile) -> None:
+    """One streaming pass: UTF-8 validity (with the line and column of a bad byte), physical
+    lines after the header, CRLF, blank lines, and the longest line against the field limit."""
+    decoder = codecs.getincrementaldecoder("utf-8")()
+    limit = max_field_bytes()
+    lines = 0
+    line_start = 0        # offset of the current line's first byte
+    offset = 0
+    longest = 0
+    crlf = False
+    control = False
+    with open(pf.path, "rb") as handle:
+        while chunk := handle.read(1 << 22):
+            try:
+                decoder.decode(chunk)
+            except UnicodeDecodeError as exc:
+                _bad_utf8(pf, handle, offset + exc.start)
+            if not crlf and b"\r\n" in chunk[:8192]:
+                crlf = True
+            if not control and CONTROL_BYTES.search(chunk):
+                control = True
+            start = 0
+            while (newline := chunk.find(b"\n", start)) >= 0:
+                longest = max(longest, offset + newline - line_start)
+                lines += 1
+                line_start = offset + newline + 1
+                start = newline + 1
+            offset += len(chunk)
+    try:
+        decoder.decode(b"", final=True)
+    except UnicodeDecodeError as exc:
+        raise InputError(pf.file.display, "the file ends inside a UTF-8 character",
+                         expected="UTF-8 text, as data.police.uk publishes") from exc
+    longest = max(longest, offset - line_start)
+    if longest > limit:
+        raise InputError(pf.file.display, f"a line of {longest:,} bytes is longer than the "
+                         f"largest field accepted ({limit:,} bytes; setting "
+                         "CSPKIT_MAX_FIELD_BYTES)", expected="data.police.uk rows")
+    trailing = offset > line_start          # a last line without a newline
+    pf.lines = max(lines - 1 + (1 if trailing else 0), 0)
+    pf.crlf = crlf
+    pf.control = control
+
+
+def _bad_utf8(pf: PoliceFile, handle: IO[bytes], position: int) -> None:
+    handle.seek(0)
+    before = handle.read(position)
+    bad = handle.read(1)
+    line = before.count(b"\n") + 1
+    column = position - (before.rfind(b"\n") + 1) + 1
+    raise InputError(pf.file.display, f"byte 0x{bad[0]:02x} at character {column} is not "
+                     "valid UTF-8", line=line,
+                     expected="UTF-8 text, as data.police.uk publishes")
 
 
 def _layout_of(header: list[str]) -> str | None:
@@ -120,6 +224,287 @@ def _layout_of(header: list[str]) -> str | None:
                 continue
             return kind
     return None
+
+
+def location_checks_sql() -> str:
+    """CASE branches shared by street and outcomes files (columns lon, lat, lsoa)."""
+    return f"""
+        WHEN nullif(trim("Longitude"), '') IS NOT NULL AND lon IS NULL
+          THEN 'Longitude: expected a number, found "' || "Longitude" || '"'
+        WHEN nullif(trim("Latitude"), '') IS NOT NULL AND lat IS NULL
+          THEN 'Latitude: expected a number, found "' || "Latitude" || '"'
+        WHEN (lon IS NULL) <> (lat IS NULL) THEN 'Longitude/Latitude: one given without the other'
+        WHEN lon IS NOT NULL AND (lon NOT BETWEEN {LON_RANGE[0]} AND {LON_RANGE[1]}
+                                  OR lat NOT BETWEEN {LAT_RANGE[0]} AND {LAT_RANGE[1]})
+          THEN 'Longitude/Latitude: ' || lon || ', ' || lat || ' is outside the UK'
+        WHEN lsoa IS NOT NULL AND NOT regexp_full_match(lsoa, '[EW]01\\d{{6}}')
+          THEN 'LSOA code: expected E01/W01 and 6 digits, found "' || lsoa || '"'"""
+
+
+def validation_sql(table: str, files: str, type_column: str) -> str:
+    """SELECT over a staged street or outcomes table joined to `files` (_file, month): the
+    parsed columns plus `_reason` (NULL = valid)."""
+    return f"""
+    WITH v AS (
+      SELECT s.*, f.month AS file_month,
+        TRY_CAST(nullif(trim("Longitude"), '') AS DOUBLE) AS lon,
+        TRY_CAST(nullif(trim("Latitude"), '') AS DOUBLE) AS lat,
+        nullif(trim("LSOA code"), '') AS lsoa,
+        nullif(trim("{type_column}"), '') AS ctype
+      FROM "{table}" s JOIN "{files}" f USING (_file)
+    )
+    SELECT *,
+      CASE
+        WHEN _error IS NOT NULL THEN _error
+        WHEN "Month" IS NULL OR NOT regexp_full_match("Month", '\\d{{4}}-(0[1-9]|1[0-2])')
+          THEN 'Month: expected YYYY-MM, found ' || coalesce('"' || "Month" || '"', 'nothing')
+        WHEN "Month" < '{FIRST_MONTH}' OR "Month" > '{latest_month()}'
+          THEN 'Month: ' || "Month" || ' is outside the months data.police.uk can have '
+               || 'published ({FIRST_MONTH} to {latest_month()})'
+        WHEN file_month IS NOT NULL AND "Month" <> file_month
+          THEN 'Month: ' || "Month" || ' in a file for ' || file_month
+        WHEN ctype IS NULL THEN '{type_column}: empty'
+        {location_checks_sql()}
+        ELSE NULL
+      END AS _reason
+    FROM v
+    """
+
+
+STAGE = "_stage"
+CHECKED = "_checked"
+FILES = "_files"
+
+
+@dataclass
+class _Batch:
+    files: list[PoliceFile]
+    kind: str
+    forces: list[str | None] = field(default_factory=list)
+    months: list[str | None] = field(default_factory=list)
+
+
+class PoliceParser:
+    """Parses recognised files with a private, memory-capped DuckDB that spills to `workdir`.
+
+    `parse` yields one `Parsed` per file, in the order given: canonical rows for the file's
+    table (`events`, `police_outcomes` or `stop_search`), rejected rows, force and month."""
+
+    def __init__(self, workdir: Path, memory_limit: str = "1GB") -> None:
+        self.con = duckdb.connect(":memory:")
+        self.con.execute(f"SET memory_limit = '{memory_limit}'")
+        self.con.execute(f"SET temp_directory = '{str(workdir).replace(chr(39), '')}'")
+        self.con.execute("SET preserve_insertion_order = true")
+
+    def close(self) -> None:
+        self.con.close()
+
+    def parse(self, files: Sequence[PoliceFile]) -> Iterator[Parsed]:
+        for batch in _batches(files):
+            yield from self._parse_batch(batch)
+
+    def _parse_batch(self, batch: _Batch) -> Iterator[Parsed]:
+        con = self.con
+        stage_many(con, batch.files, STAGE)
+        self._identify(batch)
+        con.execute(f'DROP TABLE IF EXISTS "{FILES}"')
+        con.register("_files_arrow", pa.table({
+            "_file": pa.array(range(len(batch.files)), pa.int32()),
+            "month": pa.array(batch.months, pa.string()),
+            "force": pa.array(batch.forces, pa.string()),
+        }))
+        con.execute(f'CREATE TEMP TABLE "{FILES}" AS SELECT * FROM _files_arrow')
+        con.unregister("_files_arrow")
+        if batch.kind == "street":
+            _check_street(con, batch.files)
+        elif batch.kind == "outcomes":
+            con.execute(f'CREATE OR REPLACE TEMP TABLE "{CHECKED}" AS SELECT *, '
+                        f'{_control_flag(OUTCOMES, batch.files)} FROM '
+                        f'({validation_sql(STAGE, FILES, "Outcome type")})')
+        else:
+            _check_stop_search(con, batch.files)
+        drop_stage(con, STAGE)
+        counts = {int(i): (int(n), int(bad), int(ctl)) for i, n, bad, ctl in con.execute(
+            f"""SELECT _file, count(*), count(*) FILTER (WHERE _reason IS NOT NULL),
+                       count(*) FILTER (WHERE _control)
+                FROM "{CHECKED}" GROUP BY 1""").fetchall()}
+        rejected: dict[int, list[tuple[int, str]]] = {}
+        for index, line, reason in con.execute(
+                f'SELECT _file, _line, _reason FROM "{CHECKED}" WHERE _reason IS NOT NULL '
+                "ORDER BY _file, _line").fetchall():
+            rejected.setdefault(int(index), []).append((int(line), str(reason)))
+        select = _canonical_sql(batch.kind)
+        # Small batches come back as one Arrow table sliced per file; a file too big for that
+        # streams its rows to the writer batch by batch.
+        single = len(batch.files) == 1 and batch.files[0].path.stat().st_size > BATCH_BYTES
+        table = None if single else con.sql(
+            f'{select} ORDER BY c._file, c._line').to_arrow_table()
+        offset = 0
+        for index, pf in enumerate(batch.files):
+            rows_in, bad, control = counts.get(index, (0, 0, 0))
+            parsed = Parsed(rows_in=rows_in, rows_loaded=rows_in - bad,
+                            force=batch.forces[index], month=batch.months[index],
+                            control_characters=control)
+            items = rejected.get(index, [])
+            text = raw_lines(pf, [line for line, _ in items])
+            header = set(pf.header)
+            for line, reason in items:
+                head = reason.split(":", 1)[0]
+                parsed.reject(line, head if head in header else None, reason, text.get(line))
+            good = rows_in - bad
+            if table is not None:
+                rows: pa.Table | pa.RecordBatchReader = table.slice(offset, good).drop(["_file"])
+                offset += good
+            else:
+                rows = con.sql(f"{select} ORDER BY c._line").to_arrow_reader(100_000)
+                rows = _without_file_column(rows)
+            parsed.tables[TARGET[batch.kind]] = rows
+            if control:
+                parsed.notes.append(f"{control:,} row(s) had control characters removed")
+            yield parsed
+
+    def _identify(self, batch: _Batch) -> None:
+        """Force and month of each file: from its name, else from its rows."""
+        files = batch.files
+        month_expr = ("strftime(TRY_CAST(\"Date\" AS TIMESTAMPTZ), '%Y-%m')"
+                      if batch.kind == "stop-and-search" else '"Month"')
+        by_rows: dict[int, str] = {}
+        if any(pf.month is None for pf in files):
+            by_rows = {f: m for f, m in self.con.execute(
+                f'SELECT _file, mode({month_expr}) FROM "{STAGE}" GROUP BY 1').fetchall()}
+        reported: dict[int, str] = {}
+        if any(pf.force is None for pf in files) and batch.kind != "stop-and-search":
+            reported = {f: r for f, r in self.con.execute(
+                f'SELECT _file, mode("Reported by") FROM "{STAGE}" GROUP BY 1').fetchall()}
+        for index, pf in enumerate(files):
+            month = pf.month or by_rows.get(index)
+            batch.months.append(month if month and valid_month(month) else None)
+            batch.forces.append(pf.force or force_id_from_name(reported.get(index)))
+
+
+def _without_file_column(reader: pa.RecordBatchReader) -> pa.RecordBatchReader:
+    schema = reader.schema.remove(reader.schema.get_field_index("_file"))
+    return pa.RecordBatchReader.from_batches(
+        schema, (b.drop_columns(["_file"]) for b in reader))
+
+
+def _batches(files: Sequence[PoliceFile]) -> Iterator[_Batch]:
+    """Runs of the same layout, each up to BATCH_BYTES (a bigger file on its own)."""
+    current: list[PoliceFile] = []
+    size = 0
+    for pf in files:
+        bytes_ = pf.path.stat().st_size
+        if current and (pf.kind != current[0].kind or size + bytes_ > BATCH_BYTES):
+            yield _Batch(current, current[0].kind)
+            current, size = [], 0
+        current.append(pf)
+        size += bytes_
+    if current:
+        yield _Batch(current, current[0].kind)
+
+
+def _clean(column: str) -> str:
+    """A text field trimmed, empty as NULL, control characters removed (the regular
+    expression runs only on the rare rows that have one)."""
+    return (f"nullif(trim(CASE WHEN c._control THEN regexp_replace(c.\"{column}\", "
+            f"'{CONTROL}', '', 'g') ELSE c.\"{column}\" END), '')")
+
+
+def _canonical_sql(kind: str) -> str:
+    """The valid rows of CHECKED as the columns of their warehouse table."""
+    if kind == "street":
+        return f"""
+            SELECT c._file, c._line AS line_no, 'police.uk' AS source, f.force,
+                   CAST(c."Month" || '-01' AS DATE) AS month,
+                   CASE WHEN c._control THEN regexp_replace(c.ctype, '{CONTROL}', '', 'g')
+                        ELSE c.ctype END AS category,
+                   {_clean("Crime ID")} AS record_id, c.lsoa AS lsoa_code,
+                   {_clean("LSOA name")} AS lsoa_name, c.lon, c.lat,
+                   {_clean("Location")} AS location,
+                   c.lsoa IS NOT NULL AND c.lon IS NOT NULL AS located,
+                   {_clean("Last outcome category")} AS outcome, {_clean("Context")} AS context
+            FROM "{CHECKED}" c JOIN "{FILES}" f USING (_file) WHERE c._reason IS NULL"""
+    if kind == "outcomes":
+        return f"""
+            SELECT c._file, c._line AS line_no, f.force,
+                   CAST(c."Month" || '-01' AS DATE) AS month, {_clean("Crime ID")} AS crime_id,
+                   c.lsoa AS lsoa_code, c.lon, c.lat, {_clean("Location")} AS location,
+                   CASE WHEN c._control THEN regexp_replace(c.ctype, '{CONTROL}', '', 'g')
+                        ELSE c.ctype END AS outcome
+            FROM "{CHECKED}" c JOIN "{FILES}" f USING (_file) WHERE c._reason IS NULL"""
+    return f"""
+        SELECT c._file, c._line AS line_no, c.force,
+               coalesce(CAST(c.file_month || '-01' AS DATE),
+                        date_trunc('month', c._at)::DATE) AS month,
+               c._at AS searched_at, {_clean("Type")} AS search_type,
+               {_clean("Policing operation")} AS policing_operation, c.lon, c.lat,
+               {_clean("Gender")} AS gender, {_clean("Age range")} AS age_range,
+               {_clean("Self-defined ethnicity")} AS self_defined_ethnicity,
+               {_clean("Officer-defined ethnicity")} AS officer_defined_ethnicity,
+               {_clean("Legislation")} AS legislation,
+               {_clean("Object of search")} AS object_of_search, {_clean("Outcome")} AS outcome,
+               TRY_CAST({_clean("Outcome linked to object of search")} AS BOOLEAN)
+                   AS outcome_linked,
+               TRY_CAST({_clean("Removal of more than just outer clothing")} AS BOOLEAN)
+                   AS removal_of_clothing
+        FROM "{CHECKED}" c WHERE c._reason IS NULL"""
+
+
+def _control_flag(columns: Sequence[str], files: Sequence[PoliceFile]) -> str:
+    """Whether any field of the row holds a control character: tested only in the files whose
+    scan found one, so clean files pay nothing."""
+    marked = [str(i) for i, pf in enumerate(files) if pf.control]
+    if not marked:
+        return "false AS _control"
+    joined = ", ".join(f'"{c}"' for c in columns)
+    return (f"CASE WHEN _file IN ({', '.join(marked)}) THEN "
+            f"regexp_matches(concat_ws('', {joined}), '{CONTROL}') ELSE false END AS _control")
+
+
+def _check_street(con: duckdb.DuckDBPyConnection, files: Sequence[PoliceFile]) -> None:
+    # The same Crime ID twice in one file is a publishing duplicate: keep the first valid row.
+    # Only the few repeated IDs are grouped (a join on them), not every row sorted in a window.
+    con.execute(
+        f"""CREATE OR REPLACE TEMP TABLE "{CHECKED}" AS
+        WITH v AS MATERIALIZED ({validation_sql(STAGE, FILES, "Crime type")}),
+             repeated AS (SELECT _file, "Crime ID", min(_line) AS _first_line FROM v
+                          WHERE _reason IS NULL AND "Crime ID" IS NOT NULL
+                          GROUP BY ALL HAVING count(*) > 1)
+        SELECT v.* REPLACE (
+          CASE WHEN v._reason IS NULL AND v._line > r._first_line
+               THEN 'duplicate Crime ID: first seen at line ' || r._first_line
+               ELSE v._reason END AS _reason),
+          {_control_flag(STREET, files)}
+        FROM v LEFT JOIN repeated r USING (_file, "Crime ID")"""
+    )
+
+
+def _check_stop_search(con: duckdb.DuckDBPyConnection, files: Sequence[PoliceFile]) -> None:
+    con.execute(
+        f"""CREATE OR REPLACE TEMP TABLE "{CHECKED}" AS
+        SELECT *,
+          CASE
+            WHEN _error IS NOT NULL THEN _error
+            WHEN _at IS NULL THEN 'Date: expected an ISO date-time, found "' ||
+                                  coalesce("Date", '') || '"'
+            WHEN strftime(_at, '%Y-%m') < '{FIRST_MONTH}'
+                 OR strftime(_at, '%Y-%m') > '{latest_month()}'
+              THEN 'Date: ' || "Date" || ' is outside the months data.police.uk can have '
+                   || 'published ({FIRST_MONTH} to {latest_month()})'
+            WHEN nullif(trim("Longitude"), '') IS NOT NULL AND lon IS NULL
+              THEN 'Longitude: expected a number, found "' || "Longitude" || '"'
+            WHEN nullif(trim("Latitude"), '') IS NOT NULL AND lat IS NULL
+              THEN 'Latitude: expected a number, found "' || "Latitude" || '"'
+            ELSE NULL
+          END AS _reason,
+          {_control_flag(STOP_SEARCH, files)}
+        FROM (SELECT s.*, f.month AS file_month, f.force,
+                     TRY_CAST("Date" AS TIMESTAMPTZ) AS _at,
+                     TRY_CAST(nullif(trim("Longitude"), '') AS DOUBLE) AS lon,
+                     TRY_CAST(nullif(trim("Latitude"), '') AS DOUBLE) AS lat,
+                     NULL::VARCHAR AS lsoa
+              FROM "{STAGE}" s JOIN "{FILES}" f USING (_file))"""
+    )
 
 
 def stage_many(con: duckdb.DuckDBPyConnection, files: list[PoliceFile], table: str) -> None:
@@ -139,11 +524,8 @@ def stage_many(con: duckdb.DuckDBPyConnection, files: list[PoliceFile], table: s
     # One DuckDB read per header and line-ending variant: a multi-file read takes its dialect
     # from the first file, and LF files read with a CRLF dialect come out wrong.
     variants: dict[tuple[tuple[str, ...], bool], list[int]] = {}
-    # A blank line or a record spanning lines shows afterwards as fewer rows than lines (DuckDB
-    # skips blank lines), which sends the file to the slow path: no need to scan for them here.
     for index, pf in enumerate(files):
-        crlf = "\r\n" in pf.text[:4096]
-        variants.setdefault((tuple(pf.header), crlf), []).append(index)
+        variants.setdefault((tuple(pf.header), pf.crlf), []).append(index)
     parts: list[str] = []
     for number, ((header, _), indexes) in enumerate(variants.items()):
         part, again = _stage_with_duckdb(con, [files[i] for i in indexes], indexes, header,
@@ -154,7 +536,6 @@ def stage_many(con: duckdb.DuckDBPyConnection, files: list[PoliceFile], table: s
     for index in sorted(slow):
         _stage_with_csv_module(con, files[index], index, layout, f"{table}_slow")
     parts.append(f'SELECT * FROM "{table}_slow"')
-    # A view, not a copy: the rows are read once more only by the validation that follows.
     con.execute(f'CREATE TEMP VIEW "{table}" AS ' + " UNION ALL ".join(parts))
 
 
@@ -168,26 +549,18 @@ def drop_stage(con: duckdb.DuckDBPyConnection, table: str) -> None:
         con.execute(f'DROP TABLE IF EXISTS "{name}"')
 
 
-def _body_end(text: str) -> int:
-    """Where the text ends before its trailing line breaks (found without copying it)."""
-    end = len(text)
-    while end and text[end - 1] in "\r\n":
-        end -= 1
-    return end
-
-
 def _stage_with_duckdb(con: duckdb.DuckDBPyConnection, files: list[PoliceFile],
                        indexes: list[int], header: tuple[str, ...], layout: tuple[str, ...],
                        raw: str) -> tuple[str | None, list[int]]:
     """Read `files` into the table `raw`; returns the SELECT giving their staged rows (None if
     no file qualified) and the indexes of files that need the slow path after all."""
-    columns = ", ".join(f"'{c}': 'VARCHAR'" for c in header)
-    paths = "[" + ", ".join("'" + str(pf.file.path).replace("'", "''") + "'"
-                            for pf in files) + "]"
+    columns = ", ".join("'" + c.replace("'", "''") + "': 'VARCHAR'" for c in header)
+    paths = "[" + ", ".join("'" + str(pf.path).replace("'", "''") + "'" for pf in files) + "]"
     con.execute(
         f"""CREATE TEMP TABLE "{raw}" AS
             SELECT * FROM read_csv({paths}, header = true, delim = ',', quote = '"',
                                    escape = '"', columns = {{{columns}}}, strict_mode = true,
+                                   max_line_size = {max_field_bytes() + 2},
                                    filename = '_path', store_rejects = true,
                                    rejects_table = '{raw}_rej', rejects_scan = '{raw}_scan')"""
     )
@@ -203,10 +576,9 @@ def _stage_with_duckdb(con: duckdb.DuckDBPyConnection, files: list[PoliceFile],
     good: list[tuple[int, str, int]] = []
     slow: list[int] = []
     for pf, index in zip(files, indexes, strict=True):
-        path = str(pf.file.path)
-        physical = pf.text.count("\n", 0, _body_end(pf.text))  # lines after the header
+        path = str(pf.path)
         n, first = spans.get(path, (0, 0))
-        if path in rejected or n != physical:
+        if path in rejected or n != pf.lines:
             slow.append(index)
         else:
             good.append((index, path, first))
@@ -226,88 +598,70 @@ def _stage_with_duckdb(con: duckdb.DuckDBPyConnection, files: list[PoliceFile],
 
 def _stage_with_csv_module(con: duckdb.DuckDBPyConnection, pf: PoliceFile, index: int,
                            layout: tuple[str, ...], table: str) -> None:
-    """Exact line numbers and structural errors, at Python speed (used for unusual files)."""
-    reader = csv.reader(io.StringIO(pf.text, newline=""))
-    next(reader)  # header
+    """Exact line numbers and structural errors, at Python speed (used for unusual files),
+    streamed in chunks of rows so that memory stays bounded."""
+    csv.field_size_limit(max_field_bytes())
     width = len(pf.header)
     position = {name: i for i, name in enumerate(pf.header)}
-    cols: list[list[str | None]] = [[] for _ in range(width)]
-    lines: list[int] = []
-    errors: list[str | None] = []
-    start = reader.line_num + 1
-    for record in reader:
-        this_start, start = start, reader.line_num + 1
-        if not record or all(not f.strip() for f in record):
-            continue  # blank line: not a row
-        lines.append(this_start)
-        if len(record) != width:
-            errors.append(f"expected {width} fields, found {len(record)}")
-            record = (record + [""] * width)[:width]
-        else:
-            errors.append(None)
-        for i, value in enumerate(record):
-            cols[i].append(value if value != "" else None)
+    with open_text(pf.path) as handle:
+        reader = csv.reader(handle)
+        next(reader)  # header
+        start = reader.line_num + 1
+        chunk: list[tuple[int, str | None, list[str]]] = []
+        while True:
+            try:
+                record = next(reader)
+            except StopIteration:
+                break
+            except csv.Error as exc:
+                raise InputError(pf.file.display, f"cannot be parsed as CSV ({exc})",
+                                 line=start, expected="data.police.uk rows; the largest field "
+                                 f"accepted is {max_field_bytes():,} bytes (setting "
+                                 "CSPKIT_MAX_FIELD_BYTES)") from exc
+            this_start, start = start, reader.line_num + 1
+            if not record or all(not f.strip() for f in record):
+                continue  # blank line: not a row
+            error = None
+            if len(record) != width:
+                error = f"expected {width} fields, found {len(record)}"
+                record = (record + [""] * width)[:width]
+            chunk.append((this_start, error, record))
+            if len(chunk) >= 50_000:
+                _insert_slow(con, chunk, index, layout, position, table)
+                chunk = []
+        _insert_slow(con, chunk, index, layout, position, table)
+
+
+def _insert_slow(con: duckdb.DuckDBPyConnection, chunk: list[tuple[int, str | None, list[str]]],
+                 index: int, layout: tuple[str, ...], position: dict[str, int],
+                 table: str) -> None:
+    if not chunk:
+        return
     data: dict[str, pa.Array] = {
-        "_file": pa.array([index] * len(lines), pa.int32()),
-        "_line": pa.array(lines, pa.int64()),
-        "_error": pa.array(errors, pa.string()),
+        "_file": pa.array([index] * len(chunk), pa.int32()),
+        "_line": pa.array([c[0] for c in chunk], pa.int64()),
+        "_error": pa.array([c[1] for c in chunk], pa.string()),
     }
     for name in layout:
-        values = cols[position[name]] if name in position else [None] * len(lines)
-        data[name] = pa.array(values, pa.string())
-    con.register("_stage_slow", pa.table(data))
-    con.execute(f'INSERT INTO "{table}" SELECT * FROM _stage_slow')
-    con.unregister("_stage_slow")
+        at = position.get(name)
+        data[name] = pa.array([(c[2][at] or None) if at is not None else None for c in chunk],
+                              pa.string())
+    con.register("_slow_arrow", pa.table(data))
+    con.execute(f'INSERT INTO "{table}" SELECT * FROM _slow_arrow')
+    con.unregister("_slow_arrow")
 
 
-def raw_lines(pf: PoliceFile, line_numbers: list[int]) -> dict[int, str]:
-    """The text of the given physical lines (to keep beside a quarantined row)."""
+def raw_lines(pf: PoliceFile, line_numbers: Sequence[int]) -> dict[int, str]:
+    """The text of the given physical lines (to keep beside a quarantined row), streamed."""
     wanted = set(line_numbers)
     out: dict[int, str] = {}
-    for number, line in enumerate(pf.text.split("\n"), start=1):
-        if number in wanted:
-            out[number] = line.rstrip("\r")
+    if not wanted:
+        return out
+    last = max(wanted)
+    with open(pf.path, encoding="utf-8-sig", newline="") as handle:
+        for number, line in enumerate(handle, start=1):
+            if number in wanted:
+                out[number] = line.rstrip("\r\n")
+            if number >= last:
+                break
     return out
-
-
-def location_checks_sql() -> str:
-    """CASE branches shared by street and outcomes files (columns lon, lat, lsoa)."""
-    return f"""
-        WHEN nullif(trim("Longitude"), '') IS NOT NULL AND lon IS NULL
-          THEN 'Longitude: expected a number, found "' || "Longitude" || '"'
-        WHEN nullif(trim("Latitude"), '') IS NOT NULL AND lat IS NULL
-          THEN 'Latitude: expected a number, found "' || "Latitude" || '"'
-        WHEN (lon IS NULL) <> (lat IS NULL) THEN 'Longitude/Latitude: one given without the other'
-        WHEN lon IS NOT NULL AND (lon NOT BETWEEN {LON_RANGE[0]} AND {LON_RANGE[1]}
-                                  OR lat NOT BETWEEN {LAT_RANGE[0]} AND {LAT_RANGE[1]})
-          THEN 'Longitude/Latitude: ' || lon || ', ' || lat || ' is outside the UK'
-        WHEN lsoa IS NOT NULL AND NOT regexp_full_match(lsoa, '[EW]01\\d{{6}}')
-          THEN 'LSOA code: expected E01/W01 and 6 digits, found "' || lsoa || '"'"""
-
-
-def validation_sql(table: str, files: str, type_column: str) -> str:
-    """SELECT over a staged street or outcomes table joined to `files` (_file, ingest_id,
-    month, conflict): canonical columns plus `_reason` (NULL = valid)."""
-    return f"""
-    WITH v AS (
-      SELECT s.*, f.ingest_id, f.month AS file_month, f.conflict,
-        TRY_CAST(nullif(trim("Longitude"), '') AS DOUBLE) AS lon,
-        TRY_CAST(nullif(trim("Latitude"), '') AS DOUBLE) AS lat,
-        nullif(trim("LSOA code"), '') AS lsoa,
-        nullif(trim("{type_column}"), '') AS ctype
-      FROM "{table}" s JOIN "{files}" f USING (_file)
-    )
-    SELECT *,
-      CASE
-        WHEN conflict IS NOT NULL THEN conflict
-        WHEN _error IS NOT NULL THEN _error
-        WHEN "Month" IS NULL OR NOT regexp_full_match("Month", '\\d{{4}}-(0[1-9]|1[0-2])')
-          THEN 'Month: expected YYYY-MM, found ' || coalesce('"' || "Month" || '"', 'nothing')
-        WHEN file_month IS NOT NULL AND "Month" <> file_month
-          THEN 'Month: ' || "Month" || ' in a file for ' || file_month
-        WHEN ctype IS NULL THEN '{type_column}: empty'
-        {location_checks_sql()}
-        ELSE NULL
-      END AS _reason
-    FROM v
-    """

@@ -17,9 +17,14 @@ Steps, per archive needed:
    attempt (or a later run) can resume with ``Range`` + ``If-Range``; if the server answers 200
    instead of 206 (no range support, or the file changed) the download restarts from zero.
    Transient failures (dropped connections, timeouts, 5xx) are retried with backoff, resuming.
+   Reading stops at the size the server announced (Content-Length, or the Content-Range
+   total); a server that announces no size is stopped at ``max_download_bytes`` and its partial
+   file deleted. An announced size above that limit is refused before anything is written
+   (see `cspkit.sources.limits`; ``CSPKIT_MAX_DOWNLOAD_BYTES`` raises it).
 3. Verify: byte count equals the advertised size, the zip opens, and every member extracted is
-   read in full so zipfile checks its CRC. Only then is ``.part`` renamed to ``.zip``; a corrupt
-   download is deleted rather than left looking complete.
+   read in full so zipfile checks its CRC (and counted: a member that unpacks past its declared
+   size or the archive limits stops the extraction, as for any zip). Only then is ``.part``
+   renamed to ``.zip``; a corrupt download is deleted rather than left looking complete.
 4. Extract the wanted force/months/kinds to ``dest/YYYY-MM/YYYY-MM-<force>-<kind>.csv``, via a
    temporary ``.part`` name (which folder scans ignore) and an atomic rename.
 """
@@ -31,7 +36,6 @@ import http.client
 import json
 import os
 import re
-import shutil
 import socket
 import time
 import urllib.error
@@ -44,9 +48,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from cspkit.errors import CspkitError
-from cspkit.sources.inputs import looks_like_html
-from cspkit.sources.police_forces import force_id_from_name
+from cspkit.errors import CspkitError, InputError
+from cspkit.police_forces import force_id_from_name
+from cspkit.sources.inputs import ArchiveBudget, check_archive, extract_member, looks_like_html
+from cspkit.sources.limits import IngestLimits, current_limits, format_bytes, raise_hint
 
 DEFAULT_BASE_URL = "https://data.police.uk"
 KINDS = ("street", "outcomes", "stop-and-search")
@@ -107,9 +112,12 @@ def fetch_police(force: str, start: str, end: str, dest: Path, *,
                  kinds: tuple[str, ...] = ("street",),
                  base_url: str = DEFAULT_BASE_URL,
                  progress: Progress | None = None,
-                 timeout: float = 60.0) -> FetchResult:
+                 timeout: float = 60.0,
+                 limits: IngestLimits | None = None) -> FetchResult:
     """Fetch `force`'s CSVs of `kinds` for months `start`..`end` (YYYY-MM, inclusive) into
-    `dest`. Raises FetchError (a CspkitError) with a message fit for the user."""
+    `dest`. Raises FetchError (a CspkitError) with a message fit for the user. `limits`
+    (default `current_limits()`) bounds downloads and what is unpacked."""
+    limits = limits or current_limits()
     first = _month_index(start, "start")
     last = _month_index(end, "end")
     if first > last:
@@ -130,7 +138,7 @@ def fetch_police(force: str, start: str, end: str, dest: Path, *,
     result = FetchResult(missing=[f"{_month_text(m)} {k}" for m in uncovered for k in kinds])
     for archive in plan:
         path, files, missing = _fetch_one(archive, store, dest, force_id, kinds, progress,
-                                          timeout)
+                                          timeout, limits)
         result.archives.append(path)
         result.files.extend(files)
         result.missing.extend(missing)
@@ -228,8 +236,8 @@ def _plan(first: int, last: int, listed: dict[int, str] | None,
 # --- one archive: get it, verify it, extract from it -------------------------------------------
 
 def _fetch_one(archive: _Archive, store: Path, dest: Path, force: str, kinds: tuple[str, ...],
-               progress: Progress | None,
-               timeout: float) -> tuple[Path, list[Path], list[str]]:
+               progress: Progress | None, timeout: float,
+               limits: IngestLimits) -> tuple[Path, list[Path], list[str]]:
     final = store / archive.name
     part = store / (archive.name + ".part")
     reused = final.exists() and _reusable(final, archive.url, timeout)
@@ -239,10 +247,10 @@ def _fetch_one(archive: _Archive, store: Path, dest: Path, force: str, kinds: tu
             _report(progress, archive.name, size, size)
         else:
             _remove(final, _sidecar(final))
-            _download(archive.url, part, archive.name, progress, timeout)
+            _download(archive.url, part, archive.name, progress, timeout, limits)
         source = final if reused else part
         try:
-            staged, missing = _extract(source, archive, dest, force, kinds)
+            staged, missing = _extract(source, archive, dest, force, kinds, limits)
         except _Corrupt as exc:
             _remove(source, _sidecar(source))
             if reused:
@@ -293,9 +301,11 @@ def _remote_size(url: str, timeout: float) -> int | None:
 
 
 def _extract(source: Path, archive: _Archive, dest: Path, force: str,
-             kinds: tuple[str, ...]) -> tuple[list[tuple[Path, Path]], list[str]]:
-    """Stage the wanted members as ``<target>.part`` files (CRC-checked) and list the wanted
-    month/kinds the archive lacks. Raises _Corrupt or FetchError (unknown force)."""
+             kinds: tuple[str, ...], limits: IngestLimits
+             ) -> tuple[list[tuple[Path, Path]], list[str]]:
+    """Stage the wanted members as ``<target>.part`` files (CRC-checked, and bounded like any
+    zip: see `cspkit.sources.inputs.check_archive`) and list the wanted month/kinds the
+    archive lacks. Raises _Corrupt, or FetchError (unknown force, a limit exceeded)."""
     try:
         zf = zipfile.ZipFile(source)
     except (zipfile.BadZipFile, OSError, EOFError, ValueError) as exc:
@@ -311,29 +321,31 @@ def _extract(source: Path, archive: _Archive, dest: Path, force: str,
         forces = {f for _, f, _ in index}
         if force not in forces:
             raise _unknown_force(force, forces, archive.name)
+        wanted: list[tuple[zipfile.ZipInfo, Path]] = []
+        for month in archive.months:
+            month_text = _month_text(month)
+            for kind in kinds:
+                info = index.get((month_text, force, kind))
+                if info is None:
+                    missing.append(f"{month_text} {kind}")
+                else:
+                    wanted.append((info, dest / month_text / f"{month_text}-{force}-{kind}.csv"))
+        budget = ArchiveBudget(limits)
         name = ""
         try:
-            for month in archive.months:
-                month_text = _month_text(month)
-                for kind in kinds:
-                    info = index.get((month_text, force, kind))
-                    if info is None:
-                        missing.append(f"{month_text} {kind}")
-                        continue
-                    name = info.filename
-                    target = dest / month_text / f"{month_text}-{force}-{kind}.csv"
-                    target.parent.mkdir(parents=True, exist_ok=True)
-                    tmp = target.with_name(target.name + ".part")
-                    staged.append((tmp, target))
-                    # Reading to the end makes zipfile compare the CRC-32 (BadZipFile if not).
-                    with zf.open(info) as src, open(tmp, "wb") as out:
-                        shutil.copyfileobj(src, out, _CHUNK)
-        except (zipfile.BadZipFile, zlib.error, EOFError) as exc:
+            check_archive([info for info, _ in wanted], source.stat().st_size, archive.name,
+                          budget)
+            for info, target in wanted:
+                name = info.filename
+                tmp = target.with_name(target.name + ".part")
+                staged.append((tmp, target))
+                # Reading to the end makes zipfile compare the CRC-32 (BadZipFile if not).
+                extract_member(zf, info, tmp, f"{archive.name}!{name}", budget)
+        except InputError as exc:
             _remove(*(tmp for tmp, _ in staged))
-            raise _Corrupt(f"member {name}: {exc}") from exc
-        except NotImplementedError as exc:
-            _remove(*(tmp for tmp, _ in staged))
-            raise FetchError(f"archive {archive.name}, member {name}: {exc}") from exc
+            if isinstance(exc.__cause__, zipfile.BadZipFile | zlib.error | EOFError):
+                raise _Corrupt(f"member {name}: {exc.__cause__}") from exc
+            raise FetchError(str(exc)) from exc
     return staged, missing
 
 
@@ -357,14 +369,14 @@ def _unknown_force(force: str, forces: set[str], archive_name: str) -> FetchErro
 # --- downloading -------------------------------------------------------------------------------
 
 def _download(url: str, part: Path, label: str, progress: Progress | None,
-              timeout: float) -> None:
+              timeout: float, limits: IngestLimits) -> None:
     """Bring `part` to the complete bytes of `url`, resuming what is already there."""
     failures = 0
     best = part.stat().st_size if part.exists() else 0
     last_error = ""
     while True:
         try:
-            _attempt(url, part, label, progress, timeout)
+            _attempt(url, part, label, progress, timeout, limits)
             return
         except _Restart:
             _remove(part, _sidecar(part))
@@ -382,7 +394,7 @@ def _download(url: str, part: Path, label: str, progress: Progress | None,
 
 
 def _attempt(url: str, part: Path, label: str, progress: Progress | None,
-             timeout: float) -> None:
+             timeout: float, limits: IngestLimits) -> None:
     """One request; returns when `part` is complete, else raises _Transient, _Restart or
     FetchError."""
     meta = _read_json(_sidecar(part)) if part.exists() else {}
@@ -409,11 +421,13 @@ def _attempt(url: str, part: Path, label: str, progress: Progress | None,
                 start, total = _content_range(response.headers.get("Content-Range"))
                 if start != have or (meta.get("total") is not None and total != meta["total"]):
                     raise _Restart
+                _check_announced(url, total, limits)
                 mode = "ab"
                 chunk = response.read(_CHUNK)
             elif response.status == 200:
                 # Full body: either a first download, or the server ignored / refused Range.
                 total = _int_or_none(response.headers.get("Content-Length"))
+                _check_announced(url, total, limits)
                 # Look before truncating: an error page must not destroy a resumable file.
                 chunk = response.read(_CHUNK)
                 _check_zip_head(chunk, url)
@@ -422,13 +436,19 @@ def _attempt(url: str, part: Path, label: str, progress: Progress | None,
                 done, mode = 0, "wb"
             else:
                 raise FetchError(f"{url}: unexpected HTTP status {response.status}")
+            # Never read past what was announced; without an announcement, past the limit.
+            ceiling = limits.max_download_bytes if total is None else total
             _report(progress, label, done, total)
             with open(part, mode) as out:
                 while chunk:
+                    if done + len(chunk) > ceiling:
+                        _remove(part, _sidecar(part))
+                        raise _too_long(url, total, limits)
                     out.write(chunk)
                     done += len(chunk)
                     _report(progress, label, done, total)
-                    chunk = response.read(_CHUNK)
+                    # One byte past the ceiling is enough to know the body is too long.
+                    chunk = response.read(max(1, min(_CHUNK, ceiling - done + 1)))
     except urllib.error.HTTPError as exc:
         if exc.code == 404:
             raise FetchError(f"no archive at {url} (HTTP 404): data.police.uk may not have "
@@ -449,11 +469,25 @@ def _attempt(url: str, part: Path, label: str, progress: Progress | None,
         raise FetchError(f"'{url}' is not a usable URL ({exc})") from exc
     if total is None or done == total:
         return
-    if done > total:
-        _remove(part, _sidecar(part))
-        raise FetchError(f"{url}: received {done} bytes but the server announced {total}; "
-                         f"the partial file was deleted")
     raise _Transient(f"connection closed after {done} of {total} bytes")
+
+
+def _check_announced(url: str, total: int | None, limits: IngestLimits) -> None:
+    # Refused before a byte is written: a server may announce anything.
+    if total is not None and total > limits.max_download_bytes:
+        raise FetchError(f"{url}: the server announces {format_bytes(total)}, over the limit "
+                         f"of {format_bytes(limits.max_download_bytes)} for one download "
+                         f"(max_download_bytes); {raise_hint('max_download_bytes')}")
+
+
+def _too_long(url: str, total: int | None, limits: IngestLimits) -> FetchError:
+    if total is None:
+        return FetchError(f"{url}: the server announced no size and sent more than "
+                          f"{format_bytes(limits.max_download_bytes)} (max_download_bytes); "
+                          f"the download was stopped and its partial file deleted; "
+                          f"{raise_hint('max_download_bytes')}")
+    return FetchError(f"{url}: the server sent more than the {format_bytes(total)} it "
+                      f"announced; the download was stopped and its partial file deleted")
 
 
 def _check_zip_head(chunk: bytes, url: str) -> None:

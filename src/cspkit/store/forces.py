@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import duckdb
 
-from cspkit.sources.police_forces import force_name
+from cspkit.police_forces import force_name
 
 MIN_LSOA_SHARE = 0.5
 SOURCE = ("derived: the force's located police.uk events touch at least half of the district's "

@@ -10,6 +10,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 import duckdb
+import pyarrow as pa
 
 
 def new_run_id() -> str:
@@ -29,6 +30,7 @@ class IngestRecord:
     month: str | None = None
     lsoa_vintage: str | None = None
     note: str | None = None
+    control_characters: int = 0
 
 
 def start_ingest(con: duckdb.DuckDBPyConnection, *, run_id: str, kind: str, file: str,
@@ -43,6 +45,32 @@ def start_ingest(con: duckdb.DuckDBPyConnection, *, run_id: str, kind: str, file
     ).fetchone()
     assert row is not None
     return int(row[0])
+
+
+def start_ingests(con: duckdb.DuckDBPyConnection, run_id: str,
+                  files: list[tuple[str, str, str, int | None, str | None, str | None]]
+                  ) -> list[int]:
+    """`start_ingest` for many files in one statement: (kind, file, sha256, bytes, force,
+    month) each; returns their ingest ids in the same order."""
+    if not files:
+        return []
+    kinds, names, hashes, sizes, forces, months = (list(c) for c in zip(*files, strict=True))
+    table = pa.table({
+        "ord": pa.array(range(len(files)), pa.int64()), "kind": pa.array(kinds, pa.string()),
+        "file": pa.array(names, pa.string()), "sha256": pa.array(hashes, pa.string()),
+        "bytes": pa.array(sizes, pa.int64()), "force": pa.array(forces, pa.string()),
+        "month": pa.array([f"{m}-01" if m and len(m) == 7 else m for m in months],
+                          pa.string())})
+    con.register("_starting", table)
+    try:
+        rows = con.execute(
+            """INSERT INTO ingests (run_id, kind, file, sha256, bytes, force, month, status)
+               SELECT ?, kind, file, sha256, bytes, force, CAST(month AS DATE), 'loading'
+               FROM _starting ORDER BY ord RETURNING ingest_id""", [run_id]).fetchall()
+    finally:
+        con.unregister("_starting")
+    # ids come from one sequence in insertion order
+    return sorted(int(r[0]) for r in rows)
 
 
 def finish_ingest(con: duckdb.DuckDBPyConnection, ingest_id: int, *, status: str,
@@ -78,10 +106,29 @@ def finish_ingests(con: duckdb.DuckDBPyConnection,
 def quarantine_rows(con: duckdb.DuckDBPyConnection, ingest_id: int, file: str,
                     rows: Iterable[tuple[int | None, str | None, str, str | None]]) -> int:
     """Store rejected rows as (line_no, column, reason, raw line); returns how many."""
-    batch = [(ingest_id, file, line, column, reason, raw) for line, column, reason, raw in rows]
-    if batch:
-        con.executemany("INSERT INTO quarantine VALUES (?, ?, ?, ?, ?, ?)", batch)
-    return len(batch)
+    batch = [(ingest_id, file, *r) for r in rows]
+    return quarantine_many(con, batch)
+
+
+def quarantine_many(con: duckdb.DuckDBPyConnection,
+                    rows: list[tuple[int, str, int | None, str | None, str, str | None]]) -> int:
+    """Rejected rows of many files: (ingest_id, file, line_no, column, reason, raw)."""
+    if not rows:
+        return 0
+    ids, files, lines, columns, reasons, raws = zip(*rows, strict=True)
+    # One Arrow insert: row-by-row executemany costs seconds for a file of thousands of rows.
+    table = pa.table({"ingest_id": pa.array(ids, pa.int32()),
+                      "file": pa.array(files, pa.string()),
+                      "line_no": pa.array(lines, pa.int64()),
+                      "column_name": pa.array(columns, pa.string()),
+                      "reason": pa.array(reasons, pa.string()),
+                      "raw": pa.array(raws, pa.string())})
+    con.register("_quarantine_rows", table)
+    try:
+        con.execute("INSERT INTO quarantine SELECT * FROM _quarantine_rows")
+    finally:
+        con.unregister("_quarantine_rows")
+    return len(rows)
 
 
 def loaded_with_hash(con: duckdb.DuckDBPyConnection, sha256: str, kind: str) -> int | None:
@@ -114,3 +161,51 @@ def synthetic_sources(con: duckdb.DuckDBPyConnection) -> frozenset[str]:
             UNION SELECT DISTINCT source FROM indicators WHERE ingest_id IN ({marks})""",
         [*ids, *ids]).fetchall()
     return frozenset(str(r[0]) for r in rows)
+
+
+def loaded_as(con: duckdb.DuckDBPyConnection, hashes: Iterable[str], kinds: Iterable[str]
+              ) -> dict[str, tuple[str, int]]:
+    """For each of `hashes` already loaded as one of `kinds`: that kind and the first ingest
+    id (one query for a whole batch of files)."""
+    hashes, kinds = list(hashes), list(kinds)
+    if not hashes or not kinds:
+        return {}
+    return {str(h): (str(k), int(i)) for h, k, i in con.execute(
+        """SELECT sha256, arg_min(kind, ingest_id), min(ingest_id) FROM ingests
+           WHERE status = 'loaded' AND sha256 IN (SELECT unnest(?))
+             AND kind IN (SELECT unnest(?)) GROUP BY sha256""", [hashes, kinds]).fetchall()}
+
+
+def coverage_held(con: duckdb.DuckDBPyConnection, kind: str
+                  ) -> dict[tuple[str, str], tuple[int, str]]:
+    """(force, YYYY-MM) -> (ingest id, file) for every loaded file of `kind`."""
+    return {(str(f), str(m)[:7]): (int(i), str(name)) for i, name, f, m in con.execute(
+        "SELECT ingest_id, file, force, month FROM ingests WHERE kind = ? AND status = 'loaded' "
+        "AND force IS NOT NULL AND month IS NOT NULL", [kind]).fetchall()}
+
+
+def retire_ingest(con: duckdb.DuckDBPyConnection, ingest_id: int, table: str) -> None:
+    """A file replaced by another for the same coverage: its rows go, its log row stays."""
+    if table not in ("events", "police_outcomes", "stop_search", "indicators"):
+        raise ValueError(f"no rows of ingests in {table!r}")
+    con.execute(f'DELETE FROM "{table}" WHERE ingest_id = ?', [ingest_id])
+    con.execute("UPDATE ingests SET status = 'replaced' WHERE ingest_id = ?", [ingest_id])
+
+
+def ingest_vintages(con: duckdb.DuckDBPyConnection, run_id: str) -> dict[int, str | None]:
+    return {int(i): v for i, v in con.execute(
+        "SELECT ingest_id, lsoa_vintage FROM ingests WHERE run_id = ?", [run_id]).fetchall()}
+
+
+def held_geography(con: duckdb.DuckDBPyConnection
+                   ) -> tuple[dict[str, frozenset[str]], dict[str, str], frozenset[str],
+                              frozenset[str]]:
+    """What geography the warehouse holds: editions by code, LSOA names, area codes, levels."""
+    vintages: dict[str, set[str]] = {}
+    for code, vintage in con.execute("SELECT code, vintage FROM area_vintages").fetchall():
+        vintages.setdefault(code, set()).add(vintage)
+    names = dict(con.execute(
+        "SELECT code, name FROM areas WHERE level = 'lsoa' AND name IS NOT NULL").fetchall())
+    areas = frozenset(r[0] for r in con.execute("SELECT code FROM areas").fetchall())
+    levels = frozenset(r[0] for r in con.execute("SELECT DISTINCT level FROM areas").fetchall())
+    return {k: frozenset(v) for k, v in vintages.items()}, names, areas, levels

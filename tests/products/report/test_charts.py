@@ -15,6 +15,7 @@ import shapely
 from shapely.geometry.polygon import orient
 
 from cspkit.demo import demo_data_dir
+from cspkit.ingest import ingest_reference
 from cspkit.products.report.charts import (
     NO_BOUNDARIES,
     NOT_SHOWN_COLOUR,
@@ -24,7 +25,6 @@ from cspkit.products.report.charts import (
     trend_chart,
 )
 from cspkit.products.report.document import Figure
-from cspkit.sources.reference import ingest_reference
 from cspkit.store import connect, transaction
 
 SVG = "{http://www.w3.org/2000/svg}"

@@ -11,7 +11,7 @@ import duckdb
 import pytest
 from openpyxl import Workbook
 
-from cspkit.sources.reference import ingest_reference
+from cspkit.ingest import ingest_reference
 
 LOOKUP_HEADER = ["LSOA21CD", "LSOA21NM", "WD23CD", "WD23NM", "LAD23CD", "LAD23NM"]
 LOOKUP_ROWS = [

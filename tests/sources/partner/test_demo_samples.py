@@ -8,8 +8,7 @@ from pathlib import Path
 import pytest
 
 from cspkit.demo import demo_data_dir
-from cspkit.sources.partner import ingest_partner
-from cspkit.sources.reference import ingest_reference
+from cspkit.ingest import ingest_partner, ingest_reference
 from cspkit.store import connect
 
 SAMPLES = {

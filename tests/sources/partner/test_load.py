@@ -11,7 +11,7 @@ import duckdb
 import pytest
 
 from cspkit.errors import InputError
-from cspkit.sources.partner import ingest_partner
+from cspkit.ingest import ingest_partner
 from cspkit.store.ingest_log import IngestRecord
 from tests.conftest import table_counts
 from tests.sources.partner.conftest import (
@@ -386,3 +386,16 @@ def test_header_below_title_rows_and_gzip(warehouse: duckdb.DuckDBPyConnection,
     record = load(warehouse, path, "safe-and-well")
     assert (record.rows_in, record.rows_loaded) == (4, 3)
     assert quarantine(warehouse)[0][0] == 8
+
+
+def test_control_characters_are_removed_and_counted(warehouse: duckdb.DuckDBPyConnection,
+                                                    tmp_path: Path) -> None:
+    rows = [[LUTON, "Lu\x00ton", "2021/22", "1200"], [LUTON, "Luton\x1b", "2022/23", "1350"],
+            [BEDFORD, "Bedford", "2022/23", "980"]]
+    record = load(warehouse, write_csv(tmp_path / "saw.csv", SAFE_HEADER, rows),
+                  "safe-and-well")
+    assert (record.rows_loaded, record.control_characters) == (3, 2)
+    assert "control characters" in (record.note or "")
+    names = {r[0] for r in warehouse.execute(
+        "SELECT json_extract_string(attributes, '$.area_name') FROM indicators").fetchall()}
+    assert all("\x00" not in (n or "") and "\x1b" not in (n or "") for n in names)

@@ -8,7 +8,8 @@ import duckdb
 import pytest
 
 from cspkit.errors import InputError
-from cspkit.sources.partner import SchemaError, ingest_partner, load_schema, shipped_schemas
+from cspkit.ingest import ingest_partner
+from cspkit.sources.partner import SchemaError, load_schema, shipped_schemas
 from tests.sources.partner.conftest import write_csv
 
 LAYOUTS = {"fire": "events", "ambulance": "indicators", "istv": "events",
@@ -94,5 +95,5 @@ def test_schema_errors_name_file_and_key(tmp_path: Path, text: str, key: str,
 
 def test_not_yaml(tmp_path: Path) -> None:
     path = write(tmp_path, "name: [unclosed\n")
-    with pytest.raises(SchemaError, match="not valid YAML"):
+    with pytest.raises(InputError, match="not valid YAML"):
         load_schema(str(path))

@@ -9,7 +9,7 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 
-from cspkit.sources.reference import ingest_reference
+from cspkit.ingest import ingest_reference
 from cspkit.store.ingest_log import IngestRecord
 from cspkit.store.warehouse import transaction
 

@@ -104,9 +104,6 @@ def write_bad(tmp_path: Path, case: str) -> Path:
     elif case == "truncated gzip":
         path = tmp_path / "lookup.csv.gz"
         path.write_bytes(gzip.compress(WARD_HIERARCHY.read_bytes())[:5000])
-    elif case == "header only":
-        path = tmp_path / "lookup.csv"
-        path.write_text("LSOA21CD,WD23CD,LAD23CD\n")
     elif case == "not an xlsx":
         path = tmp_path / "File_1.xlsx"
         path.write_bytes(b"PK\x03\x04 truncated")
@@ -124,7 +121,6 @@ def write_bad(tmp_path: Path, case: str) -> Path:
     ("empty", "empty"),
     ("bad gzip", "gzip"),
     ("truncated gzip", "gzip"),
-    ("header only", "no data rows"),
     ("not an xlsx", "not a readable Excel workbook"),
     ("no code property", "no area code among the features' properties"),
 ])
@@ -161,3 +157,13 @@ def test_folder_with_nothing_to_load(fresh: duckdb.DuckDBPyConnection, tmp_path:
     (tmp_path / "notes.txt").write_text("hello")
     with pytest.raises(InputError, match="no reference files"):
         ingest(fresh, tmp_path)
+
+
+def test_a_header_only_file_is_recorded_as_empty(fresh: duckdb.DuckDBPyConnection,
+                                                  tmp_path: Path) -> None:
+    path = tmp_path / "lookup.csv"
+    path.write_text("LSOA21CD,WD23CD,LAD23CD\n")
+    (record,) = ingest(fresh, path)
+    assert (record.status, record.rows_in, record.rows_loaded) == ("empty", 0, 0)
+    assert "no data rows" in (record.note or "")
+    assert fresh.execute("SELECT count(*) FROM areas").fetchone() == (0,)

@@ -20,9 +20,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
-
-from cspkit.errors import CspkitError
+from cspkit.errors import CspkitError, InputError
+from cspkit.sources.yaml_input import load_yaml, shorten
 
 SECTIONS = ["key-findings", "priorities", "overall-crime", "issues", "deprivation", "places",
             "partners", "data-quality", "method"]
@@ -52,22 +51,17 @@ def load_local_content(path: str | Path | None) -> LocalContent:
         return LocalContent()
     path = Path(path)
     try:
-        data: Any = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except FileNotFoundError as exc:
-        raise ConfigError(f"{path}: no such file") from exc
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f", line {mark.line + 1}, column {mark.column + 1}" if mark else ""
-        raise ConfigError(f"{path}{where}: not valid YAML ({getattr(exc, 'problem', exc)})"
-                          ) from exc
+        data: Any = load_yaml(path, what="local content file")
+    except InputError as exc:
+        raise ConfigError(str(exc)) from exc
     if data is None:
         return LocalContent()
     if not isinstance(data, dict):
         raise ConfigError(f"{path}: expected a mapping of settings at the top level, found "
                           f"{type(data).__name__}")
-    unknown = sorted(set(data) - set(_KEYS))
+    unknown = sorted(map(str, set(data) - set(_KEYS)))  # keys may be numbers or dates
     if unknown:
-        raise ConfigError(f"{path}: unknown key(s) {', '.join(unknown)} (expected any of "
+        raise ConfigError(f"{path}: unknown key(s) {shorten(', '.join(unknown))} (expected any of "
                           f"{', '.join(_KEYS)})")
     for key, kind in _KEYS.items():
         if key in data and data[key] is not None and not isinstance(data[key], kind):
@@ -82,15 +76,15 @@ def load_local_content(path: str | Path | None) -> LocalContent:
     sections = data.get("sections") or list(SECTIONS)
     bad = [s for s in sections if s not in SECTIONS]
     if bad:
-        raise ConfigError(f"{path}: 'sections' has unknown section(s) {', '.join(bad)} "
+        raise ConfigError(f"{path}: 'sections' has unknown section(s) {shorten(', '.join(bad))} "
                           f"(expected any of {', '.join(SECTIONS)})")
     commentary = data.get("commentary") or {}
     for key, value in commentary.items():
         if not isinstance(value, str):
-            raise ConfigError(f"{path}: commentary for '{key}' should be text")
+            raise ConfigError(f"{path}: commentary for '{shorten(key, 80)}' should be text")
     if data.get("parent") not in (None, "county", "force", "region"):
         raise ConfigError(f"{path}: 'parent' should be county, force or region, found "
-                          f"{data['parent']!r}")
+                          f"{shorten(repr(data['parent']))}")
     return LocalContent(
         partnership=data.get("partnership"), title=data.get("title"),
         priorities=list(data.get("priorities") or []),

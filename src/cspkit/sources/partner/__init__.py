@@ -8,18 +8,13 @@ line and reason; the same bytes loaded again change nothing.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from importlib import resources
 from pathlib import Path
 
-import duckdb
-
 from cspkit.errors import InputError
-from cspkit.sources.partner.load import ingest
 from cspkit.sources.partner.schema import Schema, SchemaError, load_schema_file
-from cspkit.store.ingest_log import IngestRecord
 
-__all__ = ["Schema", "SchemaError", "ingest_partner", "load_schema", "shipped_schemas"]
+__all__ = ["Schema", "SchemaError", "load_schema", "shipped_schemas"]
 
 
 def shipped_schemas() -> dict[str, Path]:
@@ -39,13 +34,3 @@ def load_schema(name_or_path: str) -> Schema:
     raise InputError(name_or_path, "no such schema",
                      expected="a shipped schema (" + ", ".join(shipped) + ") or the path of "
                      "a YAML schema file")
-
-
-def ingest_partner(con: duckdb.DuckDBPyConnection, paths: list[str], *, schema: str,
-                   run_id: str, on_file: Callable[[str, int, int], None] | None = None
-                   ) -> list[IngestRecord]:
-    """Load the partner files under `paths` (files, folders, zips) through `schema` inside the
-    caller's transaction; one ingest record per file ('loaded' or 'unchanged')."""
-    # Partner loads add no areas or links, so lsoa_geography needs no rebuild.
-    return ingest(con, [str(p) for p in paths], load_schema(schema), run_id=run_id,
-                  on_file=on_file)

@@ -1,9 +1,7 @@
-"""Loading partner files through a schema: every row becomes an event or indicator rows, or is
-quarantined with its line and a reason naming the column.
-
-Every file is read and its header checked before anything is written, so a malformed file
-fails the batch at once and the caller's transaction leaves the warehouse as it was.
-"""
+"""Parsing partner files through a schema: every row becomes an event or indicator rows, or is
+rejected with its line and a reason naming the column. Codes are checked against the geography
+the warehouse holds, which the ingest pipeline hands in (this module never reads the
+warehouse)."""
 
 from __future__ import annotations
 
@@ -13,24 +11,14 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-import duckdb
 import pyarrow as pa
 
-from cspkit.errors import InputError
-from cspkit.sources import inputs
+from cspkit.sources.parsed import HeldGeography, Parsed
 from cspkit.sources.partner import convert
 from cspkit.sources.partner.convert import Reject
-from cspkit.sources.partner.reader import Table, read_table
+from cspkit.sources.partner.reader import Table
 from cspkit.sources.partner.schema import FieldSpec, Schema
 from cspkit.sources.reference.gss import LEVEL_OF_ENTITY
-from cspkit.store.ingest_log import (
-    IngestRecord,
-    finish_ingest,
-    loaded_with_hash,
-    quarantine_rows,
-    start_ingest,
-)
-from cspkit.store.vintages import align_partner_vintages
 
 SUFFIXES = (".csv", ".csv.gz", ".xlsx", ".xls", ".zip")
 LSOA_ENTITIES = ("E01", "W01")
@@ -49,15 +37,9 @@ class Geography:
     levels: set[str]                       # levels of which some area is held
 
     @classmethod
-    def of(cls, con: duckdb.DuckDBPyConnection) -> Geography:
-        vintages: dict[str, set[str]] = {}
-        for code, vintage in con.execute("SELECT code, vintage FROM area_vintages").fetchall():
-            vintages.setdefault(code, set()).add(vintage)
-        names = dict(con.execute(
-            "SELECT code, name FROM areas WHERE level = 'lsoa' AND name IS NOT NULL").fetchall())
-        areas = {r[0] for r in con.execute("SELECT code FROM areas").fetchall()}
-        levels = {r[0] for r in con.execute("SELECT DISTINCT level FROM areas").fetchall()}
-        return cls(vintages, names, areas, levels)
+    def of(cls, held: HeldGeography) -> Geography:
+        return cls({k: set(v) for k, v in held.vintages.items()}, dict(held.names),
+                   set(held.areas), set(held.levels))
 
     def lsoa_vintage(self, code: str) -> str | None:
         held = self.vintages.get(code, set())
@@ -82,85 +64,35 @@ class Geography:
 
 
 @dataclass
-class _Planned:
-    file: inputs.InputFile
-    sha: str
-    table: Table | None = None
-    earlier: int | None = None       # ingest id that already loaded these bytes
-
-
-@dataclass
 class _Result:
     rows: list[dict[str, Any]] = field(default_factory=list)
     bad: list[Bad] = field(default_factory=list)
     rows_in: int = 0
 
 
-def ingest(con: duckdb.DuckDBPyConnection, paths: list[str], schema: Schema, *, run_id: str,
-           on_file: Callable[[str, int, int], None] | None = None) -> list[IngestRecord]:
-    records: list[IngestRecord] = []
-    with inputs.expand_inputs(paths, member_filter=SUFFIXES) as files:
-        if not files:
-            raise InputError(", ".join(paths), "no CSV or Excel files found",
-                             expected=f"files for schema '{schema.name}'")
-        planned = _plan(con, files, schema)
-        geography = Geography.of(con)
-        for index, item in enumerate(planned, start=1):
-            if on_file:
-                on_file(item.file.display, index, len(planned))
-            records.append(_load_one(con, item, schema, geography, run_id=run_id))
-    return records
-
-
-def _plan(con: duckdb.DuckDBPyConnection, files: list[inputs.InputFile],
-          schema: Schema) -> list[_Planned]:
-    """Hash and read every file first: bytes loaded before are skipped unread; anything
-    unreadable fails the batch before a row is written."""
-    seen: dict[str, int] = {}
-    planned = []
-    for file in files:
-        sha = file.sha256()
-        item = _Planned(file, sha, earlier=loaded_with_hash(con, sha, schema.ingest_kind))
-        if item.earlier is None and sha in seen:
-            item.earlier = -1          # the same bytes twice in one batch: resolved below
-        if item.earlier is None:
-            seen[sha] = len(planned)
-            item.table = read_table(file, schema)
-        planned.append(item)
-    return planned
-
-
-def _load_one(con: duckdb.DuckDBPyConnection, item: _Planned, schema: Schema,
-              geography: Geography, *, run_id: str) -> IngestRecord:
-    # Looked up again: bytes seen earlier in this batch have been loaded since planning.
-    earlier = item.earlier if item.table is None else None
-    if earlier == -1:
-        earlier = loaded_with_hash(con, item.sha, schema.ingest_kind)
-    if earlier is not None:
-        return IngestRecord(earlier, schema.ingest_kind, item.file.display, "unchanged")
-    table = item.table
-    assert table is not None
-    ingest_id = start_ingest(con, run_id=run_id, kind=schema.ingest_kind,
-                             file=item.file.display, sha256=item.sha, size=item.file.size())
+def parse(table: Table, schema: Schema, geography: Geography) -> Parsed:
+    """One partner file's rows through `schema`: events or indicator rows, and the rows
+    rejected with their line, column and reason."""
+    note = RESTRICTED_NOTE if schema.restricted else None
     if schema.kind == "events":
         result = _events(table, schema, geography)
-        _insert_events(con, ingest_id, schema, result.rows)
-        align_partner_vintages(con)
-        loaded = len(result.rows)
         editions = {r["lsoa_vintage"] for r in result.rows if r["lsoa_vintage"]}
         vintage = editions.pop() if len(editions) == 1 else ("mixed" if editions else None)
+        parsed = Parsed(rows_in=result.rows_in, rows_loaded=len(result.rows),
+                        lsoa_vintage=vintage, notes=[note] if note else [])
+        parsed.tables["events"] = _events_table(schema, result.rows)
     else:
         result = _indicators(table, schema, geography)
-        _insert_indicators(con, ingest_id, schema, result.rows)
-        loaded = len({r["_line"] for r in result.rows})
-        vintage = None
-    quarantined = quarantine_rows(con, ingest_id, item.file.display, result.bad)
-    note = RESTRICTED_NOTE if schema.restricted else None
-    finish_ingest(con, ingest_id, status="loaded", rows_in=result.rows_in, rows_loaded=loaded,
-                  rows_quarantined=quarantined, note=note, lsoa_vintage=vintage)
-    return IngestRecord(ingest_id, schema.ingest_kind, item.file.display, "loaded",
-                        rows_in=result.rows_in, rows_loaded=loaded,
-                        rows_quarantined=quarantined, lsoa_vintage=vintage, note=note)
+        parsed = Parsed(rows_in=result.rows_in,
+                        rows_loaded=len({r["_line"] for r in result.rows}),
+                        notes=[note] if note else [])
+        parsed.tables["indicators"] = _indicators_table(schema, result.rows)
+    parsed.rejected = list(result.bad)
+    parsed.control_characters = table.control_characters
+    if table.control_characters:
+        parsed.notes.append(f"{table.control_characters:,} row(s) had control characters "
+                            "removed")
+    return parsed
 
 
 def _bounds(schema: Schema) -> tuple[dt.date, dt.date]:
@@ -321,25 +253,17 @@ def _indicators(table: Table, schema: Schema, geography: Geography) -> _Result:
     return result
 
 
-def _insert(con: duckdb.DuckDBPyConnection, arrow: pa.Table, sql: str) -> None:
-    con.register("_partner_rows", arrow)
-    try:
-        con.execute(sql)
-    finally:
-        con.unregister("_partner_rows")
-
-
-def _insert_events(con: duckdb.DuckDBPyConnection, ingest_id: int, schema: Schema,
-                   rows: list[dict[str, Any]]) -> None:
-    if not rows:
-        return
+def _events_table(schema: Schema, rows: list[dict[str, Any]]) -> pa.Table:
+    rows = sorted(rows, key=lambda r: r["_line"])
 
     def column(name: str, kind: pa.DataType) -> pa.Array:
         return pa.array([r[name] for r in rows], kind)
 
-    arrow = pa.table({
+    return pa.table({
         "line_no": column("_line", pa.int64()),
+        "source": pa.array([schema.source] * len(rows), pa.string()),
         "force": column("force", pa.string()),
+        "month": pa.array([r["event_date"].replace(day=1) for r in rows], pa.date32()),
         "event_date": column("event_date", pa.date32()),
         "event_time": column("event_time", pa.time64("us")),
         "category": column("category", pa.string()),
@@ -356,24 +280,12 @@ def _insert_events(con: duckdb.DuckDBPyConnection, ingest_id: int, schema: Schem
         "context": column("context", pa.string()),
         "attributes": column("attributes", pa.string()),
     })
-    _insert(con, arrow, f"""
-        INSERT INTO events (ingest_id, line_no, source, force, month, event_date, event_time,
-                            category, subcategory, record_id, lsoa_code, lsoa_name,
-                            lsoa_vintage, lon, lat, location, located, outcome, context,
-                            attributes)
-        SELECT {int(ingest_id)}, line_no, {_quote(schema.source)}, force,
-               date_trunc('month', event_date)::DATE, event_date, event_time, category,
-               subcategory, record_id, lsoa_code, lsoa_name,
-               lsoa_vintage, lon, lat, location, located, outcome, context, attributes
-        FROM _partner_rows ORDER BY line_no""")
 
 
-def _insert_indicators(con: duckdb.DuckDBPyConnection, ingest_id: int, schema: Schema,
-                       rows: list[dict[str, Any]]) -> None:
-    if not rows:
-        return
-    arrow = pa.table({
-        "line_no": pa.array([r["_line"] for r in rows], pa.int64()),
+def _indicators_table(schema: Schema, rows: list[dict[str, Any]]) -> pa.Table:
+    rows = sorted(rows, key=lambda r: (r["_line"], r["indicator"]))
+    return pa.table({
+        "source": pa.array([schema.source] * len(rows), pa.string()),
         "indicator": pa.array([r["indicator"] for r in rows], pa.string()),
         "area_code": pa.array([r["area_code"] for r in rows], pa.string()),
         "period_start": pa.array([r["period_start"] for r in rows], pa.date32()),
@@ -383,13 +295,3 @@ def _insert_indicators(con: duckdb.DuckDBPyConnection, ingest_id: int, schema: S
         "unit": pa.array([r["unit"] for r in rows], pa.string()),
         "attributes": pa.array([r["attributes"] for r in rows], pa.string()),
     })
-    _insert(con, arrow, f"""
-        INSERT INTO indicators (ingest_id, source, indicator, area_code, period_start,
-                                period_end, period_label, value, unit, attributes)
-        SELECT {int(ingest_id)}, {_quote(schema.source)}, indicator, area_code, period_start,
-               period_end, period_label, value, unit, attributes
-        FROM _partner_rows ORDER BY line_no, indicator""")
-
-
-def _quote(text: str) -> str:
-    return "'" + text.replace("'", "''") + "'"

@@ -32,6 +32,7 @@ class Table:
     columns: dict[str, int]            # schema column -> index in the header
     rows: list[tuple[int, list[Cell]]]
     raw_lines: list[str] | None        # a CSV's physical lines, for quarantine
+    control_characters: int = 0        # rows that had control characters removed
 
     def raw(self, line: int, cells: list[Cell]) -> str:
         if self.raw_lines is not None and 0 < line <= len(self.raw_lines):
@@ -58,6 +59,7 @@ def read_table(file: InputFile, schema: Schema) -> Table:
     if is_workbook(file):
         sheet, rows = _sheet_rows(file, schema)
         raw_lines = None
+        controlled = 0
     else:
         if head.startswith(b"PK\x03\x04") or head.startswith(b"\xd0\xcf\x11\xe0"):
             raise InputError(file.display, "this is an Excel workbook named as a CSV",
@@ -65,12 +67,14 @@ def read_table(file: InputFile, schema: Schema) -> Table:
         parsed = read_csv(file)
         sheet, rows, raw_lines = None, [(line, list(cells)) for line, cells in parsed.rows], \
             parsed.raw_lines
+        controlled = parsed.control_characters
     if not rows:
         raise InputError(file.display, "the file holds no rows",
                          expected=f"a header row with {', '.join(schema.required_columns())}")
     header_at, columns = _find_header(file, schema, rows, sheet)
     header = [clean_header(c) for c in rows[header_at][1]]
-    return Table(file.display, sheet, header, columns, rows[header_at + 1:], raw_lines)
+    return Table(file.display, sheet, header, columns, rows[header_at + 1:], raw_lines,
+                 controlled)
 
 
 def _sheet_rows(file: InputFile, schema: Schema) -> tuple[str, list[tuple[int, list[Cell]]]]:

@@ -15,9 +15,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from cspkit.errors import InputError
+from cspkit.sources.yaml_input import load_yaml, shorten
 
 KINDS = ("events", "indicators")
 # Canonical event fields; date and category are what every event needs.
@@ -40,6 +39,8 @@ class SchemaError(InputError):
     """A schema file that cannot be used: names the file and the offending key."""
 
     def __init__(self, file: str, key: str, problem: str, *, expected: str | None = None):
+        # `problem` often quotes the file, whose values may be huge.
+        problem = shorten(problem)
         super().__init__(file, f"{key}: {problem}" if key else problem, expected=expected)
         self.key = key
 
@@ -98,14 +99,8 @@ def _unique(items: Any) -> list[str]:
 
 
 def load_schema_file(path: Path) -> Schema:
-    where = str(path)
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise SchemaError(where, "", f"cannot read the schema ({exc})") from exc
-    except yaml.YAMLError as exc:
-        raise SchemaError(where, "", f"not valid YAML ({exc})") from exc
-    return parse_schema(data, path)
+    """Raises InputError if the file cannot be read as YAML, SchemaError if it is no schema."""
+    return parse_schema(load_yaml(path, what="partner schema"), path)
 
 
 def parse_schema(data: Any, path: Path) -> Schema:

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 
-import duckdb
 import geopandas as gpd
 import pyarrow as pa
 import pyogrio
@@ -20,9 +19,9 @@ from pyogrio.errors import DataLayerError, DataSourceError, FieldError, Geometry
 
 from cspkit.errors import InputError
 from cspkit.sources.inputs import InputFile
+from cspkit.sources.parsed import AreaRow, table_of
 from cspkit.sources.reference.gss import GssColumn, code_columns, is_code, name_column
 from cspkit.sources.reference.result import LoadContext, LoadResult
-from cspkit.sources.reference.upsert import AreaRow, drop, register, upsert_areas
 
 KIND = "boundaries"
 EXPECTED = ("boundaries: GeoJSON or a shapefile whose features carry a code property like "
@@ -54,8 +53,7 @@ def matches(header: list[str]) -> bool:
     return bool(code_columns(header))
 
 
-def load(con: duckdb.DuckDBPyConnection, file: InputFile, ctx: LoadContext) -> LoadResult:
-    source = ctx.source
+def parse(file: InputFile, ctx: LoadContext) -> LoadResult:
     try:
         frame = pyogrio.read_dataframe(gdal_path(file))
     except _READ_ERRORS as exc:
@@ -88,21 +86,19 @@ def load(con: duckdb.DuckDBPyConnection, file: InputFile, ctx: LoadContext) -> L
     points = shapely.point_on_surface(kept)
     area_km2 = gpd.GeoSeries(kept, crs="EPSG:4326").to_crs("EPSG:27700").area / 1e6
     double = pa.float64()
-    register(con, "_ref_geometry", {
+    result.add_table("area_geometry", table_of({
         "code": [codes[i] for i in keep],
-        "wkb": list(shapely.to_wkb(kept)),
+        "vintage": [code_col.vintage] * len(keep), "level": [code_col.level] * len(keep),
+        "geometry_wkb": list(shapely.to_wkb(kept)),
         "min_lon": bounds[:, 0].tolist(), "min_lat": bounds[:, 1].tolist(),
         "max_lon": bounds[:, 2].tolist(), "max_lat": bounds[:, 3].tolist(),
-        "lon": shapely.get_x(points).tolist(), "lat": shapely.get_y(points).tolist(),
+        "centroid_lon": shapely.get_x(points).tolist(),
+        "centroid_lat": shapely.get_y(points).tolist(),
         "area_km2": area_km2.tolist(),
-    }, {"wkb": pa.binary(), "min_lon": double, "min_lat": double, "max_lon": double,
-        "max_lat": double, "lon": double, "lat": double, "area_km2": double})
-    con.execute("""INSERT OR REPLACE INTO area_geometry
-                   SELECT code, ?, ?, wkb, min_lon, min_lat, max_lon, max_lat, lon, lat,
-                          area_km2, ? FROM _ref_geometry""",
-                [code_col.vintage, code_col.level, source])
-    drop(con, "_ref_geometry")
-    upsert_areas(con, areas, source)
+    }, {"geometry_wkb": pa.binary(), "min_lon": double, "min_lat": double, "max_lon": double,
+        "max_lat": double, "centroid_lon": double, "centroid_lat": double,
+        "area_km2": double}))
+    result.areas += areas
     if code_col.level == "lsoa":
         result.lsoa_vintage = code_col.vintage
     result.notes.append(f"{code_col.level} {code_col.vintage} boundaries")

@@ -8,15 +8,14 @@ from __future__ import annotations
 
 import re
 
-import duckdb
 import pyarrow as pa
 from pyproj import Transformer
 
+from cspkit.sources.parsed import AreaRow, table_of
 from cspkit.sources.reference.gss import code_columns, is_code, name_column
 from cspkit.sources.reference.numbers import parse_number
 from cspkit.sources.reference.result import LoadContext, LoadResult
 from cspkit.sources.reference.table import Table, cell
-from cspkit.sources.reference.upsert import AreaRow, drop, register, upsert_areas
 
 KIND = "centroids"
 EXPECTED = ("a centroid file: a code column like LSOA21CD and British National Grid "
@@ -42,7 +41,7 @@ def matches(header: list[str]) -> bool:
         and _index(header, NORTHING) is not None
 
 
-def load(con: duckdb.DuckDBPyConnection, table: Table, ctx: LoadContext) -> LoadResult:
+def parse(table: Table, ctx: LoadContext) -> LoadResult:
     source = ctx.source
     code_col = code_columns(table.header)[0]
     name_col = name_column(table.header, code_col)
@@ -76,14 +75,12 @@ def load(con: duckdb.DuckDBPyConnection, table: Table, ctx: LoadContext) -> Load
                       code_col.vintage))
     result.rows_loaded = len(codes)
     lons, lats = _TO_WGS84.transform(xs, ys)
-    register(con, "_ref_centroids", {"code": codes, "lon": list(lons), "lat": list(lats),
-                                     "x": xs, "y": ys},
-             {"lon": pa.float64(), "lat": pa.float64(), "x": pa.float64(), "y": pa.float64()})
-    con.execute("""INSERT OR REPLACE INTO area_centroids
-                   SELECT code, ?, ?, lon, lat, x, y, ? FROM _ref_centroids""",
-                [code_col.vintage, kind, source])
-    drop(con, "_ref_centroids")
-    upsert_areas(con, areas, source)
+    double = pa.float64()
+    result.add_table("area_centroids", table_of({
+        "code": codes, "vintage": [code_col.vintage] * len(codes), "kind": [kind] * len(codes),
+        "lon": list(lons), "lat": list(lats), "easting": xs, "northing": ys},
+        {"lon": double, "lat": double, "easting": double, "northing": double}))
+    result.areas += areas
     if code_col.level == "lsoa":
         result.lsoa_vintage = code_col.vintage
     result.notes.append(f"{kind} centroids of {code_col.level} {code_col.vintage}")

@@ -8,12 +8,10 @@ from __future__ import annotations
 
 import re
 
-import duckdb
-
+from cspkit.sources.parsed import AreaRow, table_of
 from cspkit.sources.reference.gss import code_columns, is_code, name_column
 from cspkit.sources.reference.result import LoadContext, LoadResult
 from cspkit.sources.reference.table import Table, cell
-from cspkit.sources.reference.upsert import AreaRow, drop, register, upsert_areas
 
 KIND = "classification"
 EXPECTED = "a Rural-Urban Classification file: a code column like LSOA11CD, and RUC11CD, RUC11"
@@ -38,8 +36,7 @@ def matches(header: list[str]) -> bool:
     return bool(code_columns(header)) and (code is not None or name is not None)
 
 
-def load(con: duckdb.DuckDBPyConnection, table: Table, ctx: LoadContext) -> LoadResult:
-    source = ctx.source
+def parse(table: Table, ctx: LoadContext) -> LoadResult:
     area_col = code_columns(table.header)[0]
     area_name = name_column(table.header, area_col)
     ruc_code, ruc_name, year = _columns(table.header)
@@ -67,13 +64,10 @@ def load(con: duckdb.DuckDBPyConnection, table: Table, ctx: LoadContext) -> Load
         areas.append((code, area_col.level, cell(cells, area_name.index) if area_name else None,
                       area_col.vintage))
     result.rows_loaded = len(seen)
-    register(con, "_ref_attributes", {"code": [a[0] for a in attributes],
-                                      "attribute": [a[1] for a in attributes],
-                                      "value": [a[2] for a in attributes]})
-    con.execute("INSERT OR REPLACE INTO area_attributes "
-                "SELECT code, attribute, value, ? FROM _ref_attributes", [source])
-    drop(con, "_ref_attributes")
-    upsert_areas(con, areas, source)
+    result.add_table("area_attributes", table_of({"code": [a[0] for a in attributes],
+                                                  "attribute": [a[1] for a in attributes],
+                                                  "value": [a[2] for a in attributes]}))
+    result.areas += areas
     if area_col.level == "lsoa":
         result.lsoa_vintage = area_col.vintage
     result.notes.append(f"rural-urban classification {year} of {area_col.level} "

@@ -10,10 +10,10 @@ from __future__ import annotations
 
 import re
 
-import duckdb
 import numpy as np
 import pyarrow as pa
 
+from cspkit.sources.parsed import table_of
 from cspkit.sources.reference.domains import (
     LSOA_CODE_HEADER,
     NATIONAL_LSOAS,
@@ -25,7 +25,6 @@ from cspkit.sources.reference.gss import is_code
 from cspkit.sources.reference.numbers import parse_number, parse_numbers, parse_whole
 from cspkit.sources.reference.result import LoadContext, LoadResult
 from cspkit.sources.reference.table import Table, cell, column_values
-from cspkit.sources.reference.upsert import drop, register
 
 KIND = "imd"
 EXPECTED = ("Indices of Deprivation by LSOA: 'LSOA code (2011)' and columns like "
@@ -49,7 +48,7 @@ def matches(header: list[str]) -> bool:
     return has_lsoa and bool(measures(header))
 
 
-def load(con: duckdb.DuckDBPyConnection, table: Table, ctx: LoadContext) -> LoadResult:
+def parse(table: Table, ctx: LoadContext) -> LoadResult:
     code_index = table.column(lambda h: bool(LSOA_CODE_HEADER.match(h)))
     edition = edition_of(ctx.edition, table.file, ctx.source, table.header, table.sheet)
     vintage = header_year(table.header, LSOA_CODE_HEADER) or (
@@ -87,20 +86,13 @@ def load(con: duckdb.DuckDBPyConnection, table: Table, ctx: LoadContext) -> Load
                 out[measure] += parsed[index][good].tolist()
             else:
                 out[measure] += parsed[index][good].astype(np.int64).tolist()
-    register(con, "_ref_imd", out, {"score": pa.float64(), "rank": pa.int32(),
-                                    "decile": pa.int32()})
-    # Files complement each other (ranks from one, scores from another): keep what each gives.
-    con.execute(
-        """INSERT INTO imd SELECT code, ?, ?, domain, score, rank, decile, ? FROM _ref_imd
-           ON CONFLICT (lsoa_code, edition, domain) DO UPDATE SET
-               lsoa_vintage = excluded.lsoa_vintage,
-               score = coalesce(excluded.score, imd.score),
-               rank = coalesce(excluded.rank, imd.rank),
-               decile = coalesce(excluded.decile, imd.decile),
-               source = excluded.source""",
-        [vintage, edition, ctx.source],
-    )
-    drop(con, "_ref_imd")
+    # Files complement each other (ranks from one, scores from another): the store merges.
+    rows = len(out["code"])
+    result.add_table("imd", table_of({
+        "lsoa_code": out["code"], "lsoa_vintage": [vintage] * rows, "edition": [edition] * rows,
+        "domain": out["domain"], "score": out["score"], "rank": out["rank"],
+        "decile": out["decile"]}, {"score": pa.float64(), "rank": pa.int32(),
+                                   "decile": pa.int32()}))
     domains = ", ".join(dict.fromkeys(d for _, d, _ in columns))
     result.notes.append(f"IoD{edition} on {vintage} LSOAs: {domains}")
     return result

@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import re
 
-import duckdb
 import pyarrow as pa
 
+from cspkit.sources.parsed import table_of
 from cspkit.sources.reference.domains import (
     LAD_CODE_HEADER,
     LSOA_CODE_HEADER,
@@ -25,7 +25,6 @@ from cspkit.sources.reference.gss import is_code
 from cspkit.sources.reference.numbers import parse_number, parse_whole
 from cspkit.sources.reference.result import LoadContext, LoadResult
 from cspkit.sources.reference.table import Table, cell
-from cspkit.sources.reference.upsert import drop, register
 
 KIND = "imd-district"
 EXPECTED = ("Indices of Deprivation district summaries: 'Local Authority District code (2019)' "
@@ -65,7 +64,7 @@ def matches(header: list[str]) -> bool:
     return has_lad and not has_lsoa and bool(columns(header))
 
 
-def load(con: duckdb.DuckDBPyConnection, table: Table, ctx: LoadContext) -> LoadResult:
+def parse(table: Table, ctx: LoadContext) -> LoadResult:
     code_index = table.column(lambda h: bool(LAD_CODE_HEADER.match(h)))
     edition = edition_of(ctx.edition, table.file, ctx.source, table.header)
     found = columns(table.header, table.sheet)
@@ -96,11 +95,10 @@ def load(con: duckdb.DuckDBPyConnection, table: Table, ctx: LoadContext) -> Load
             out["measure"].append(measure)
             out["value"].append(value)
     result.rows_loaded = len(seen)
-    register(con, "_ref_district", out, {"value": pa.float64()})
-    con.execute("""INSERT OR REPLACE INTO imd_district
-                   SELECT code, ?, domain, measure, any_value(value), ? FROM _ref_district
-                   GROUP BY code, domain, measure""", [edition, ctx.source])
-    drop(con, "_ref_district")
+    result.add_table("imd_district", table_of({
+        "lad_code": out["code"], "edition": [edition] * len(out["code"]),
+        "domain": out["domain"], "measure": out["measure"], "value": out["value"]},
+        {"value": pa.float64()}))
     domains = ", ".join(dict.fromkeys(d for _, d, _ in found))
     result.notes.append(f"IoD{edition} district summaries: {domains}")
     return result

@@ -12,8 +12,7 @@ from __future__ import annotations
 import re
 from typing import NamedTuple
 
-import duckdb
-
+from cspkit.sources.parsed import AreaRow, LinkRow, table_of
 from cspkit.sources.reference.gss import (
     NOT_NESTED,
     GssColumn,
@@ -24,14 +23,6 @@ from cspkit.sources.reference.gss import (
 )
 from cspkit.sources.reference.result import LoadContext, LoadResult
 from cspkit.sources.reference.table import Table, cell
-from cspkit.sources.reference.upsert import (
-    AreaRow,
-    LinkRow,
-    drop,
-    register,
-    upsert_areas,
-    upsert_links,
-)
 
 KIND = "lookup"
 EXPECTED = ("an ONS lookup: two or more code columns named like LSOA21CD, WD23CD, LAD23CD, "
@@ -57,8 +48,7 @@ class _Column(NamedTuple):
     name_index: int | None
 
 
-def load(con: duckdb.DuckDBPyConnection, table: Table, ctx: LoadContext) -> LoadResult:
-    source = ctx.source
+def parse(table: Table, ctx: LoadContext) -> LoadResult:
     codes = code_columns(table.header)
     columns = []
     for c in codes:
@@ -72,7 +62,7 @@ def load(con: duckdb.DuckDBPyConnection, table: Table, ctx: LoadContext) -> Load
     pairs = [(child, parent) for child in columns for parent in columns
              if parent.rank > child.rank and (child.level, parent.level) not in NOT_NESTED
              and child.vintage == newest[child.level]]
-    method = "best-fit" if BEST_FIT.search(source) else "official"
+    method = "best-fit" if BEST_FIT.search(ctx.source) else "official"
     pair = _change_pair(codes)
     change_col = table.column(lambda h: h.upper() == "CHGIND") if pair else None
     result = LoadResult(rows_in=len(table.rows))
@@ -97,25 +87,13 @@ def load(con: duckdb.DuckDBPyConnection, table: Table, ctx: LoadContext) -> Load
         if pair:
             changes.append((values[pair[0].index], values[pair[1].index],
                             cell(cells, change_col).upper()))
-    upsert_areas(con, areas, source)
-    upsert_links(con, links, source)
+    result.areas += areas
+    result.links += links
     if changes:
-        register(con, "_ref_changes", {"lsoa11": [c[0] for c in changes],
-                                       "lsoa21": [c[1] for c in changes],
-                                       "change": [c[2] for c in changes]})
-        # Without a CHGIND column the change type follows from how codes pair up.
-        con.execute("""INSERT OR REPLACE INTO lsoa_changes
-                       WITH pairs AS (SELECT lsoa11, lsoa21, any_value(change) AS change
-                                      FROM _ref_changes GROUP BY lsoa11, lsoa21),
-                       fan AS (SELECT *, count(*) OVER (PARTITION BY lsoa11) AS n21,
-                                         count(*) OVER (PARTITION BY lsoa21) AS n11
-                               FROM pairs)
-                       SELECT lsoa11, lsoa21,
-                              CASE WHEN change <> '' THEN change
-                                   WHEN n21 > 1 AND n11 > 1 THEN 'X' WHEN n21 > 1 THEN 'S'
-                                   WHEN n11 > 1 THEN 'M' ELSE 'U' END, ?
-                       FROM fan""", [source])
-        drop(con, "_ref_changes")
+        # Without a CHGIND column the store works the change type out from the pairs.
+        result.add_table("lsoa_changes", table_of({"lsoa11": [c[0] for c in changes],
+                                                   "lsoa21": [c[1] for c in changes],
+                                                   "change": [c[2] for c in changes]}))
         result.notes.append("LSOA 2011 -> 2021 changes")
     elif codes[0].level == "lsoa":
         result.lsoa_vintage = codes[0].vintage

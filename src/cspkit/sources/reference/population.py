@@ -13,15 +13,14 @@ from __future__ import annotations
 
 import re
 
-import duckdb
 import pyarrow as pa
 
 from cspkit.errors import InputError
+from cspkit.sources.parsed import AreaRow, HeldGeography, table_of
 from cspkit.sources.reference.gss import is_code, level_of_code, level_rank, parse_column
 from cspkit.sources.reference.numbers import parse_number
 from cspkit.sources.reference.result import LoadContext, LoadResult
 from cspkit.sources.reference.table import Table, cell, year_in
-from cspkit.sources.reference.upsert import AreaRow, drop, register, upsert_areas
 
 KIND = "population"
 EXPECTED = ("a population table: a code column (Code, LSOA Code, LSOA11CD ...) and a "
@@ -83,7 +82,7 @@ def preferred_sheets(names: list[str]) -> list[str]:
     return [max(names, key=score)] if names else []
 
 
-def load(con: duckdb.DuckDBPyConnection, table: Table, ctx: LoadContext) -> LoadResult:
+def parse(table: Table, ctx: LoadContext) -> LoadResult:
     source = ctx.source
     found = _code_column(table.header)
     if found is None:
@@ -127,20 +126,18 @@ def load(con: duckdb.DuckDBPyConnection, table: Table, ctx: LoadContext) -> Load
         if name_index is not None and cell(cells, name_index):
             names[code] = cell(cells, name_index)
     result.rows_loaded = len(rows)
-    lsoa_vintage = _lsoa_vintage(con, [r[0] for r in rows if r[1] == "lsoa"], column_level,
+    lsoa_vintage = _lsoa_vintage(ctx.held, [r[0] for r in rows if r[1] == "lsoa"], column_level,
                                  column_vintage, year, result)
     other_vintage = column_vintage or _edition_in(table, source) or str(year)
     vintages = [lsoa_vintage if r[1] == "lsoa" else other_vintage for r in rows]
-    register(con, "_ref_population", {
-        "code": [r[0] for r in rows], "vintage": vintages,
+    result.add_table("population", table_of({
+        "code": [r[0] for r in rows], "vintage": vintages, "year": [year] * len(rows),
         "persons": [r[2] for r in rows], "households": [r[3] for r in rows],
-    }, {"persons": pa.float64(), "households": pa.float64()})
-    con.execute("""INSERT OR REPLACE INTO population
-                   SELECT code, vintage, ?, persons, households, 'published', ?
-                   FROM _ref_population""", [year, source])
-    drop(con, "_ref_population")
+        "method": ["published"] * len(rows),
+    }, {"year": pa.int32(), "persons": pa.float64(), "households": pa.float64()}))
     areas: list[AreaRow] = [(r[0], r[1], names.get(r[0]), None) for r in rows]
-    upsert_areas(con, areas, source, rename=False)
+    result.areas += areas
+    result.rename_areas = False
     levels = sorted({r[1] for r in rows}, key=level_rank)
     result.notes.insert(0, f"population {year}: {', '.join(levels)}"
                         + (" (with households)" if households_index is not None else ""))
@@ -172,23 +169,16 @@ def _edition_in(table: Table, source: str) -> str | None:
     return None
 
 
-def _lsoa_vintage(con: duckdb.DuckDBPyConnection, codes: list[str], column_level: str | None,
+def _lsoa_vintage(held: HeldGeography, codes: list[str], column_level: str | None,
                   column_vintage: str | None, year: int, result: LoadResult) -> str:
     """The LSOA edition of the codes: as the column names it (LSOA11CD), else the edition
     whose codes they match in the warehouse, else 2011 for years before 2021."""
     if column_level == "lsoa" and column_vintage in ("2011", "2021"):
         return column_vintage
     if codes:
-        register(con, "_ref_codes", {"code": codes})
-        row = con.execute(
-            """WITH m AS (SELECT c.code, bool_or(v.vintage = '2011') AS in11,
-                                 bool_or(v.vintage = '2021') AS in21
-                          FROM _ref_codes c LEFT JOIN area_vintages v USING (code) GROUP BY 1)
-               SELECT count(*) FILTER (WHERE in11 AND NOT in21),
-                      count(*) FILTER (WHERE in21 AND NOT in11) FROM m"""
-        ).fetchone()
-        drop(con, "_ref_codes")
-        only11, only21 = (int(row[0]), int(row[1])) if row else (0, 0)
+        editions = [held.vintages.get(code, frozenset()) for code in set(codes)]
+        only11 = sum(1 for e in editions if "2011" in e and "2021" not in e)
+        only21 = sum(1 for e in editions if "2021" in e and "2011" not in e)
         if only11 > only21:
             return "2011"
         if only21 > only11:

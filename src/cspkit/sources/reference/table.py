@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
-import gzip
 import re
 import zlib
 from collections.abc import Callable, Iterator
@@ -19,7 +18,8 @@ from dataclasses import dataclass, field
 from python_calamine import CalamineError, CalamineSheet, CalamineWorkbook
 
 from cspkit.errors import InputError
-from cspkit.sources.inputs import InputFile
+from cspkit.sources.inputs import InputFile, gunzip_bytes
+from cspkit.sources.limits import current_limits
 from cspkit.sources.reference.gss import clean_header, is_code
 
 # A header sits within the first rows of a sheet (ONS tables put titles and notes above it).
@@ -36,6 +36,7 @@ class Sheet:
     name: str | None                       # workbook sheet name; None for a CSV
     rows: list[Row]
     raw_lines: list[str] | None = None     # a CSV's physical lines, for quarantine
+    control_characters: int = 0            # rows that had control characters removed
 
 
 @dataclass
@@ -97,14 +98,9 @@ def decode(data: bytes) -> str:
 
 
 def read_bytes(file: InputFile) -> bytes:
-    raw = file.path.read_bytes()
     if file.path.name.lower().endswith(".gz"):
-        try:
-            raw = gzip.decompress(raw)
-        except (OSError, EOFError, zlib.error) as exc:
-            raise InputError(file.display, f"not a readable gzip file ({exc})",
-                             expected="a complete gzip-compressed CSV") from exc
-    return raw
+        return gunzip_bytes(file)   # bounded against gzip bombs
+    return file.path.read_bytes()
 
 
 def head(file: InputFile, limit: int = 65536) -> bytes:
@@ -116,8 +112,15 @@ def head(file: InputFile, limit: int = 65536) -> bytes:
                          expected="a complete gzip-compressed file") from exc
 
 
+# Control characters other than tab, LF and CR have no place in a text cell.
+CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
 def csv_sheet(text: str, limit: int | None = None) -> Sheet:
-    """Parse CSV text; each record is numbered by the physical line it starts on."""
+    """Parse CSV text; each record is numbered by the physical line it starts on. Control
+    characters are removed from cells and the rows that had them counted."""
+    csv.field_size_limit(current_limits().max_field_bytes)
+    controlled = 0
     lines = text.split("\n")
     if lines and lines[-1] == "":
         lines.pop()
@@ -134,6 +137,9 @@ def csv_sheet(text: str, limit: int | None = None) -> Sheet:
             start = previous_end + 1
             previous_end = reader.line_num
             cells = [value.strip() for value in record]
+            if any(CONTROL.search(c) for c in cells):
+                cells = [CONTROL.sub("", c) for c in cells]
+                controlled += 1
             if any(cells):
                 rows.append((start, cells))
                 if limit is not None and len(rows) >= limit:
@@ -142,7 +148,7 @@ def csv_sheet(text: str, limit: int | None = None) -> Sheet:
         if limit is None:
             raise
         # a head cut mid-record: what was read is enough to recognise the header
-    return Sheet(None, rows, lines)
+    return Sheet(None, rows, lines, controlled)
 
 
 def read_csv(file: InputFile) -> Sheet:

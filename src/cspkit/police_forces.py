@@ -1,4 +1,7 @@
-"""The police forces of data.police.uk: their ids (as used in file names and the API) and names."""
+"""The police forces of data.police.uk: their ids (as used in file names and the API) and names.
+
+Shared knowledge, not a file format: parsers and the store both use it.
+"""
 
 from __future__ import annotations
 

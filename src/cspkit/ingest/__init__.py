@@ -1,0 +1,39 @@
+"""The ingest pipeline: one flow for every kind of source (see `pipeline`)."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Sequence
+
+import duckdb
+
+from cspkit.ingest.pipeline import run_ingest
+from cspkit.ingest.registry import SOURCES, PartnerSource, PoliceSource, ReferenceSource, source
+from cspkit.ingest.report import IngestReport
+
+__all__ = ["SOURCES", "IngestReport", "PartnerSource", "PoliceSource", "ReferenceSource",
+           "ingest_partner", "ingest_police", "ingest_reference", "run_ingest", "source"]
+
+Paths = Sequence[str | os.PathLike[str]]
+OnFile = Callable[[str, int, int], None] | None
+
+
+def ingest_police(con: duckdb.DuckDBPyConnection, paths: Paths, *, run_id: str,
+                  replace: bool = False, on_file: OnFile = None) -> IngestReport:
+    """data.police.uk street, outcomes and stop-and-search files."""
+    return run_ingest(con, PoliceSource(), paths, run_id=run_id, replace=replace,
+                      on_file=on_file)
+
+
+def ingest_reference(con: duckdb.DuckDBPyConnection, paths: Paths, *, run_id: str,
+                     kind: str | None = None, edition: str | None = None,
+                     on_file: OnFile = None) -> IngestReport:
+    """ONS geography, population and the Indices of Deprivation."""
+    return run_ingest(con, ReferenceSource(kind, edition), paths, run_id=run_id,
+                      on_file=on_file)
+
+
+def ingest_partner(con: duckdb.DuckDBPyConnection, paths: Paths, *, schema: str, run_id: str,
+                   on_file: OnFile = None) -> IngestReport:
+    """A partner's files through a declared schema."""
+    return run_ingest(con, PartnerSource(schema), paths, run_id=run_id, on_file=on_file)

@@ -1,0 +1,252 @@
+"""The one ingest pipeline: plan the files, parse them, validate, write through the store and
+log, for every kind of source.
+
+    plan     expand folders and zips; hash each file; bytes loaded before are 'unchanged' and
+             not read again; every other file is recognised (a file nothing recognises fails
+             the batch before anything is written)
+    parse    the source's parser turns each file into canonical rows and rejected rows
+    validate file-level rules the parser cannot know: no data rows ('empty', never coverage),
+             a force-month already covered ('duplicate-coverage', or --replace)
+    write    rows, areas and links through the store; rejected rows to the quarantine; the
+             ingest log row with rows in = loaded + quarantined
+    derive   what the warehouse derives from what was loaded (LSOA editions, force links ...)
+
+The caller holds one transaction around it all, so a failure anywhere leaves the warehouse as
+it was.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+import duckdb
+import pyarrow as pa
+
+from cspkit.errors import InputError
+from cspkit.ingest.registry import Item, Source
+from cspkit.ingest.report import DUPLICATE, EMPTY, LOADED, REPLACED, UNCHANGED, IngestReport
+from cspkit.sources.inputs import expand_inputs, work_dir
+from cspkit.sources.parsed import HeldGeography, Parsed
+from cspkit.store import ingest_log, writes
+from cspkit.store.ingest_log import IngestRecord
+
+OnFile = Callable[[str, int, int], None]
+
+
+def run_ingest(con: duckdb.DuckDBPyConnection, source: Source,
+               paths: Sequence[str | os.PathLike[str]], *, run_id: str, replace: bool = False,
+               on_file: OnFile | None = None) -> IngestReport:
+    """Load every file of `source` under `paths` (files, folders, zips, in any mix) inside the
+    caller's transaction."""
+    report = IngestReport()
+    names = source.paths([str(p) for p in paths])
+    with work_dir() as workdir, expand_inputs(names, member_filter=source.suffixes()) as files:
+        if not files:
+            raise InputError(", ".join(str(p) for p in paths), f"no {source.name} files found",
+                             expected=source.nothing_found())
+        items, twice = _plan(con, source, files, report, workdir, on_file)
+        items.sort(key=source.order)
+        writer = _Writer(con, source, run_id, replace, report)
+        for item, parsed in zip(items, source.parse(items, writer.held, workdir), strict=True):
+            writer.add(item, parsed)
+        writer.flush()
+        for sha, records in twice.items():
+            for record in records:
+                record.ingest_id = writer.ids.get(sha, 0)
+                record.note = f"the same bytes were loaded by ingest {record.ingest_id}"
+        order = {file.display: index for index, file in enumerate(files)}
+        report.files.sort(key=lambda r: order.get(r.file, 0))   # as the user gave them
+    source.after(con, any(r.status == LOADED for r in report.files))
+    vintages = ingest_log.ingest_vintages(con, run_id)
+    for record in report.records:
+        record.lsoa_vintage = vintages.get(record.ingest_id, record.lsoa_vintage)
+    return report
+
+
+def _plan(con: duckdb.DuckDBPyConnection, source: Source, files: list, report: IngestReport,
+          workdir: Path, on_file: OnFile | None
+          ) -> tuple[list[Item], dict[str, list[IngestRecord]]]:
+    """Hash every file; skip bytes loaded before; recognise the rest before writing anything.
+    Also returns, by hash, the files whose bytes came earlier in this same ingest."""
+    kinds = source.log_kinds()
+    hashes = []
+    for index, file in enumerate(files, start=1):
+        if on_file:
+            on_file(file.display, index, len(files))
+        hashes.append(file.sha256())
+    loaded = ingest_log.loaded_as(con, set(hashes), kinds)
+    seen: set[str] = set()
+    twice: dict[str, list[IngestRecord]] = {}
+    items: list[Item] = []
+    for file, sha in zip(files, hashes, strict=True):
+        earlier = loaded.get(sha)
+        if earlier is not None or sha in seen:
+            kind, ingest_id = earlier if earlier else (kinds[0], 0)
+            note = (f"the same bytes were loaded by ingest {ingest_id}" if ingest_id
+                    else "the same bytes came twice in this ingest")
+            record = IngestRecord(ingest_id, kind, file.display, UNCHANGED, note=note)
+            report.files.append(record)
+            if earlier is None:
+                twice.setdefault(sha, []).append(record)
+            continue
+        seen.add(sha)
+        items.append(source.recognise(file, sha, workdir))
+    return items, twice
+
+
+class _Writer:
+    """Writes parsed files, many at a time where the source allows (one statement per table
+    for a whole batch of small files), and keeps what the next file needs to know: coverage
+    held, and the geography held (which a file of this same ingest may have added to)."""
+
+    # Files held back before a write; a stream (a very large file) is written at once.
+    BATCH_FILES = 500
+    BATCH_ROWS = 1_000_000
+
+    def __init__(self, con: duckdb.DuckDBPyConnection, source: Source, run_id: str,
+                 replace: bool, report: IngestReport) -> None:
+        self.con = con
+        self.source = source
+        self.run_id = run_id
+        self.replace = replace
+        self.report = report
+        self.covered: dict[str, dict[tuple[str, str], tuple[int, str]]] = {}
+        self._held: HeldGeography | None = None
+        self.pending: list[tuple[Item, Parsed]] = []
+        self.pending_rows = 0
+        self.ids: dict[str, int] = {}           # sha -> ingest id, for files seen twice
+
+    def held(self) -> HeldGeography:
+        if self._held is None:
+            self._held = HeldGeography(*ingest_log.held_geography(self.con))
+        return self._held
+
+    def add(self, item: Item, parsed: Parsed) -> None:
+        self.pending.append((item, parsed))
+        self.pending_rows += parsed.rows_in
+        streaming = any(not isinstance(t, pa.Table) for t in parsed.tables.values())
+        # Sources whose next file depends on this one (areas, geography) write file by file.
+        if (not self.source.batched or streaming or len(self.pending) >= self.BATCH_FILES
+                or self.pending_rows >= self.BATCH_ROWS):
+            self.flush()
+
+    def flush(self) -> None:
+        batch, self.pending, self.pending_rows = self.pending, [], 0
+        if not batch:
+            return
+        con = self.con
+        ids = ingest_log.start_ingests(con, self.run_id, [
+            (item.log_kind, item.file.display, item.sha, item.file.size(), parsed.force,
+             parsed.month) for item, parsed in batch])
+        records: list[IngestRecord] = []
+        for (item, parsed), ingest_id in zip(batch, ids, strict=True):
+            self.ids[item.sha] = ingest_id
+            records.append(self._settle(item, parsed, ingest_id, records))
+        by_target: dict[str, list[pa.Table]] = {}
+        for (item, parsed), record in zip(batch, records, strict=True):
+            if record.status not in (LOADED,):
+                continue
+            for target, rows in parsed.tables.items():
+                if isinstance(rows, pa.Table):
+                    by_target.setdefault(target, []).append(rows.append_column(
+                        "ingest_id", pa.array([record.ingest_id] * rows.num_rows, pa.int32())))
+                else:
+                    self._write(item, target, rows, record)
+            if parsed.areas:
+                writes.upsert_areas(con, parsed.areas, item.file.name,
+                                    rename=parsed.rename_areas)
+            if parsed.links:
+                writes.upsert_links(con, parsed.links, item.file.name)
+            if parsed.areas or parsed.links:
+                self._held = None   # the next file sees these areas
+        for target, tables in by_target.items():
+            # One contiguous table: DuckDB scans hundreds of small chunks slowly.
+            rows = pa.concat_tables(tables, promote_options="default").combine_chunks()
+            # One file's name as the source of rows that lack one (reference tables come one
+            # file at a time, so this is that file's name).
+            writes.write(con, target, rows, ingest_id=0, source=batch[0][0].file.name)
+        quarantined = [(record.ingest_id, record.file, *bad)
+                       for (_, parsed), record in zip(batch, records, strict=True)
+                       for bad in parsed.rejected]
+        ingest_log.quarantine_many(con, quarantined)
+        ingest_log.finish_ingests(con, [
+            (r.ingest_id, r.status, r.rows_in, r.rows_loaded, r.rows_quarantined, r.note,
+             r.lsoa_vintage) for r in records])
+        self.report.files.extend(records)
+
+    def _write(self, item: Item, target: str, rows: pa.RecordBatchReader,
+               record: IngestRecord) -> None:
+        written = writes.write(self.con, target, rows, ingest_id=record.ingest_id,
+                               source=item.file.name)
+        if written != record.rows_loaded:
+            raise AssertionError(f"{item.file.display}: {written} rows written, "
+                                 f"{record.rows_loaded} loaded")
+
+    def _settle(self, item: Item, parsed: Parsed, ingest_id: int,
+                batch: list[IngestRecord]) -> IngestRecord:
+        """The file's status and counts, decided before anything of it is written."""
+        record = IngestRecord(ingest_id, item.log_kind, item.file.display, LOADED,
+                              force=parsed.force, month=parsed.month,
+                              lsoa_vintage=parsed.lsoa_vintage,
+                              control_characters=parsed.control_characters)
+        if parsed.rows_in == 0:
+            # A header and nothing else: logged, so the user sees it, but never coverage.
+            record.status = EMPTY
+            record.note = "; ".join(["no data rows", *parsed.notes])
+            return record
+        conflict = (self._coverage(item, parsed, ingest_id, batch) if self.source.coverage
+                    else None)
+        if conflict:
+            record.status, record.note = DUPLICATE, conflict
+            self._reject_whole(parsed, conflict)
+        else:
+            record.note = parsed.note
+        record.rows_in = parsed.rows_in
+        record.rows_loaded = parsed.rows_loaded
+        record.rows_quarantined = len(parsed.rejected)
+        return record
+
+    def _coverage(self, item: Item, parsed: Parsed, ingest_id: int,
+                  batch: list[IngestRecord]) -> str | None:
+        """A second file for a force and month already covered is reported and its rows
+        quarantined; with `replace` it supersedes the earlier one."""
+        if not (parsed.force and parsed.month):
+            return None
+        covered = self.covered.get(item.log_kind)
+        if covered is None:
+            covered = self.covered[item.log_kind] = ingest_log.coverage_held(self.con,
+                                                                              item.log_kind)
+        key = (parsed.force, parsed.month)
+        display = item.file.display
+        if key in covered:
+            old_id, old_file = covered[key]
+            kind = item.log_kind.removeprefix("police-")
+            message = (f"{parsed.force} {parsed.month} {kind} is already loaded from "
+                       f"{old_file} (ingest {old_id})")
+            if not self.replace:
+                self.report.conflicts.append(f"{message}; {display} not loaded (use --replace "
+                                             "to load it instead)")
+                return (f"duplicate coverage: {message}; pass --replace to load this file "
+                        "instead")
+            ingest_log.retire_ingest(self.con, old_id, next(iter(parsed.tables)))
+            for record in [*self.report.files, *batch]:   # a file earlier in this ingest
+                if record.ingest_id == old_id:
+                    record.status = REPLACED
+                    record.note = "replaced by a later file in the same ingest (--replace)"
+            self.report.conflicts.append(f"{message}; replaced by {display}")
+        covered[key] = (ingest_id, display)
+        return None
+
+    def _reject_whole(self, parsed: Parsed, reason: str) -> None:
+        """Every row of a file not loaded is quarantined with the reason, good rows too."""
+        lines: list[int] = []
+        for rows in parsed.tables.values():
+            table = rows if isinstance(rows, pa.Table) else rows.read_all()
+            if "line_no" in table.column_names:
+                lines += table.column("line_no").to_pylist()
+        text = parsed.raw(lines) if parsed.raw else {}
+        bad = [(line, None, reason, text.get(line)) for line in lines]
+        parsed.rejected = sorted(parsed.rejected + bad, key=lambda r: r[0] or 0)
+        parsed.rows_loaded = 0
