@@ -136,18 +136,143 @@ def test_a_bad_config_file_is_one_clean_error_line(tmp_path, monkeypatch, capsys
     assert not (tmp_path / "out").exists()
 
 
-# --------------------------------------------------------------------------- the --db path
+def test_an_unexpected_failure_is_one_line_not_a_traceback(tmp_path, monkeypatch, capsys):
+    """A bug or an environment failure the code did not foresee still ends as one line."""
+    import cspkit.ingest.pipeline as pipeline
+
+    def boom(*args, **kwargs):  # type: ignore[no-untyped-def]
+        raise RuntimeError("something nobody foresaw\nsecond line")
+
+    monkeypatch.setattr(pipeline, "run_ingest", boom)
+    monkeypatch.setattr("cspkit.ingest.run_ingest", boom)
+    csv = tmp_path / "2023-01-bedfordshire-street.csv"
+    csv.write_text("Crime ID,Month\n")
+    code, err = run_main(["ingest", "police", str(csv), "--db", str(tmp_path / "w.duckdb")],
+                         monkeypatch, capsys)
+    assert code == 1
+    assert "Traceback (most recent" not in err
+    assert len([line for line in err.splitlines() if line.startswith("error:")]) == 1
+    assert "unexpected RuntimeError: something nobody foresaw" in err and "CSPKIT_DEBUG" in err
 
 
-def _main(monkeypatch, capsys, *args: str) -> tuple[int, str]:  # type: ignore[no-untyped-def]
-    """Run the command as the console script does (main() prints user errors as one line)."""
-    from cspkit.cli import main
+def test_an_os_error_names_the_file(tmp_path, monkeypatch, capsys):
+    import cspkit.ingest.pipeline as pipeline
+
+    def denied(*args, **kwargs):  # type: ignore[no-untyped-def]
+        raise PermissionError(13, "Permission denied", "/somewhere/file.csv")
+
+    monkeypatch.setattr(pipeline, "run_ingest", denied)
+    monkeypatch.setattr("cspkit.ingest.run_ingest", denied)
+    csv = tmp_path / "x.csv"
+    csv.write_text("a\n")
+    code, err = run_main(["ingest", "police", str(csv), "--db", str(tmp_path / "w.duckdb")],
+                         monkeypatch, capsys)
+    assert code == 2 and "Traceback" not in err
+    assert "/somewhere/file.csv: Permission denied" in err
+
+
+def test_measure_csv_neutralises_formula_like_text(demo_warehouse_path: Path, monkeypatch):
+    """`cspkit measure --format csv` goes through the same cell safety as every export: a
+    category a spreadsheet would run gets a leading quote; numbers are left alone."""
+    import csv
+    import io
+
+    import pandas as pd
+
+    from cspkit.measures import catalogue
+
+    categories = ["=1+1", "+cmd", "-2+3", "@SUM(A1)", "\tTab", "\rReturn", "Burglary"]
+    frame = pd.DataFrame({"category": categories, "count": [-1, 2, 3, 4, 5, 6, 7],
+                          "change": ["-12", "+3.5", "-12%", "-1,234", "", "0", "1"]})
+    monkeypatch.setattr(catalogue, "run_measure", lambda con, name, **kwargs: frame)
+    result = CliRunner().invoke(app, ["measure", "counts", "--area", "Bedford", "--db",
+                                      str(demo_warehouse_path), "--format", "csv"])
+    assert result.exit_code == 0, result.output
+    rows = list(csv.reader(io.StringIO(result.stdout, newline="")))
+    assert rows[0] == ["category", "count", "change"]
+    assert [r[0] for r in rows[1:]] == ["'" + c for c in categories[:-1]] + ["Burglary"]
+    assert [r[1] for r in rows[1:]] == ["-1", "2", "3", "4", "5", "6", "7"]
+    assert [r[2] for r in rows[1:]] == ["-12", "+3.5", "-12%", "-1,234", "", "0", "1"]
+
+
+# --------------------------------------------------------------------------- bad paths
+
+OUT_COMMANDS = {
+    "assess": ["assess", "--area", "Bedford", "--no-pdf"],
+    "places": ["places", "--area", "Bedford", "--no-pdf"],
+    "profile": ["profile", "--name", "X", "--lsoas", "E01017539", "--no-pdf"],
+    "demo": ["demo"],
+}
+
+
+def _main(args: list[str], monkeypatch: pytest.MonkeyPatch,
+          capsys: pytest.CaptureFixture[str]) -> tuple[int, str]:
+    """Run `cspkit ARGS` as the console script does (errors printed by `main`), in-process so
+    a test can stand in for what root cannot see; any traceback fails the test."""
+    from cspkit import cli
 
     monkeypatch.setattr(sys, "argv", ["cspkit", *args])
     with pytest.raises(SystemExit) as exited:
-        main()
+        cli.main()
     captured = capsys.readouterr()
     return int(exited.value.code or 0), captured.out + captured.err
+
+
+@pytest.mark.parametrize("command", OUT_COMMANDS)
+def test_out_that_is_a_file_is_a_clean_error(command, tmp_path, monkeypatch, capsys):
+    file = tmp_path / "existing.txt"
+    file.write_text("x")
+    db = str(tmp_path / "never-opened.duckdb")
+    code, output = _main([*OUT_COMMANDS[command], "--db", db, "--out", str(file)],
+                         monkeypatch, capsys)
+    assert code == 2
+    text = " ".join(output.split())   # rich wraps long lines
+    assert text.startswith("error: --out ") and "existing.txt: is a file, not a folder" in text
+    assert "Traceback" not in output
+    assert not Path(db).exists()      # refused before any work
+
+
+@pytest.mark.parametrize("command", OUT_COMMANDS)
+def test_out_in_a_read_only_folder_is_a_clean_error(command, tmp_path, monkeypatch, capsys):
+    from cspkit import cli_checks
+
+    locked = tmp_path / "locked"
+    locked.mkdir()
+    locked.chmod(0o555)
+    if os.geteuid() == 0:   # root writes anywhere: let the check see the mode bits
+        monkeypatch.setattr(cli_checks, "_writable", lambda p: bool(p.stat().st_mode & 0o200))
+    try:
+        code, output = _main([*OUT_COMMANDS[command], "--db", str(tmp_path / "w.duckdb"),
+                              "--out", str(locked / "reports")], monkeypatch, capsys)
+    finally:
+        locked.chmod(0o755)
+    assert code == 2
+    assert "locked is not writable" in " ".join(output.split())
+    assert "Traceback" not in output
+
+
+def test_missing_or_bad_polygon_is_a_clean_error(tmp_path, monkeypatch, capsys,
+                                                 demo_warehouse_path):
+    base = ["profile", "--name", "X", "--db", str(demo_warehouse_path), "--polygon"]
+    code, output = _main([*base, str(tmp_path / "absent.geojson")], monkeypatch, capsys)
+    assert code == 2 and "Traceback" not in output
+    assert "--polygon " in output and "absent.geojson: no such file" in " ".join(output.split())
+    code, output = _main([*base, str(tmp_path)], monkeypatch, capsys)
+    assert code == 2 and "is a folder, not a file" in " ".join(output.split())
+    broken = tmp_path / "broken.geojson"
+    broken.write_text('{"type": "Feature",\n "geometry": ')
+    code, output = _main([*base, str(broken)], monkeypatch, capsys)
+    text = " ".join(output.split())
+    assert code == 2 and "Traceback" not in output
+    assert "broken.geojson, line 2: not valid JSON" in text and "expected a GeoJSON" in text
+    listed = tmp_path / "list.geojson"
+    listed.write_text("[]")
+    code, output = _main([*base, str(listed)], monkeypatch, capsys)
+    assert code == 2 and "holds a JSON list, not an object" in " ".join(output.split())
+
+
+
+# --------------------------------------------------------------------------- the --db path
 
 
 def _one_error_line(output: str) -> str:
@@ -179,7 +304,7 @@ def test_a_db_that_is_not_a_warehouse_is_one_line_and_changes_nothing(
         (["measure", "counts", "--area", "Bedford", "--db", str(empty)], "is empty"),
     ]
     for args, expected in cases:
-        code, output = _main(monkeypatch, capsys, *args)
+        code, output = _main([*args], monkeypatch, capsys)
         assert code != 0, args
         assert expected in _one_error_line(output), args
     assert existing.read_text() == "Crime ID,Month\nabc,2023-01\n"
@@ -200,16 +325,16 @@ def test_a_read_only_warehouse_or_folder_is_refused_to_an_ingest(
     police = str(cambridgeshire_zip)
     db.chmod(0o444)
     try:
-        code, output = _main(monkeypatch, capsys, "ingest", "police", police, "--db", str(db))
+        code, output = _main(["ingest", "police", police, "--db", str(db)], monkeypatch, capsys)
         assert code != 0 and "w.duckdb is read-only" in _one_error_line(output)
         db.chmod(0o644)
         folder.chmod(0o555)
         for target in (db, folder / "new.duckdb"):
-            code, output = _main(monkeypatch, capsys, "ingest", "police", police,
-                                 "--db", str(target))
+            code, output = _main(["ingest", "police", police,
+                                 "--db", str(target)], monkeypatch, capsys)
             assert code != 0 and "is read-only" in _one_error_line(output)
         # Reading a read-only warehouse is fine.
-        code, output = _main(monkeypatch, capsys, "status", "--db", str(db), "--format", "json")
+        code, output = _main(["status", "--db", str(db), "--format", "json"], monkeypatch, capsys)
         assert code == 0 and json.loads(output)["ingests"] == []
     finally:
         folder.chmod(0o755)
@@ -229,7 +354,7 @@ def test_a_warehouse_held_open_by_another_program_is_one_line(monkeypatch, capsy
     monkeypatch.setenv("CSPKIT_LOCK_WAIT", "0.3")
     try:
         assert holder.stdout is not None and holder.stdout.readline() == "open\n"
-        code, output = _main(monkeypatch, capsys, "status", "--db", str(db))
+        code, output = _main(["status", "--db", str(db)], monkeypatch, capsys)
     finally:
         holder.kill()
         holder.wait()
@@ -272,14 +397,14 @@ def test_status_measure_and_a_second_ingest_beside_a_running_ingest(
         _, status = os.waitpid(ingest.pid, os.WUNTRACED)
         assert os.WIFSTOPPED(status), ingest.communicate()
         # This process is the other one: the commands run here, beside the stopped ingest.
-        code, output = _main(monkeypatch, capsys, "status", "--format", "json", "--db", str(db))
+        code, output = _main(["status", "--format", "json", "--db", str(db)], monkeypatch, capsys)
         assert code == 0 and json.loads(output) == before  # the old state
-        code, output = _main(monkeypatch, capsys, "measure", "counts", "--area", "Bedford",
-                             "--period", "2023", "--format", "csv", "--db", str(db))
+        code, output = _main(["measure", "counts", "--area", "Bedford",
+                             "--period", "2023", "--format", "csv", "--db", str(db)], monkeypatch, capsys)
         assert code == 0 and "Anti-social behaviour" in output
         monkeypatch.setenv("CSPKIT_LOCK_WAIT", "0.5")
-        code, output = _main(monkeypatch, capsys, "ingest", "police", str(month),
-                             "--db", str(db))
+        code, output = _main(["ingest", "police", str(month),
+                             "--db", str(db)], monkeypatch, capsys)
         assert code == 2 and "Traceback" not in output
         assert output.splitlines() == [
             f"waiting for another ingest (pid {ingest.pid}) to finish with {db}...",

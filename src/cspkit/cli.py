@@ -6,6 +6,7 @@ Every command's --help ends with a worked example.
 from __future__ import annotations
 
 import json
+import os
 import sys
 from contextlib import contextmanager
 from enum import StrEnum
@@ -62,12 +63,28 @@ class OutputFormat(StrEnum):
 
 
 def main() -> None:
+    """Run the command; every failure ends as one line on stderr and a non-zero exit code.
+    CSPKIT_DEBUG=1 shows the traceback of an unexpected one."""
     try:
         app()
     except CspkitError as exc:
-        # One line whatever the terminal's width: scripts and logs read it whole.
-        console.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
-        sys.exit(2)
+        _fail(str(exc), 2)
+    except KeyboardInterrupt:
+        _fail("interrupted; an ingest in progress was rolled back", 130)
+    except OSError as exc:
+        where = f"{exc.filename}: " if exc.filename else ""
+        _fail(f"{where}{exc.strerror or exc}", 2)
+    except Exception as exc:
+        if os.environ.get("CSPKIT_DEBUG"):
+            raise
+        first = (str(exc).strip().splitlines() or [""])[0][:300]
+        _fail(f"unexpected {type(exc).__name__}: {first} (this is a bug: please report it; "
+              "CSPKIT_DEBUG=1 shows the traceback)", 1)
+
+
+def _fail(message: str, code: int) -> None:
+    console.print(f"[bold red]error:[/] {message}", highlight=False, soft_wrap=True)
+    sys.exit(code)
 
 
 def _progress(transfer: bool = False) -> Progress:
@@ -382,7 +399,10 @@ def measure_cmd(
 
 def _write_frame(frame, format: TableFormat) -> None:  # type: ignore[no-untyped-def]
     if format is TableFormat.csv:
-        sys.stdout.write(frame.to_csv(index=False))
+        from cspkit.products.cell_safety import write_csv
+
+        # Opened in a spreadsheet: text that would run as a formula gets a leading quote.
+        sys.stdout.write(write_csv(frame) or "")
     elif format is TableFormat.json:
         sys.stdout.write(frame.to_json(orient="records", date_format="iso", indent=2) + "\n")
     else:
@@ -424,6 +444,7 @@ def assess_cmd(
 
         cspkit assess --area Bedford --year 2023 --out reports/ --db demo.duckdb
     """
+    from cspkit.cli_checks import output_folder
     from cspkit.measures.periods import parse_period
     from cspkit.products.report.assessment import build_assessment
     from cspkit.products.report.config import load_local_content
@@ -433,6 +454,7 @@ def assess_cmd(
     chosen = [p for p in (str(year) if year else None, financial_year, period) if p]
     if len(chosen) > 1:
         raise CspkitError("give at most one of --year, --financial-year or --period")
+    output_folder(out_dir)
     local = load_local_content(config)
     con = open_reader(db)
     try:
@@ -488,11 +510,14 @@ def places_cmd(
 
         cspkit places --area Bedford --level ward --year 2023 --format csv
     """
+    from cspkit.cli_checks import output_folder
     from cspkit.measures.periods import calendar_year
     from cspkit.measures.places import ranking_stability, vulnerable_places
     from cspkit.products.places_report import published_ranking, write_places
     from cspkit.store import open_reader
 
+    if out_dir is not None:
+        output_folder(out_dir)
     if level not in ("ward", "lsoa"):
         raise CspkitError(f"--level must be ward or lsoa, not {level!r}")
     con = open_reader(db)
@@ -569,6 +594,7 @@ def profile_cmd(
 
         cspkit profile --name Kempston --wards "Kempston West,Kempston North" --out brief/
     """
+    from cspkit.cli_checks import input_file, output_folder
     from cspkit.measures.areas import custom_area, select_area
     from cspkit.measures.custom_areas import RULES, area_from_polygon, area_from_wards
     from cspkit.products.profile import profile, published_profile, write_profile
@@ -577,6 +603,10 @@ def profile_cmd(
     chosen = [x for x in (lsoas, wards, polygon) if x]
     if len(chosen) != 1:
         raise CspkitError("give exactly one of --lsoas, --wards or --polygon")
+    if polygon is not None:
+        input_file(polygon, "--polygon", "a GeoJSON file holding a polygon")
+    if out_dir is not None:
+        output_folder(out_dir)
     if rule not in RULES:
         raise CspkitError(f"--rule must be one of {', '.join(RULES)}, not {rule!r}")
     if format not in (None, "json"):
@@ -669,9 +699,12 @@ def demo_cmd(
 
         cspkit demo --db demo.duckdb --out demo-assessment/
     """
+    from cspkit.cli_checks import output_folder
     from cspkit.demo import build_demo, summary
     from cspkit.store import open_reader, writer
 
+    if document:
+        output_folder(out_dir)  # now, not after the minute the build takes
     with writer(db) as con, _progress() as progress:
         task = progress.add_task("demo data", total=None, item="")
 
@@ -699,6 +732,30 @@ def demo_cmd(
     out.print(f"strategic assessment (PDF):  {paths['pdf'].resolve()}")
     out.print(f"tables: {len(doc.tables())} CSV files and {paths['xlsx'].name} in "
               f"{out_dir.resolve()}")
+
+
+
+# --------------------------------------------------------------------------- doctor
+
+
+@app.command("doctor")
+def doctor_cmd() -> None:
+    """Check this machine: the Python version, and the system libraries and programs cspkit
+    needs besides its Python packages (Pango, PangoFT2 and HarfBuzz-Subset for PDFs; Debian's
+    Chromium for the browser tests and the web app), each found or missing, with the command
+    that installs what is missing. Exits 0 when everything is present, 1 otherwise.
+
+    Example:
+
+        cspkit doctor
+    """
+    from cspkit.doctor import diagnose, report
+
+    diagnosis = diagnose()
+    # Plain stdout: rich would wrap the install command, which people copy.
+    sys.stdout.write("\n".join(report(diagnosis)) + "\n")
+    if not diagnosis.ok:
+        raise typer.Exit(code=1)
 
 
 if __name__ == "__main__":

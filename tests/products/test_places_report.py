@@ -132,3 +132,37 @@ def test_the_printed_ranking_is_published(demo_warehouse, demo_warehouse_path):
     analyst = CliRunner().invoke(app, [*args, "--analyst"])
     assert analyst.exit_code == 0, analyst.output
     assert pd.DataFrame(json.loads(analyst.stdout))[counts].isin([1, 2, 3, 4]).any().any()
+
+
+def test_formula_like_place_names_are_neutralised_in_every_csv(demo_warehouse_path, tmp_path,
+                                                               monkeypatch):
+    """A ward name a spreadsheet would run goes out with a leading quote in the published
+    table's CSV and XLSX and in the analyst ranking."""
+    from openpyxl import load_workbook
+
+    from cspkit.products import places_report
+    from cspkit.store import connect
+
+    real = places_report.vulnerable_places
+
+    def renamed(*args, **kwargs):
+        ranking = real(*args, **kwargs)
+        ranking.loc[ranking.index[:2], "name"] = ["=HYPERLINK(\"http://x\")", "@SUM(A1)"]
+        return ranking
+
+    monkeypatch.setattr(places_report, "vulnerable_places", renamed)
+    con = connect(demo_warehouse_path, read_only=True)
+    try:
+        paths = places_report.write_places(con, "Bedford", calendar_year(2023), tmp_path,
+                                           level="ward", pdf=False)
+    finally:
+        con.close()
+    expected = ["'=HYPERLINK(\"http://x\")", "'@SUM(A1)"]
+    analyst = pd.read_csv(paths["ranking"], dtype=str)
+    assert analyst["name"].tolist()[:2] == expected
+    published = pd.read_csv(paths["csv:places-ranking"], dtype=str)
+    assert published["Ward"].tolist()[:2] == expected
+    book = load_workbook(paths["xlsx"])
+    cells = [c for row in book.worksheets[1].iter_rows() for c in row]
+    assert not [c for c in cells if c.data_type == "f"]
+    assert {c.value for c in cells} >= set(expected)

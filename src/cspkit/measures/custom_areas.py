@@ -28,7 +28,7 @@ from shapely import STRtree
 from shapely.geometry import shape
 from shapely.geometry.base import BaseGeometry
 
-from cspkit.errors import AreaNotFound
+from cspkit.errors import AreaNotFound, InputError
 from cspkit.measures.areas import (
     AreaSelection,
     children,
@@ -127,7 +127,17 @@ def read_polygon(path: Path | str) -> tuple[BaseGeometry, str]:
     Accepts a Feature, FeatureCollection or bare Geometry; polygons are unioned. A legacy
     `crs` member other than WGS84/CRS84 is honoured by reprojecting; coordinates with no CRS that
     cannot be lon/lat but fit the British National Grid are taken as EPSG:27700."""
-    data = json.loads(Path(path).read_text(encoding="utf-8"))
+    expected = "a GeoJSON Feature, FeatureCollection or Polygon"
+    try:
+        data = json.loads(Path(path).read_text(encoding="utf-8"))
+    except json.JSONDecodeError as exc:
+        raise InputError(str(path), f"not valid JSON: {exc.msg}", line=exc.lineno,
+                         expected=expected) from exc
+    except UnicodeDecodeError as exc:
+        raise InputError(str(path), "not UTF-8 text", expected=expected) from exc
+    if not isinstance(data, dict):
+        raise InputError(str(path), f"holds a JSON {type(data).__name__}, not an object",
+                         expected=expected)
     kind = data.get("type")
     if kind == "FeatureCollection":
         geoms = [shape(f["geometry"]) for f in data.get("features", []) if f.get("geometry")]

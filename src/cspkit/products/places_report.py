@@ -29,6 +29,7 @@ from cspkit.measures.disclosure_audit import (
 )
 from cspkit.measures.periods import Period, calendar_year
 from cspkit.measures.places import ISSUES, stability_of, vulnerable_places
+from cspkit.products.cell_safety import write_csv
 from cspkit.products.profile import slug
 from cspkit.products.report import charts
 from cspkit.products.report.document import Block, Document, Paragraph, Section, Table
@@ -178,7 +179,7 @@ def write_places(con: duckdb.DuckDBPyConnection, area: str, period: Period, out_
     paths["ranking"] = out_dir / f"{stem}-analyst.csv"
     synthetic = bool(full.attrs.get("synthetic"))
     analyst = full.assign(**{SYNTHETIC_COLUMN: SYNTHETIC_VALUE}) if synthetic else full
-    analyst.to_csv(paths["ranking"], index=False)
+    write_csv(analyst, paths["ranking"])
     _describe(paths["dictionary"], paths["ranking"].name, analyst, synthetic)
     return paths
 
@@ -190,5 +191,6 @@ def _describe(dictionary: Path, file: str, frame: pd.DataFrame, synthetic: bool)
     rows = [{"file": file, "table": title, "column": c.name, "header": c.header,
              "kind": c.kind, "unit": c.unit, "description": c.description}
             for c in (label(name) for name in frame.columns)]
-    pd.concat([pd.read_csv(dictionary, dtype=str, keep_default_na=False), pd.DataFrame(rows)]
-              ).to_csv(dictionary, index=False, encoding="utf-8")
+    merged = pd.concat([pd.read_csv(dictionary, dtype=str, keep_default_na=False),
+                        pd.DataFrame(rows)])
+    write_csv(merged, dictionary)

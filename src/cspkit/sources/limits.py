@@ -16,6 +16,8 @@ CSPKIT_MAX_ARCHIVE_DEPTH        2         zips inside zips: 1 = a zip's own file
 CSPKIT_MAX_FIELD_BYTES          1 MiB     one CSV field
 CSPKIT_MAX_DOWNLOAD_BYTES       4 GiB     one download (announced size or bytes received)
 CSPKIT_MAX_YAML_BYTES           1 MiB     a YAML schema or settings file
+CSPKIT_MAX_INGEST_MEMORY        512 MiB   DuckDB's memory while parsing, and while writing
+                                          (each spills to disk beyond it)
 =============================== ========= ========================================================
 
 Sizes take a plain number of bytes or a unit: ``500MB``, ``2GiB``, ``64k`` (K, M, G and T are
@@ -55,6 +57,7 @@ class IngestLimits:
     max_field_bytes: int = 1 * MiB
     max_download_bytes: int = 4 * GiB
     max_yaml_bytes: int = 1 * MiB
+    max_ingest_memory: int = 512 * MiB
 
 
 def env_name(setting: str) -> str:

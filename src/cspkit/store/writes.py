@@ -8,7 +8,8 @@ and is settled here, whatever file the rows came from.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 
 import duckdb
 import pyarrow as pa
@@ -43,6 +44,20 @@ LSOA_CHANGES = """
                 WHEN n11 > 1 THEN 'M' ELSE 'U' END, ?
     FROM fan"""
 TARGETS = (*APPEND, *REPLACE, "imd", "lsoa_changes")
+
+
+@contextmanager
+def memory_capped(con: duckdb.DuckDBPyConnection, limit_bytes: int) -> Iterator[None]:
+    """DuckDB's memory for the duration of a load, spilling to disk beyond it; the setting
+    held before is restored afterwards."""
+    row = con.execute("SELECT current_setting('memory_limit')").fetchone()
+    before = str(row[0]) if row else None
+    con.execute(f"SET memory_limit = '{int(limit_bytes) // (1 << 20)}MiB'")
+    try:
+        yield
+    finally:
+        if before:
+            con.execute(f"SET memory_limit = '{before}'")
 
 
 _COLUMNS: dict[str, list[str]] = {}

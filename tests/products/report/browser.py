@@ -3,6 +3,7 @@ itself refused and recorded, for the offline browser tests."""
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -15,9 +16,21 @@ CHROMIUM = "/usr/bin/chromium"  # Debian's browser; Playwright must never downlo
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
                  "--no-first-run", "--disable-background-networking",
                  "--disable-component-update", "--disable-sync"]
-needs_chromium = pytest.mark.skipif(
-    not Path(CHROMIUM).exists(),
-    reason=f"Debian chromium not installed at {CHROMIUM} (.ci/run installs it)")
+
+
+def missing_chromium() -> str:
+    return (f"Debian chromium not installed at {CHROMIUM} (`cspkit doctor` says how to install "
+            "it; .ci/run installs it)")
+
+
+def skip_without_chromium() -> bool:
+    """Skip when chromium is missing, unless CSPKIT_REQUIRE_SYSTEM_DEPS=1 (as CI sets it): then
+    the test runs and fails by name, never skips quietly."""
+    required = os.environ.get("CSPKIT_REQUIRE_SYSTEM_DEPS") == "1"
+    return not required and not Path(CHROMIUM).exists()
+
+
+needs_chromium = pytest.mark.skipif(skip_without_chromium(), reason=missing_chromium())
 
 
 @dataclass
@@ -33,6 +46,8 @@ def offline_page(path: Path) -> Iterator[Visit]:
     """The page loaded from `path`; afterwards `requests` and `problems` can be checked."""
     from playwright import sync_api  # a test dependency: missing it is a failure, not a skip
 
+    if not Path(CHROMIUM).exists():   # only reached when required: see skip_without_chromium
+        pytest.fail(f"{missing_chromium()}; required because CSPKIT_REQUIRE_SYSTEM_DEPS=1")
     visit = Visit(page=None, url=path.as_uri())
 
     def route(r: Any) -> None:

@@ -173,6 +173,32 @@ def test_render_refuses_unnumbered_and_external(doc: Document) -> None:
     assert 'fill="url(#g)"' in render_html(doc)
 
 
+def test_outside_resources_are_refused_as_a_user_error(doc: Document) -> None:
+    from cspkit.errors import CspkitError
+
+    for svg in ['<svg><rect fill="url(https://example.org/p)" width="5" height="5"/></svg>',
+                '<svg><style>@import "https://example.org/a.css";</style></svg>',
+                '<svg><style>rect { fill: url(x.svg#p) }</style></svg>',
+                '<svg><use href="other.svg#shape"/></svg>',
+                '<svg><foreignObject><iframe></iframe></foreignObject></svg>']:
+        doc.figures()[0].svg = svg
+        with pytest.raises(CspkitError, match="outside resources"):
+            render_html(doc)
+
+
+def test_text_that_mentions_src_or_url_is_not_an_outside_resource(doc: Document) -> None:
+    """Titles, notes and alt text are escaped words: `src=` or `url(` in them fetches nothing."""
+    doc.title = "Data src=police url(x)"
+    doc.sections[0].title = 'Sources: <img src="https://example.org/a.png"> and @import'
+    doc.tables()[0].notes.append("See src=http://example.org and url(http://example.org).")
+    doc.figures()[0].alt = "Line chart: data src=police, style url(x)."
+    html = render_html(doc)
+    assert "<h1>Data src=police url(x)</h1>" in html
+    assert 'content="Data src=police url(x) for Exampleshire' in html
+    assert "Sources: &lt;img src=&#34;https://example.org/a.png&#34;&gt; and @import" in html
+    assert 'aria-label="Line chart: data src=police, style url(x)."' in html
+
+
 def test_unknown_paragraph_kind_fails(doc: Document) -> None:
     doc.sections[0].blocks.append(Paragraph("x", kind="warning"))
     with pytest.raises(ValueError, match="unknown paragraph kind"):
@@ -247,6 +273,23 @@ def test_pdf(tmp_path: Path, doc: Document, html: str, caplog: pytest.LogCapture
     assert reader.metadata is not None and reader.metadata.title
 
 
+def test_pdf_without_pango_is_a_user_error(tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+                                           ) -> None:
+    import sys
+    import types
+
+    from cspkit.errors import CspkitError
+
+    class Unloadable(types.ModuleType):
+        def __getattr__(self, name: str) -> object:
+            raise OSError("cannot load library 'libpango-1.0-0'")
+
+    monkeypatch.setitem(sys.modules, "weasyprint", Unloadable("weasyprint"))
+    with pytest.raises(CspkitError, match=r"cannot write x\.pdf: WeasyPrint needs Pango.*"
+                                          r"libpango-1\.0-0.*cspkit doctor.*--no-pdf"):
+        write_pdf("<p>x</p>", tmp_path / "x.pdf")
+
+
 def test_pdf_refuses_to_fetch(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
     page = '<html><body><p>x</p><img src="https://example.org/a.png" alt="a"></body></html>'
     with caplog.at_level(logging.WARNING, logger="weasyprint"):
@@ -286,6 +329,56 @@ def test_tables_to_csv_and_xlsx(tmp_path: Path, doc: Document) -> None:
     assert values[0][0] == "Table 2: Charges by ward"
     assert values[2] == ("Ward", "Charged", "Share of outcomes")
     assert values[3] == ("North", "<5", 0.0)
+
+
+FORMULA_LIKE = ["=HYPERLINK(\"http://example.org\",\"x\")", "+1+1", "-2+3", "@SUM(A1)",
+                "\tTab first", "\rReturn first"]
+
+
+def test_formula_like_text_is_neutralised_in_csv_and_xlsx(tmp_path: Path) -> None:
+    """A category (or any text) that a spreadsheet would run goes out with a leading quote in
+    the table CSV, the data dictionary and the workbook, stored as text; numbers and plain
+    signed numbers are left as they are."""
+    from openpyxl import load_workbook
+
+    frame = pd.DataFrame({"category": [*FORMULA_LIKE, "Burglary"],
+                          "count": [10, 20, 30, 40, 50, 60, 70],
+                          "change": ["-12", "+3", "-1,234", "-12%", "5", "-0.5", "0"],
+                          "=1+1": ["a"] * 7})
+    doc = Document(title="T", area_name="A", area_code="E06000099", period_label="2023",
+                   produced=date(2025, 6, 3), sections=[Section("s", "S", blocks=[
+                       Table("injected", "@Title", frame, source="=Source",
+                             headers={"category": "-Category"})])])
+    doc.number()
+    paths = write_tables(doc, tmp_path)
+
+    written = pd.read_csv(paths[0], dtype=str, keep_default_na=False)
+    assert written["category"].tolist() == ["'" + t for t in FORMULA_LIKE] + ["Burglary"]
+    assert written["count"].tolist() == ["10", "20", "30", "40", "50", "60", "70"]
+    assert written["change"].tolist() == frame["change"].tolist()   # plain signed numbers
+    assert list(written.columns) == ["category", "count", "change", "'=1+1"]
+    dictionary = pd.read_csv(paths[-2], dtype=str, keep_default_na=False)
+    assert dictionary["column"].tolist() == list(written.columns)
+    assert "-Category" not in dictionary["header"].tolist()
+    assert "'-Category" in dictionary["header"].tolist()
+
+    book = load_workbook(paths[-1])
+    for sheet in book.worksheets:
+        for row in sheet.iter_rows():
+            for cell in row:
+                assert cell.data_type != "f", (sheet.title, cell.coordinate, cell.value)
+    contents = [r for r in book["Contents"].iter_rows(min_row=3, values_only=True)]
+    assert contents[0][1:3] == ("'@Title", "'=Source")
+    rows = list(book.worksheets[1].iter_rows(values_only=True))
+    header = next(i for i, r in enumerate(rows) if r[0] == "'-Category")
+    assert rows[header][3] == "'=1+1"
+    data = rows[header + 1:]
+    # (XML reads a carriage return back as a line feed.)
+    assert [r[0] for r in data] == ["'" + t.replace("\r", "\n") for t in FORMULA_LIKE] + [
+        "Burglary"]
+    assert [r[1] for r in data] == [10, 20, 30, 40, 50, 60, 70]
+    # Whole numbers held as text become numbers; other plain signed numbers stay text.
+    assert [r[2] for r in data][:4] == [-12, "+3", "-1,234", "-12%"]
 
 
 def test_sheet_names_are_short_and_unique() -> None:

@@ -8,7 +8,9 @@ attachment, an offline laptop) and never fetch anything, so styles and figures a
 Column headers: HTML, PDF and XLSX show each column in words with its unit (`labels`), and the
 column's kind decides how values are written (shares as percentages, years without separators);
 CSV files keep the machine field names, described in `data-dictionary.csv` beside them. Tables
-and figures marked synthetic say SYNTHETIC DATA in every output.
+and figures marked synthetic say SYNTHETIC DATA in every output. Text a spreadsheet would run as
+a formula (`=`, `+`, `-`, `@`, ...) gets a leading `'` in every CSV and XLSX
+(`cspkit.products.cell_safety`).
 
 Nothing is written that would disclose a small count: `write_document` and `write_tables` first
 audit every table against its arithmetic and every sentence, title, note and figure description
@@ -24,6 +26,7 @@ import numbers
 import re
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
+from html.parser import HTMLParser
 from importlib.resources import files
 from pathlib import Path
 from typing import Any
@@ -32,6 +35,7 @@ import jinja2
 import pandas as pd
 from markupsafe import Markup
 
+from cspkit.errors import CspkitError
 from cspkit.measures.disclosure_audit import (
     DisclosureLeak,
     Leak,
@@ -39,6 +43,7 @@ from cspkit.measures.disclosure_audit import (
     audit_text,
     svg_texts,
 )
+from cspkit.products.cell_safety import as_text, safe_cell, write_csv
 from cspkit.products.report import labels
 from cspkit.products.report.document import Document, Figure, Paragraph, Section, Table
 
@@ -231,30 +236,64 @@ def _cell(value: Any, kind: str) -> Cell:
     return Cell(text, numeric and text != "")
 
 
-# Anything that would make a browser or WeasyPrint fetch or run something: an attribute pointing
-# somewhere other than an anchor in this page, url() other than data: or #fragment, @import,
-# <link>, <script> and embedded documents.
-_EXTERNAL_ATTR = re.compile(
-    r"""\s(?:src|href|xlink:href|srcset|poster|data|action|formaction)\s*=\s*(?!["']?\s*#)""",
-    re.IGNORECASE)
+class OutsideResource(CspkitError, ValueError):
+    """Rendered HTML that would make a browser or WeasyPrint fetch or run something."""
+
+
+# What would make a browser or WeasyPrint fetch or run something: a URL attribute pointing
+# somewhere other than an anchor in this page, CSS url() other than data: or #fragment, @import,
+# <link>, <script>, embedded documents and a meta refresh. Read from the parsed tags, attributes
+# and <style> elements, so text that merely mentions `src=` or `url(` (a title, a note) is fine.
+_RUNS_OR_EMBEDS = frozenset({"link", "script", "iframe", "frame", "frameset", "object", "embed",
+                             "applet", "base", "portal"})
+_URL_ATTRIBUTES = frozenset({"src", "href", "xlink:href", "srcset", "poster", "data", "action",
+                             "formaction", "background", "codebase", "longdesc", "ping",
+                             "manifest", "archive", "cite"})
+# Attributes that hold words for people, never CSS: url( there is just text.
+_TEXT_ATTRIBUTES = frozenset({"alt", "title", "content", "label", "placeholder", "value"})
 _EXTERNAL_URL = re.compile(r"""url\(\s*(?!["']?\s*(?:data:|#))""", re.IGNORECASE)
-_TAG = re.compile(r"<[a-zA-Z][^>]*>")
-_STYLE = re.compile(r"<style[^>]*>(.*?)</style>", re.IGNORECASE | re.DOTALL)
+_CSS_FETCHES = re.compile(r"@import|image-set\(", re.IGNORECASE)
+
+
+class _ResourceFinder(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.problems: list[str] = []
+        self._in_style = False
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        shown = f"<{tag} " + " ".join(f'{k}="{v}"' if v is not None else k
+                                      for k, v in attrs) + ">"
+        if tag in _RUNS_OR_EMBEDS:
+            self.problems.append(shown)  # the document is read, never run
+            return
+        self._in_style = tag == "style"
+        for name, value in attrs:
+            value = (value or "").strip()
+            if name in _URL_ATTRIBUTES and value and not value.startswith("#"):
+                self.problems.append(shown)
+            elif tag == "meta" and name == "http-equiv" and value.lower() == "refresh":
+                self.problems.append(shown)
+            elif (name not in _TEXT_ATTRIBUTES and not name.startswith(("aria-", "data-"))
+                  and (_EXTERNAL_URL.search(value) or _CSS_FETCHES.search(value))):
+                self.problems.append(shown)  # style="", and SVG's fill, filter, mask, ...
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag == "style":
+            self._in_style = False
+
+    def handle_data(self, data: str) -> None:
+        if self._in_style and (_EXTERNAL_URL.search(data) or _CSS_FETCHES.search(data)):
+            self.problems.append("<style> with url() or @import")
 
 
 def _check_self_contained(html: str) -> None:
-    problems: list[str] = []
-    for tag in _TAG.findall(html):
-        if re.match(r"<(?:link|script|iframe|object|embed)\b", tag, re.IGNORECASE):
-            problems.append(tag)  # the document is read, never run
-        elif _EXTERNAL_ATTR.search(tag) or _EXTERNAL_URL.search(tag):
-            problems.append(tag)
-    for style in _STYLE.findall(html):
-        if _EXTERNAL_URL.search(style) or "@import" in style:
-            problems.append("<style> with url() or @import")
-    if problems:
-        shown = "; ".join(p[:120] for p in problems[:3])
-        raise ValueError(f"rendered HTML refers to outside resources: {shown}")
+    finder = _ResourceFinder()
+    finder.feed(html)
+    finder.close()
+    if finder.problems:
+        shown = "; ".join(p[:120] for p in dict.fromkeys(finder.problems))
+        raise OutsideResource(f"rendered HTML refers to outside resources: {shown[:400]}")
 
 
 def _is_numbered(doc: Document) -> bool:
@@ -359,7 +398,12 @@ class _BrowserOnlyCss(logging.Filter):
 
 def write_pdf(html: str, path: Path) -> None:
     """Print the HTML to PDF with WeasyPrint, tagged for screen readers, fetching nothing."""
-    from weasyprint import HTML  # imported late: it loads Pango, which CLI users may not need
+    try:
+        from weasyprint import HTML  # imported late: it loads Pango, which CLI users may not need
+    except OSError as exc:  # a system library WeasyPrint loads is missing
+        raise CspkitError(f"cannot write {path.name}: WeasyPrint needs Pango and HarfBuzz "
+                          f"({exc}); `cspkit doctor` says what to install (assess, places and "
+                          "profile can leave the PDF out with --no-pdf)") from exc
 
     path.parent.mkdir(parents=True, exist_ok=True)
     logger = logging.getLogger("weasyprint")
@@ -416,10 +460,10 @@ def _write_tables(doc: Document, out_dir: Path) -> list[Path]:
     paths: list[Path] = []
     for table in tables:
         path = out_dir / table_file_name(table)
-        _csv_frame(table).to_csv(path, index=False, encoding="utf-8")
+        write_csv(_csv_frame(table), path)
         paths.append(path)
     dictionary = out_dir / DICTIONARY
-    data_dictionary(doc).to_csv(dictionary, index=False, encoding="utf-8")
+    write_csv(data_dictionary(doc), dictionary)
     paths.append(dictionary)
     workbook = out_dir / "tables.xlsx"
     _write_workbook(tables, workbook, doc.rate_per)
@@ -467,7 +511,9 @@ def _write_workbook(tables: list[Table], path: Path, rate_per: int = 1000) -> No
     names = sheet_names(tables)
     for table, name in zip(tables, names, strict=True):
         title = table.title + (f" ({SYNTHETIC_LABEL})" if table.synthetic else "")
-        contents.append([table.number, title, table.source, name])
+        contents.append([table.number, safe_cell(title), safe_cell(table.source), name])
+        for cell in contents[contents.max_row]:
+            as_text(cell)
         link = contents.cell(row=contents.max_row, column=4)
         link.hyperlink = f"#'{name}'!A1"  # internal: jumps to the sheet, fetches nothing
         link.style = "Hyperlink"
@@ -499,14 +545,16 @@ def _write_sheet(sheet: Any, table: Table, rate_per: int = 1000) -> None:
             sheet.cell(row=sheet.max_row, column=1).font = Font(bold=True, color="B10E1E")
     frame = table.frame
     named = column_labels(table, rate_per)
-    sheet.append([c.header for c in named])
+    sheet.append([safe_cell(c.header) for c in named])
     header = sheet.max_row
     for cell in sheet[header]:
+        as_text(cell)
         cell.font = Font(bold=True)
         cell.alignment = Alignment(wrap_text=True, vertical="bottom")
     for row in frame.itertuples(index=False, name=None):
         sheet.append([_excel_value(v, c.kind) for v, c in zip(row, named, strict=True)])
         for cell, column in zip(sheet[sheet.max_row], named, strict=True):
+            as_text(cell)
             if isinstance(cell.value, (int, float)) and not isinstance(cell.value, bool):
                 cell.number_format = _excel_format(cell.value, column.kind)
             elif isinstance(cell.value, str) and _NUMBER_LIKE.match(cell.value):
@@ -539,11 +587,13 @@ def _excel_value(value: Any, kind: str = "auto") -> Any:
     if isinstance(value, numbers.Real) and not isinstance(value, bool):
         number = float(value)
         return None if math.isnan(number) else number
-    if isinstance(value, str | bool | datetime | date):
+    if isinstance(value, str):
+        return safe_cell(value)
+    if isinstance(value, bool | datetime | date):
         return value
     if hasattr(value, "item"):  # numpy scalars of other kinds
-        return value.item()
-    return str(value)  # periods, intervals and the like: as the HTML shows them
+        return safe_cell(value.item())
+    return safe_cell(str(value))  # periods, intervals and the like: as the HTML shows them
 
 
 # ---------------------------------------------------------------------------------------------

@@ -15,9 +15,8 @@ from cspkit.errors import InputError
 from cspkit.sources.inputs import InputFile, looks_like_html
 from cspkit.sources.partner.schema import Schema
 from cspkit.sources.reference.gss import clean_header
-from cspkit.sources.reference.table import read_csv, text_of
+from cspkit.sources.reference.table import is_workbook, read_csv, text_of
 
-WORKBOOK_SUFFIXES = (".xlsx", ".xlsm", ".xls", ".ods")
 # Exports often put a title or notes above the header: look for it in the first rows.
 HEADER_SEARCH_ROWS = 20
 
@@ -38,10 +37,6 @@ class Table:
         if self.raw_lines is not None and 0 < line <= len(self.raw_lines):
             return self.raw_lines[line - 1].rstrip("\r")
         return ",".join(text_of(c) for c in cells)
-
-
-def is_workbook(file: InputFile) -> bool:
-    return file.name.lower().endswith(WORKBOOK_SUFFIXES)
 
 
 def read_table(file: InputFile, schema: Schema) -> Table:
