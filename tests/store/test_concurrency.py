@@ -55,14 +55,15 @@ elif moment == "swap":
 from cspkit.store.load_police import ingest_police
 
 class Loading:
-    # The writer's connection, stopping at its 15th statement: half way through the load.
+    # The writer's connection, stopping at the statement after its first INSERT: half way
+    # through the load, rows already written to the copy.
     def __init__(self, con):
-        self.con, self.statements = con, 0
-    def execute(self, *args, **kwargs):
-        self.statements += 1
-        if moment == "loading" and self.statements == 15:
+        self.con, self.inserted = con, False
+    def execute(self, sql, *args, **kwargs):
+        if moment == "loading" and self.inserted:
             stop()
-        return self.con.execute(*args, **kwargs)
+        self.inserted = self.inserted or "INSERT" in str(sql).upper()
+        return self.con.execute(sql, *args, **kwargs)
     def __getattr__(self, name):
         return getattr(self.con, name)
 
