@@ -21,12 +21,8 @@ from pathlib import Path
 from typing import Any
 
 from cspkit.demo import demo_data_dir
+from cspkit.ingest import ingest_police
 from cspkit.store import connect, transaction, warehouse
-
-try:  # where the police loader lives moves with the ingest pipeline
-    from cspkit.ingest import ingest_police  # type: ignore[attr-defined]
-except ImportError:
-    from cspkit.store.load_police import ingest_police
 
 PHASES: dict[str, float] = {}
 
