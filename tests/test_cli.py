@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -11,7 +13,9 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
+import cspkit
 from cspkit.cli import app
+from tests.conftest import extract
 
 runner = CliRunner()
 
@@ -266,3 +270,159 @@ def test_missing_or_bad_polygon_is_a_clean_error(tmp_path, monkeypatch, capsys,
     code, output = _main([*base, str(listed)], monkeypatch, capsys)
     assert code == 2 and "holds a JSON list, not an object" in " ".join(output.split())
 
+
+
+# --------------------------------------------------------------------------- the --db path
+
+
+def _one_error_line(output: str) -> str:
+    assert "Traceback" not in output
+    lines = [line for line in output.splitlines() if line.strip()]
+    assert len(lines) == 1 and lines[0].startswith("error: "), output
+    return lines[0]
+
+
+def test_a_db_that_is_not_a_warehouse_is_one_line_and_changes_nothing(
+        monkeypatch, capsys, tmp_path, cambridgeshire_zip):
+    monkeypatch.setenv("COLUMNS", "60")  # one line even where the terminal is narrow
+    existing = tmp_path / "existing.csv"
+    existing.write_text("Crime ID,Month\nabc,2023-01\n")
+    notes = tmp_path / "notes.txt"
+    notes.write_text("a warehouse? no\n")
+    empty = tmp_path / "empty.duckdb"
+    empty.touch()
+    police = str(cambridgeshire_zip)
+    cases = [
+        (["ingest", "police", police, "--db", str(existing)], "existing.csv is not a warehouse"),
+        (["status", "--db", str(existing)], "existing.csv is not a warehouse"),
+        (["area", "Bedford", "--db", str(notes)], "notes.txt is not a warehouse"),
+        (["status", "--db", str(tmp_path)], "is a folder: expected a warehouse file"),
+        (["ingest", "police", police, "--db", str(tmp_path)], "is a folder"),
+        (["status", "--db", str(tmp_path / "missing.duckdb")], "no warehouse at"),
+        (["assess", "--area", "Bedford", "--db", str(tmp_path / "missing.duckdb")],
+         "no warehouse at"),
+        (["measure", "counts", "--area", "Bedford", "--db", str(empty)], "is empty"),
+    ]
+    for args, expected in cases:
+        code, output = _main([*args], monkeypatch, capsys)
+        assert code != 0, args
+        assert expected in _one_error_line(output), args
+    assert existing.read_text() == "Crime ID,Month\nabc,2023-01\n"
+    assert notes.read_text() == "a warehouse? no\n"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["empty.duckdb", "existing.csv",
+                                                          "notes.txt"]
+
+
+def test_a_read_only_warehouse_or_folder_is_refused_to_an_ingest(
+        monkeypatch, capsys, tmp_path, cambridgeshire_zip):
+    from cspkit.store import connect
+
+    folder = tmp_path / "shared"
+    folder.mkdir()
+    db = folder / "w.duckdb"
+    connect(db).close()
+    before = db.read_bytes()
+    police = str(cambridgeshire_zip)
+    db.chmod(0o444)
+    try:
+        code, output = _main(["ingest", "police", police, "--db", str(db)], monkeypatch, capsys)
+        assert code != 0 and "w.duckdb is read-only" in _one_error_line(output)
+        db.chmod(0o644)
+        folder.chmod(0o555)
+        for target in (db, folder / "new.duckdb"):
+            code, output = _main(["ingest", "police", police,
+                                 "--db", str(target)], monkeypatch, capsys)
+            assert code != 0 and "is read-only" in _one_error_line(output)
+        # Reading a read-only warehouse is fine.
+        code, output = _main(["status", "--db", str(db), "--format", "json"], monkeypatch, capsys)
+        assert code == 0 and json.loads(output)["ingests"] == []
+    finally:
+        folder.chmod(0o755)
+        db.chmod(0o644)
+    assert db.read_bytes() == before
+
+
+def test_a_warehouse_held_open_by_another_program_is_one_line(monkeypatch, capsys, tmp_path):
+    from cspkit.store import connect
+
+    db = tmp_path / "w.duckdb"
+    connect(db).close()
+    script = ("import duckdb, sys, time; con = duckdb.connect(sys.argv[1]); "
+              "print('open', flush=True); time.sleep(30)")
+    holder = subprocess.Popen([sys.executable, "-c", script, str(db)], stdout=subprocess.PIPE,
+                              text=True)
+    monkeypatch.setenv("CSPKIT_LOCK_WAIT", "0.3")
+    try:
+        assert holder.stdout is not None and holder.stdout.readline() == "open\n"
+        code, output = _main(["status", "--db", str(db)], monkeypatch, capsys)
+    finally:
+        holder.kill()
+        holder.wait()
+    assert "Traceback" not in output and code != 0
+    waiting, error = output.splitlines()
+    assert waiting.startswith(f"waiting for another program (pid {holder.pid})")
+    assert error.startswith(f"error: {db} is held open for writing by another program "
+                            f"(pid {holder.pid})")
+
+
+# Stops itself (SIGSTOP) once its private copy of the warehouse is made, then carries on.
+STOPPING_CLI = """
+import os, signal
+from cspkit.store import warehouse
+copy = warehouse._copy_from_fd
+def stopping_copy(*args):
+    copy(*args)
+    os.kill(os.getpid(), signal.SIGSTOP)
+warehouse._copy_from_fd = stopping_copy
+from cspkit.cli import main
+main()
+"""
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="POSIX signals")
+def test_status_measure_and_a_second_ingest_beside_a_running_ingest(
+        monkeypatch, capsys, tmp_path, demo_warehouse_path, cambridgeshire_zip):
+    db = tmp_path / "w.duckdb"
+    shutil.copyfile(demo_warehouse_path, db)
+    month = extract(cambridgeshire_zip, "2018-03/2018-03-cambridgeshire-street.csv", tmp_path)
+    month.write_text("".join(month.read_text().splitlines(keepends=True)[:-1]))  # a new version
+    env = {**os.environ, "COLUMNS": "200",
+           "PYTHONPATH": os.pathsep.join([str(Path(cspkit.__file__).parents[1]),
+                                          os.environ.get("PYTHONPATH", "")])}
+    before = _status(db)
+    ingest = subprocess.Popen([sys.executable, "-c", STOPPING_CLI, "ingest", "police", str(month),
+                               "--replace", "--db", str(db)], env=env, stdout=subprocess.PIPE,
+                              stderr=subprocess.PIPE, text=True)
+    try:
+        _, status = os.waitpid(ingest.pid, os.WUNTRACED)
+        assert os.WIFSTOPPED(status), ingest.communicate()
+        # This process is the other one: the commands run here, beside the stopped ingest.
+        code, output = _main(["status", "--format", "json", "--db", str(db)], monkeypatch, capsys)
+        assert code == 0 and json.loads(output) == before  # the old state
+        code, output = _main(["measure", "counts", "--area", "Bedford",
+                             "--period", "2023", "--format", "csv", "--db", str(db)], monkeypatch, capsys)
+        assert code == 0 and "Anti-social behaviour" in output
+        monkeypatch.setenv("CSPKIT_LOCK_WAIT", "0.5")
+        code, output = _main(["ingest", "police", str(month),
+                             "--db", str(db)], monkeypatch, capsys)
+        assert code == 2 and "Traceback" not in output
+        assert output.splitlines() == [
+            f"waiting for another ingest (pid {ingest.pid}) to finish with {db}...",
+            f"error: another ingest (pid {ingest.pid}) is still writing {db}; gave up after "
+            "waiting 0.5 s (set CSPKIT_LOCK_WAIT to wait longer)"]
+    finally:
+        ingest.send_signal(signal.SIGCONT)
+    out, err = ingest.communicate(timeout=120)
+    assert ingest.returncode == 0, err
+    assert "rows in" in out
+    after = _status(db)  # a new reader sees the new state
+    assert len(after["ingests"]) == len(before["ingests"]) + 1
+    assert after["ingests"][-1]["file"] == str(month)
+
+
+def _status(db: Path) -> dict:  # type: ignore[type-arg]
+    from cspkit.store import open_reader
+    from cspkit.store.coverage import coverage
+
+    with open_reader(db) as con:
+        return json.loads(json.dumps(coverage(con).as_json()))  # as the CLI prints it

@@ -188,15 +188,14 @@ def _run_ingest(db, source, paths: list[Path], label: str,  # type: ignore[no-un
                 replace: bool = False):
     """Every ingest command: one pipeline, one transaction, one printer."""
     from cspkit.ingest import run_ingest
-    from cspkit.store import connect, transaction
+    from cspkit.store import open_reader, writer
     from cspkit.store.ingest_log import new_run_id
 
-    con = connect(db)
-    with _file_progress(label) as on_file, transaction(con):
+    with writer(db) as con, _file_progress(label) as on_file:
         report = run_ingest(con, source, [str(p) for p in paths], run_id=new_run_id(),
                             replace=replace, on_file=on_file)
     _print_report(report)
-    return con
+    return open_reader(db)  # the audit reads what was committed
 
 
 def _print_report(report) -> None:  # type: ignore[no-untyped-def]
@@ -240,9 +239,9 @@ def status_cmd(
 
         cspkit status --db cspkit.duckdb --format json > coverage.json
     """
-    from cspkit.store import connect
+    from cspkit.store import open_reader
 
-    con = connect(db, read_only=True)
+    con = open_reader(db)
     if format is OutputFormat.json:
         from cspkit.store.coverage import coverage
 
@@ -385,9 +384,9 @@ def measure_cmd(
                       ] = TableFormat.table,
 ) -> None:
     from cspkit.measures.catalogue import run_measure
-    from cspkit.store import connect
+    from cspkit.store import open_reader
 
-    con = connect(db, read_only=True)
+    con = open_reader(db)
     try:
         frame = run_measure(con, name, area=area, period=period, baseline=baseline, by=by,
                             category=category, edition=edition,
@@ -450,14 +449,14 @@ def assess_cmd(
     from cspkit.products.report.assessment import build_assessment
     from cspkit.products.report.config import load_local_content
     from cspkit.products.report.render import write_document
-    from cspkit.store import connect
+    from cspkit.store import open_reader
 
     chosen = [p for p in (str(year) if year else None, financial_year, period) if p]
     if len(chosen) > 1:
         raise CspkitError("give at most one of --year, --financial-year or --period")
     output_folder(out_dir)
     local = load_local_content(config)
-    con = connect(db, read_only=True)
+    con = open_reader(db)
     try:
         # Default: the latest full calendar year the area's data holds.
         the_period = parse_period(chosen[0] if chosen else str(_default_year(con, area)))
@@ -515,13 +514,13 @@ def places_cmd(
     from cspkit.measures.periods import calendar_year
     from cspkit.measures.places import ranking_stability, vulnerable_places
     from cspkit.products.places_report import published_ranking, write_places
-    from cspkit.store import connect
+    from cspkit.store import open_reader
 
     if out_dir is not None:
         output_folder(out_dir)
     if level not in ("ward", "lsoa"):
         raise CspkitError(f"--level must be ward or lsoa, not {level!r}")
-    con = connect(db, read_only=True)
+    con = open_reader(db)
     try:
         year = year or _default_year(con, area)
         if out_dir is not None:
@@ -599,7 +598,7 @@ def profile_cmd(
     from cspkit.measures.areas import custom_area, select_area
     from cspkit.measures.custom_areas import RULES, area_from_polygon, area_from_wards
     from cspkit.products.profile import profile, published_profile, write_profile
-    from cspkit.store import connect
+    from cspkit.store import open_reader
 
     chosen = [x for x in (lsoas, wards, polygon) if x]
     if len(chosen) != 1:
@@ -612,7 +611,7 @@ def profile_cmd(
         raise CspkitError(f"--rule must be one of {', '.join(RULES)}, not {rule!r}")
     if format not in (None, "json"):
         raise CspkitError(f"--format must be json, not {format!r}")
-    con = connect(db, read_only=True)
+    con = open_reader(db)
     info: dict[str, object] | None = None
     try:
         scope = select_area(con, district) if district else None
@@ -662,10 +661,10 @@ def area_cmd(
 
         cspkit area "east cambridgeshire" --db cspkit.duckdb
     """
-    from cspkit.store import connect
+    from cspkit.store import open_reader
     from cspkit.store.areas import resolve_area
 
-    con = connect(db, read_only=True)
+    con = open_reader(db)
     area = resolve_area(con, query)
     out.print(f"{area.name} ({area.level} {area.code})")
     for code, level, name in con.execute(
@@ -702,12 +701,11 @@ def demo_cmd(
     """
     from cspkit.cli_checks import output_folder
     from cspkit.demo import build_demo, summary
-    from cspkit.store import connect
+    from cspkit.store import open_reader, writer
 
     if document:
         output_folder(out_dir)  # now, not after the minute the build takes
-    con = connect(db)
-    with _progress() as progress:
+    with writer(db) as con, _progress() as progress:
         task = progress.add_task("demo data", total=None, item="")
 
         def on_file(name: str, index: int, total: int) -> None:
@@ -716,6 +714,7 @@ def demo_cmd(
 
         build_demo(con, on_file=on_file)
         progress.update(task, completed=progress.tasks[0].total or 0, item="done")
+    con = open_reader(db)  # what was committed
     for line in summary(con):
         out.print(line)
     _print_coverage(con, brief=True)

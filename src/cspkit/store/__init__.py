@@ -1,5 +1,13 @@
 """The embedded DuckDB warehouse: schema, connections, the ingest log and quarantine."""
 
-from cspkit.store.warehouse import connect, resolve_db_path, transaction
+from cspkit.store.warehouse import (
+    connect,
+    open_reader,
+    resolve_db_path,
+    snapshot_token,
+    transaction,
+    writer,
+)
 
-__all__ = ["connect", "resolve_db_path", "transaction"]
+__all__ = ["connect", "open_reader", "resolve_db_path", "snapshot_token", "transaction",
+           "writer"]
