@@ -23,6 +23,7 @@ from pathlib import Path
 
 import duckdb
 import pyarrow as pa
+import pyarrow.parquet as pq
 
 from cspkit.errors import InputError
 from cspkit.ingest.registry import Item, Source
@@ -181,7 +182,7 @@ class _Writer:
              r.lsoa_vintage) for r in records])
         self.report.files.extend(records)
 
-    def _write(self, item: Item, target: str, rows: pa.Table | pa.RecordBatchReader,
+    def _write(self, item: Item, target: str, rows: pa.Table | pa.RecordBatchReader | Path,
                record: IngestRecord) -> None:
         written = writes.write(self.con, target, rows, ingest_id=record.ingest_id,
                                source=item.file.name)
@@ -248,7 +249,10 @@ class _Writer:
         """Every row of a file not loaded is quarantined with the reason, good rows too."""
         lines: list[int] = []
         for rows in parsed.tables.values():
-            table = rows if isinstance(rows, pa.Table) else rows.read_all()
+            if isinstance(rows, Path):
+                table = pq.read_table(rows, columns=["line_no"])
+            else:
+                table = rows if isinstance(rows, pa.Table) else rows.read_all()
             if "line_no" in table.column_names:
                 lines += table.column("line_no").to_pylist()
         text = parsed.raw(lines) if parsed.raw else {}

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import pyarrow as pa
 
@@ -17,7 +18,8 @@ Rejected = tuple[int | None, str | None, str, str | None]
 AreaRow = tuple[str, str, str | None, str | None]
 # (child_code, child_edition, parent_code, parent_level, parent_edition, method)
 LinkRow = tuple[str, str, str, str, str, str]
-Rows = pa.Table | pa.RecordBatchReader
+# Rows in memory, streamed, or (a very large file) spilled to a Parquet file.
+Rows = pa.Table | pa.RecordBatchReader | Path
 
 
 @dataclass

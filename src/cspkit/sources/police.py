@@ -298,6 +298,7 @@ class PoliceParser:
     table (`events`, `police_outcomes` or `stop_search`), rejected rows, force and month."""
 
     def __init__(self, workdir: Path) -> None:
+        self.workdir = workdir
         self.con = duckdb.connect(":memory:")
         memory = current_limits().max_ingest_memory
         self.con.execute(f"SET memory_limit = '{memory // (1 << 20)}MiB'")
@@ -361,11 +362,16 @@ class PoliceParser:
                 parsed.reject(line, head if head in header else None, reason, text.get(line))
             good = rows_in - bad
             if table is not None:
-                rows: pa.Table | pa.RecordBatchReader = table.slice(offset, good).drop(["_file"])
+                rows: pa.Table | Path = table.slice(offset, good).drop(["_file"])
                 offset += good
             else:
-                rows = con.sql(f"{select} ORDER BY c._line").to_arrow_reader(100_000)
-                rows = _without_file_column(rows)
+                # Spilled by DuckDB to Parquet in the work folder: a file of any size passes
+                # to the warehouse without its rows ever being held in Python.
+                spill = self.workdir / f"parsed-{index}-{id(pf)}.parquet"
+                literal = "'" + str(spill).replace("'", "''") + "'"
+                con.execute(f"COPY (SELECT * EXCLUDE (_file) FROM ({select}) "
+                            f"ORDER BY line_no) TO {literal} (FORMAT parquet)")
+                rows = spill
             parsed.tables[TARGET[batch.kind]] = rows
             if control:
                 parsed.notes.append(f"{control:,} row(s) had control characters removed")
@@ -388,12 +394,6 @@ class PoliceParser:
             month = pf.month or by_rows.get(index)
             batch.months.append(month if month and valid_month(month) else None)
             batch.forces.append(pf.force or force_id_from_name(reported.get(index)))
-
-
-def _without_file_column(reader: pa.RecordBatchReader) -> pa.RecordBatchReader:
-    schema = reader.schema.remove(reader.schema.get_field_index("_file"))
-    return pa.RecordBatchReader.from_batches(
-        schema, (b.drop_columns(["_file"]) for b in reader))
 
 
 def _batches(files: Sequence[PoliceFile]) -> Iterator[_Batch]:

@@ -10,13 +10,14 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from pathlib import Path
 
 import duckdb
 import pyarrow as pa
 
 AreaRow = tuple[str, str, str | None, str | None]
 LinkRow = tuple[str, str, str, str, str, str]
-Rows = pa.Table | pa.RecordBatchReader
+Rows = pa.Table | pa.RecordBatchReader | Path
 
 # Tables that grow by appending (one row per input row, tied to its ingest).
 APPEND = ("events", "indicators", "police_outcomes", "stop_search")
@@ -74,48 +75,68 @@ def table_columns(con: duckdb.DuckDBPyConnection, table: str) -> list[str]:
 def write_rows(con: duckdb.DuckDBPyConnection, target: str, rows: pa.Table, *,
                ingest_id: int, source: str) -> int:
     """Write `rows` into `target`; returns how many rows were offered."""
-    if target not in TARGETS:
-        raise ValueError(f"no table {target!r} takes parsed rows")
-    names = list(rows.schema.names)
     con.register("_rows", rows)
     try:
-        offered = rows.num_rows
-        if target == "lsoa_changes":
-            con.execute(LSOA_CHANGES, [source])
-            return offered
-        held = table_columns(con, target)
-        unknown = [n for n in names if n not in held]
-        if unknown:
-            raise ValueError(f"{target} has no column {unknown[0]!r}")
-        columns = [c for c in names]
-        select = [f'"{c}"' for c in names]
-        params: list[object] = []
-        if "ingest_id" in held and "ingest_id" not in names:
-            columns.append("ingest_id")
-            select.append("?")
-            params.append(ingest_id)
-        if "source" in held and "source" not in names:
-            columns.append("source")
-            select.append("?")
-            params.append(source)
-        quoted = ", ".join(f'"{c}"' for c in columns)
-        if target == "imd":
-            con.execute(MERGE_IMD.format(columns=quoted, select=", ".join(select)), params)
-        elif target == "imd_district":
-            # The same figure twice in a file: one row per key.
-            keys = ("lad_code", "edition", "domain", "measure")
-            chosen = [s if c in keys else f"any_value({s})" for c, s in zip(columns, select,
-                                                                              strict=True)]
-            group = ", ".join(f'"{k}"' for k in keys)
-            con.execute(f"INSERT OR REPLACE INTO imd_district ({quoted}) SELECT "
-                        f"{', '.join(chosen)} FROM _rows GROUP BY {group}", params)
-        else:
-            verb = "INSERT" if target in APPEND else "INSERT OR REPLACE"
-            con.execute(f'{verb} INTO "{target}" ({quoted}) SELECT {", ".join(select)} '
-                        "FROM _rows", params)
-        return offered
+        return _insert(con, target, list(rows.schema.names), rows.num_rows,
+                       ingest_id=ingest_id, source=source)
     finally:
         con.unregister("_rows")
+
+
+def write_parquet(con: duckdb.DuckDBPyConnection, target: str, path: Path, *, ingest_id: int,
+                  source: str) -> int:
+    """Rows a parser spilled to a Parquet file (a very large input), streamed into `target`
+    by DuckDB itself, so they never pass through Python's memory."""
+    literal = "'" + str(path).replace("'", "''") + "'"
+    con.execute(f"CREATE OR REPLACE TEMP VIEW _rows AS SELECT * FROM read_parquet({literal})")
+    try:
+        names = [d[0] for d in con.execute("SELECT * FROM _rows LIMIT 0").description]
+        row = con.execute("SELECT count(*) FROM _rows").fetchone()
+        return _insert(con, target, names, int(row[0]) if row else 0, ingest_id=ingest_id,
+                       source=source)
+    finally:
+        con.execute("DROP VIEW IF EXISTS _rows")
+
+
+def _insert(con: duckdb.DuckDBPyConnection, target: str, names: list[str], offered: int, *,
+            ingest_id: int, source: str) -> int:
+    """Insert the relation `_rows` (columns `names`) into `target`."""
+    if target not in TARGETS:
+        raise ValueError(f"no table {target!r} takes parsed rows")
+    if target == "lsoa_changes":
+        con.execute(LSOA_CHANGES, [source])
+        return offered
+    held = table_columns(con, target)
+    unknown = [n for n in names if n not in held]
+    if unknown:
+        raise ValueError(f"{target} has no column {unknown[0]!r}")
+    columns = list(names)
+    select = [f'"{c}"' for c in names]
+    params: list[object] = []
+    if "ingest_id" in held and "ingest_id" not in names:
+        columns.append("ingest_id")
+        select.append("?")
+        params.append(ingest_id)
+    if "source" in held and "source" not in names:
+        columns.append("source")
+        select.append("?")
+        params.append(source)
+    quoted = ", ".join(f'"{c}"' for c in columns)
+    if target == "imd":
+        con.execute(MERGE_IMD.format(columns=quoted, select=", ".join(select)), params)
+    elif target == "imd_district":
+        # The same figure twice in a file: one row per key.
+        keys = ("lad_code", "edition", "domain", "measure")
+        chosen = [s if c in keys else f"any_value({s})" for c, s in zip(columns, select,
+                                                                          strict=True)]
+        group = ", ".join(f'"{k}"' for k in keys)
+        con.execute(f"INSERT OR REPLACE INTO imd_district ({quoted}) SELECT "
+                    f"{', '.join(chosen)} FROM _rows GROUP BY {group}", params)
+    else:
+        verb = "INSERT" if target in APPEND else "INSERT OR REPLACE"
+        con.execute(f'{verb} INTO "{target}" ({quoted}) SELECT {", ".join(select)} '
+                    "FROM _rows", params)
+    return offered
 
 
 def write(con: duckdb.DuckDBPyConnection, target: str, rows: Rows, *, ingest_id: int,
@@ -124,6 +145,8 @@ def write(con: duckdb.DuckDBPyConnection, target: str, rows: Rows, *, ingest_id:
     returns how many rows were written."""
     if isinstance(rows, pa.Table):
         return write_rows(con, target, rows, ingest_id=ingest_id, source=source)
+    if isinstance(rows, Path):
+        return write_parquet(con, target, rows, ingest_id=ingest_id, source=source)
     total = 0
     for batch in rows:
         if batch.num_rows:
