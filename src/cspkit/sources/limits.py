@@ -16,7 +16,7 @@ CSPKIT_MAX_ARCHIVE_DEPTH        2         zips inside zips: 1 = a zip's own file
 CSPKIT_MAX_FIELD_BYTES          1 MiB     one CSV field
 CSPKIT_MAX_DOWNLOAD_BYTES       4 GiB     one download (announced size or bytes received)
 CSPKIT_MAX_YAML_BYTES           1 MiB     a YAML schema or settings file
-CSPKIT_MAX_INGEST_MEMORY        256 MiB   DuckDB's memory while parsing, and while writing
+CSPKIT_MAX_INGEST_MEMORY        256 MiB   DuckDB's memory parsing a file over 64 MB, and writing
                                           (each spills to disk beyond it)
 =============================== ========= ========================================================
 

@@ -69,6 +69,8 @@ ORDINARY_BYTES = bytes(b for b in range(256)
                        if not (b < 0x20 and b not in (0x09, 0x0a, 0x0d)) and b != 0x7f)
 # Files up to this size are parsed together in one DuckDB read; a larger one alone, streamed.
 BATCH_BYTES = 64 << 20
+# DuckDB's memory for such a batch (its staged rows take a few times the CSV's size).
+BATCH_MEMORY = 1 << 30
 
 
 def max_field_bytes() -> int:
@@ -300,8 +302,7 @@ class PoliceParser:
     def __init__(self, workdir: Path) -> None:
         self.workdir = workdir
         self.con = duckdb.connect(":memory:")
-        memory = current_limits().max_ingest_memory
-        self.con.execute(f"SET memory_limit = '{memory // (1 << 20)}MiB'")
+        self.memory = current_limits().max_ingest_memory
         self.con.execute(f"SET temp_directory = '{str(workdir).replace(chr(39), '')}'")
         self.con.execute("SET preserve_insertion_order = true")
 
@@ -314,6 +315,11 @@ class PoliceParser:
 
     def _parse_batch(self, batch: _Batch) -> Iterator[Parsed]:
         con = self.con
+        # A batch of files is at most BATCH_BYTES of CSV, so its memory is bounded whatever the
+        # limit; a single larger file is what the memory limit is for (DuckDB spills beyond it).
+        alone = len(batch.files) == 1 and batch.files[0].path.stat().st_size > BATCH_BYTES
+        limit = self.memory if alone else max(self.memory, BATCH_MEMORY)
+        con.execute(f"SET memory_limit = '{limit // (1 << 20)}MiB'")
         stage_many(con, batch.files, STAGE)
         self._identify(batch)
         con.execute(f'DROP TABLE IF EXISTS "{FILES}"')
@@ -345,8 +351,7 @@ class PoliceParser:
         select = _canonical_sql(batch.kind)
         # Small batches come back as one Arrow table sliced per file; a file too big for that
         # streams its rows to the writer batch by batch.
-        single = len(batch.files) == 1 and batch.files[0].path.stat().st_size > BATCH_BYTES
-        table = None if single else con.sql(
+        table = None if alone else con.sql(
             f'{select} ORDER BY c._file, c._line').to_arrow_table()
         offset = 0
         for index, pf in enumerate(batch.files):
