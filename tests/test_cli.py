@@ -426,3 +426,21 @@ def _status(db: Path) -> dict:  # type: ignore[type-arg]
 
     with open_reader(db) as con:
         return json.loads(json.dumps(coverage(con).as_json()))  # as the CLI prints it
+
+
+def test_ingest_reference_lists_unrecognised_files_or_skips_them(tmp_path, monkeypatch,
+                                                                 capsys):
+    good = tmp_path / "wards.csv"
+    good.write_text("WD23CD,WD23NM,LAD23CD,LAD23NM\nE05000001,Ward,E07000009,District\n")
+    for name in ("a.csv", "b.csv"):
+        (tmp_path / name).write_text(f"Area,Parent\n{name},y\n")
+    db = tmp_path / "w.duckdb"
+    args = ["ingest", "reference", str(good), str(tmp_path / "a.csv"), str(tmp_path / "b.csv"),
+            "--db", str(db)]
+    code, err = run_main(args, monkeypatch, capsys)
+    errors = [line for line in err.splitlines() if line.startswith("error:")]
+    assert code == 2 and len(errors) == 1
+    assert "a.csv" in errors[0] and "b.csv" in errors[0] and "--skip-unknown" in errors[0]
+    code, err = run_main([*args, "--skip-unknown"], monkeypatch, capsys)
+    assert code == 0
+    assert "skipped, not recognised" in err and "a.csv" in err

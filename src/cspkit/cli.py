@@ -119,6 +119,10 @@ def ingest_police_cmd(
     replace: Annotated[bool, typer.Option(
         help="A file for a force and month already loaded replaces the earlier one "
              "(default: it is reported and not loaded).")] = False,
+    skip_unknown: Annotated[bool, typer.Option(
+        "--skip-unknown", help="Load the files recognised and report the others as skipped "
+                               "(default: any unrecognised file stops the ingest before "
+                               "anything is loaded, listing each one).")] = False,
 ) -> None:
     """Load data.police.uk street, outcomes and stop-and-search files.
 
@@ -132,7 +136,8 @@ def ingest_police_cmd(
     """
     from cspkit.ingest import PoliceSource
 
-    con = _run_ingest(db, PoliceSource(), paths, "police files", replace=replace)
+    con = _run_ingest(db, PoliceSource(), paths, "police files", replace=replace,
+                      skip_unknown=skip_unknown)
     _print_coverage(con, brief=True)
 
 
@@ -146,6 +151,10 @@ def ingest_reference_cmd(
              "(default: recognised from each file's header).")] = None,
     edition: Annotated[str | None, typer.Option(
         help="Deprivation edition, e.g. 2019 or 2025 (default: from the file).")] = None,
+    skip_unknown: Annotated[bool, typer.Option(
+        "--skip-unknown", help="Load the files recognised and report the others as skipped "
+                               "(default: any unrecognised file stops the ingest before "
+                               "anything is loaded, listing each one).")] = False,
 ) -> None:
     """Load geography lookups, boundaries, population and deprivation files.
 
@@ -158,7 +167,8 @@ def ingest_reference_cmd(
     """
     from cspkit.ingest import ReferenceSource
 
-    _run_ingest(db, ReferenceSource(kind, edition), paths, "reference files")
+    _run_ingest(db, ReferenceSource(kind, edition), paths, "reference files",
+                skip_unknown=skip_unknown)
 
 
 @ingest_app.command("partner")
@@ -185,7 +195,7 @@ def ingest_partner_cmd(
 
 
 def _run_ingest(db, source, paths: list[Path], label: str,  # type: ignore[no-untyped-def]
-                replace: bool = False):
+                replace: bool = False, skip_unknown: bool = False):
     """Every ingest command: one pipeline, one transaction, one printer."""
     from cspkit.ingest import run_ingest
     from cspkit.store import open_reader, writer
@@ -193,7 +203,7 @@ def _run_ingest(db, source, paths: list[Path], label: str,  # type: ignore[no-un
 
     with writer(db) as con, _file_progress(label) as on_file:
         report = run_ingest(con, source, [str(p) for p in paths], run_id=new_run_id(),
-                            replace=replace, on_file=on_file)
+                            replace=replace, skip_unknown=skip_unknown, on_file=on_file)
     _print_report(report)
     return open_reader(db)  # the audit reads what was committed
 
@@ -209,6 +219,9 @@ def _print_report(report) -> None:  # type: ignore[no-untyped-def]
         out.print(table)
     for record in report.unchanged:
         console.print(f"[dim]unchanged, already loaded ({record.note}): {record.file}[/]",
+                      highlight=False)
+    for record in report.skipped:
+        console.print(f"[yellow]skipped, not recognised:[/] {record.file}: {record.note}",
                       highlight=False)
     for record in report.empty:
         console.print(f"[yellow]empty:[/] {record.file}: {record.note} (recorded, not "

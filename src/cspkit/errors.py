@@ -31,5 +31,10 @@ class InputError(CspkitError):
         super().__init__(message)
 
 
+class UnrecognisedFile(InputError):
+    """A readable file that is none of the kinds a loader knows (as opposed to a broken one):
+    an ingest lists every such file together, and may skip them when asked."""
+
+
 class AreaNotFound(CspkitError):
     """An area name or code matched nothing in the warehouse."""

@@ -687,3 +687,21 @@ def test_a_police_header_naming_a_column_twice_or_not_at_all_is_refused_or_loade
                          ids=["smallest", "cr-line-endings"])
 def test_a_bare_cr_in_the_first_line_is_refused_cleanly(templates, tmp_path, data):
     load_police_bytes(templates, tmp_path, data)
+
+
+def test_a_financial_year_no_calendar_can_hold_is_quarantined(templates, tmp_path):
+    """Found in a random run: 'Financial year' 0000/01 raised 'year 0 is out of range'."""
+    path = tmp_path / "partner.csv"
+    path.write_bytes(b"District code,District,Financial year,Visits\nE06000032,,0000/01,1200\n"
+                     b"E06000032,,2022/23,1300\n")
+    db = tmp_path / "w.duckdb"
+    shutil.copyfile(templates.empty.path, db)
+    con = duckdb.connect(str(db))
+    try:
+        with transaction(con):
+            report = ingest_partner(con, [str(path)], schema="safe-and-well", run_id="t")
+        assert (report.rows_in, report.rows_loaded, report.rows_quarantined) == (2, 1, 1)
+        (reason,) = con.execute("SELECT reason FROM quarantine").fetchone()
+        assert "0000/01" in reason
+    finally:
+        con.close()

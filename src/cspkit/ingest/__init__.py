@@ -19,18 +19,19 @@ OnFile = Callable[[str, int, int], None] | None
 
 
 def ingest_police(con: duckdb.DuckDBPyConnection, paths: Paths, *, run_id: str,
-                  replace: bool = False, on_file: OnFile = None) -> IngestReport:
+                  replace: bool = False, skip_unknown: bool = False,
+                  on_file: OnFile = None) -> IngestReport:
     """data.police.uk street, outcomes and stop-and-search files."""
     return run_ingest(con, PoliceSource(), paths, run_id=run_id, replace=replace,
-                      on_file=on_file)
+                      skip_unknown=skip_unknown, on_file=on_file)
 
 
 def ingest_reference(con: duckdb.DuckDBPyConnection, paths: Paths, *, run_id: str,
                      kind: str | None = None, edition: str | None = None,
-                     on_file: OnFile = None) -> IngestReport:
+                     skip_unknown: bool = False, on_file: OnFile = None) -> IngestReport:
     """ONS geography, population and the Indices of Deprivation."""
     return run_ingest(con, ReferenceSource(kind, edition), paths, run_id=run_id,
-                      on_file=on_file)
+                      skip_unknown=skip_unknown, on_file=on_file)
 
 
 def ingest_partner(con: duckdb.DuckDBPyConnection, paths: Paths, *, schema: str, run_id: str,

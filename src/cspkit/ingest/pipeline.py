@@ -25,9 +25,17 @@ import duckdb
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from cspkit.errors import InputError
+from cspkit.errors import InputError, UnrecognisedFile
 from cspkit.ingest.registry import Item, Source
-from cspkit.ingest.report import DUPLICATE, EMPTY, LOADED, REPLACED, UNCHANGED, IngestReport
+from cspkit.ingest.report import (
+    DUPLICATE,
+    EMPTY,
+    LOADED,
+    REPLACED,
+    SKIPPED,
+    UNCHANGED,
+    IngestReport,
+)
 from cspkit.sources.inputs import expand_inputs, work_dir
 from cspkit.sources.limits import current_limits
 from cspkit.sources.parsed import HeldGeography, Parsed
@@ -39,9 +47,10 @@ OnFile = Callable[[str, int, int], None]
 
 def run_ingest(con: duckdb.DuckDBPyConnection, source: Source,
                paths: Sequence[str | os.PathLike[str]], *, run_id: str, replace: bool = False,
-               on_file: OnFile | None = None) -> IngestReport:
+               skip_unknown: bool = False, on_file: OnFile | None = None) -> IngestReport:
     """Load every file of `source` under `paths` (files, folders, zips, in any mix) inside the
-    caller's transaction."""
+    caller's transaction. A file that is none of the source's kinds fails the whole batch
+    (every such file listed) unless `skip_unknown`, when it is reported as skipped."""
     report = IngestReport()
     names = source.paths([str(p) for p in paths])
     memory = current_limits().max_ingest_memory
@@ -50,7 +59,7 @@ def run_ingest(con: duckdb.DuckDBPyConnection, source: Source,
         if not files:
             raise InputError(", ".join(str(p) for p in paths), f"no {source.name} files found",
                              expected=source.nothing_found())
-        items, twice = _plan(con, source, files, report, workdir, on_file)
+        items, twice = _plan(con, source, files, report, workdir, on_file, skip_unknown)
         items.sort(key=source.order)
         writer = _Writer(con, source, run_id, replace, report)
         for item, parsed in zip(items, source.parse(items, writer.held, workdir), strict=True):
@@ -70,7 +79,7 @@ def run_ingest(con: duckdb.DuckDBPyConnection, source: Source,
 
 
 def _plan(con: duckdb.DuckDBPyConnection, source: Source, files: list, report: IngestReport,
-          workdir: Path, on_file: OnFile | None
+          workdir: Path, on_file: OnFile | None, skip_unknown: bool = False
           ) -> tuple[list[Item], dict[str, list[IngestRecord]]]:
     """Hash every file; skip bytes loaded before; recognise the rest before writing anything.
     Also returns, by hash, the files whose bytes came earlier in this same ingest."""
@@ -84,6 +93,7 @@ def _plan(con: duckdb.DuckDBPyConnection, source: Source, files: list, report: I
     seen: set[str] = set()
     twice: dict[str, list[IngestRecord]] = {}
     items: list[Item] = []
+    unknown: list[UnrecognisedFile] = []
     for file, sha in zip(files, hashes, strict=True):
         earlier = loaded.get(sha)
         if earlier is not None or sha in seen:
@@ -96,7 +106,19 @@ def _plan(con: duckdb.DuckDBPyConnection, source: Source, files: list, report: I
                 twice.setdefault(sha, []).append(record)
             continue
         seen.add(sha)
-        items.append(source.recognise(file, sha, workdir))
+        try:
+            items.append(source.recognise(file, sha, workdir))
+        except UnrecognisedFile as exc:
+            unknown.append(exc)
+            report.files.append(IngestRecord(0, source.name, file.display, SKIPPED,
+                                             note=exc.problem))
+    if unknown and not skip_unknown:
+        if len(unknown) == 1:
+            raise unknown[0]
+        names = "; ".join(f"{e.file} ({e.problem[:120]})" for e in unknown)
+        raise InputError(f"{len(unknown)} files", f"not recognised, so nothing was loaded: "
+                         f"{names}; pass --skip-unknown to load the others",
+                         expected=unknown[0].expected)
     return items, twice
 
 

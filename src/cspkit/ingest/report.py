@@ -9,6 +9,9 @@ from cspkit.store.ingest_log import IngestRecord
 # Statuses a file can end with. 'unchanged': the same bytes were loaded before (nothing is
 # logged again); 'empty': a header and no data rows (logged, never counted as coverage).
 LOADED, UNCHANGED, EMPTY = "loaded", "unchanged", "empty"
+# 'skipped': a file of no kind the source knows, left out because the user asked
+# (--skip-unknown); nothing of it is logged or written.
+SKIPPED = "skipped"
 DUPLICATE, REPLACED = "duplicate-coverage", "replaced"
 
 
@@ -22,8 +25,12 @@ class IngestReport:
 
     @property
     def records(self) -> list[IngestRecord]:
-        """The files logged by this ingest (everything but unchanged ones)."""
-        return [r for r in self.files if r.status != UNCHANGED]
+        """The files logged by this ingest (everything but unchanged and skipped ones)."""
+        return [r for r in self.files if r.status not in (UNCHANGED, SKIPPED)]
+
+    @property
+    def skipped(self) -> list[IngestRecord]:
+        return [r for r in self.files if r.status == SKIPPED]
 
     @property
     def unchanged(self) -> list[IngestRecord]:

@@ -29,7 +29,7 @@ from typing import IO
 import duckdb
 import pyarrow as pa
 
-from cspkit.errors import InputError
+from cspkit.errors import InputError, UnrecognisedFile
 from cspkit.police_forces import force_id_from_name
 from cspkit.sources.inputs import InputFile, gunzip, looks_like_html
 from cspkit.sources.limits import current_limits
@@ -140,7 +140,7 @@ def recognise(file: InputFile, workdir: Path | None = None) -> PoliceFile:
                          expected="a data.police.uk CSV header") from exc
     kind = _layout_of(header)
     if kind is None:
-        raise InputError(
+        raise UnrecognisedFile(
             file.display,
             f"unrecognised header: {', '.join(header[:6])[:300]}"
             f"{' ...' if len(header) > 6 else ''}",

@@ -167,3 +167,34 @@ def test_a_header_only_file_is_recorded_as_empty(fresh: duckdb.DuckDBPyConnectio
     assert (record.status, record.rows_in, record.rows_loaded) == ("empty", 0, 0)
     assert "no data rows" in (record.note or "")
     assert fresh.execute("SELECT count(*) FROM areas").fetchone() == (0,)
+
+
+def test_unrecognised_files_are_all_listed_and_nothing_is_loaded(
+        fresh: duckdb.DuckDBPyConnection, tmp_path: Path) -> None:
+    good = tmp_path / "wards.csv"
+    good.write_text("WD23CD,WD23NM,LAD23CD,LAD23NM\nE05000001,Ward,E07000009,District\n")
+    first = tmp_path / "notes.csv"
+    first.write_text("Area,Parent\nx,y\n")
+    second = tmp_path / "denominators.csv"
+    second.write_text("Something,Else\n1,2\n")
+    before = counts(fresh)
+    with pytest.raises(InputError) as raised:
+        ingest(fresh, good, first, second)
+    text = str(raised.value)
+    assert "2 files" in text and str(first) in text and str(second) in text
+    assert "--skip-unknown" in text and "LSOA21CD" in (raised.value.expected or "")
+    assert counts(fresh) == before
+
+
+def test_skip_unknown_loads_the_recognised_files_and_reports_the_others(
+        fresh: duckdb.DuckDBPyConnection, tmp_path: Path) -> None:
+    good = tmp_path / "wards.csv"
+    good.write_text("WD23CD,WD23NM,LAD23CD,LAD23NM\nE05000001,Ward,E07000009,District\n")
+    other = tmp_path / "notes.csv"
+    other.write_text("Area,Parent\nx,y\n")
+    report = ingest(fresh, good, other, skip_unknown=True)
+    assert [(r.file, r.status) for r in report.files] == [(str(good), "loaded"),
+                                                          (str(other), "skipped")]
+    assert "not recognised" in (report.skipped[0].note or "")
+    assert report.rows_in == report.rows_loaded == 1
+    assert fresh.execute("SELECT count(*) FROM ingests").fetchone() == (1,)

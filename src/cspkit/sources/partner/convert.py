@@ -133,6 +133,14 @@ def code(spec: FieldSpec, value: Any, what: str) -> str | None:
 
 def period(spec: FieldSpec, value: Any) -> tuple[dt.date, dt.date, str]:
     """(first day, last day, label as written) of the period in the cell."""
+    try:
+        return _period(spec, value)
+    except (ValueError, OverflowError) as exc:   # e.g. year 0: no date can hold it
+        raise Reject(spec, f'"{text_of(value)}" is not a period a calendar can hold '
+                     f"({exc})") from exc
+
+
+def _period(spec: FieldSpec, value: Any) -> tuple[dt.date, dt.date, str]:
     fmt = spec.format or ""
     label = value.date().isoformat() if isinstance(value, dt.datetime) else text_of(value)
     if not label:

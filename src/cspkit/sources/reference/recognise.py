@@ -13,7 +13,7 @@ from types import ModuleType
 
 from python_calamine import CalamineSheet
 
-from cspkit.errors import InputError
+from cspkit.errors import InputError, UnrecognisedFile
 from cspkit.sources.inputs import InputFile, looks_like_html
 from cspkit.sources.reference import (
     boundaries,
@@ -88,7 +88,7 @@ def _recognise_boundaries(file: InputFile, candidates: list[ModuleType]) -> Reco
                          "page saved in place of a download)", expected=boundaries.EXPECTED)
     fields = boundaries.fields(file)
     if not boundaries.matches(fields):
-        raise InputError(file.display, "no area code among the features' properties "
+        raise UnrecognisedFile(file.display, "no area code among the features' properties "
                          f"({', '.join(fields[:15]) or 'none'})", expected=boundaries.EXPECTED)
     return Recognised(file, boundaries.KIND)
 
@@ -108,10 +108,11 @@ def _recognise_workbook(file: InputFile, tables: list[ModuleType],
     raise _unrecognised(file, first, candidates)
 
 
-def _unrecognised(file: InputFile, sheet: Sheet, candidates: list[ModuleType]) -> InputError:
+def _unrecognised(file: InputFile, sheet: Sheet, candidates: list[ModuleType]
+                  ) -> UnrecognisedFile:
     first = [c for c in sheet.rows[0][1] if c][:12] if sheet.rows else []
     where = f" (sheet '{sheet.name}')" if sheet.name else ""
-    return InputError(file.display, "not recognised as reference data; its first row"
+    return UnrecognisedFile(file.display, "not recognised as reference data; its first row"
                       f"{where} is: {', '.join(first) or '(nothing)'}",
                       expected=_expected(candidates))
 
