@@ -56,3 +56,26 @@ HIERARCHY_SQL = """
 def rebuild_lsoa_geography(con: duckdb.DuckDBPyConnection) -> None:
     con.execute("DELETE FROM lsoa_geography")
     con.execute(f"INSERT INTO lsoa_geography {HIERARCHY_SQL}")
+
+
+def lsoa_shapes_by_ward(con: duckdb.DuckDBPyConnection, ward_codes: list[str]
+                        ) -> dict[str, list[bytes]]:
+    """The boundaries (WKB) of the LSOAs in each ward, for drawing a ward whose own boundary
+    is not held: of each ward's LSOAs, those of the newest edition that has boundaries."""
+    if not ward_codes:
+        return {}
+    rows = con.execute(
+        """WITH held AS (
+               SELECT g.ward_code, g.lsoa_vintage, a.geometry_wkb
+               FROM lsoa_geography g
+               JOIN area_geometry a ON a.code = g.lsoa_code AND a.vintage = g.lsoa_vintage
+                                   AND a.level = 'lsoa'
+               WHERE g.ward_code IN (SELECT unnest(?)))
+           SELECT ward_code, geometry_wkb FROM held
+           WHERE (ward_code, lsoa_vintage) IN (SELECT ward_code, max(lsoa_vintage)
+                                              FROM held GROUP BY ward_code)""",
+        [list(ward_codes)]).fetchall()
+    out: dict[str, list[bytes]] = {}
+    for code, wkb in rows:
+        out.setdefault(str(code), []).append(bytes(wkb))
+    return out

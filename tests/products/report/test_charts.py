@@ -461,3 +461,30 @@ def test_trend_chart_does_not_plot_a_month_of_1_to_4():
     assert "4 months with fewer than 5 are not plotted" in figure.alt
     points = re.search(r'<g class="mark-symbol role-mark[^>]*>(.*?)</g>', figure.svg, re.S)
     assert points is not None and points.group(1).count("<path") == 20   # 24 less the four
+
+
+def test_wards_without_boundaries_are_drawn_from_their_lsoas(demo_warehouse_path, tmp_path):
+    """A district whose ward boundaries are not held, but whose LSOA boundaries and LSOA ->
+    ward lookup are, still gets its ward map, and the map says how it was drawn."""
+    import shutil
+
+    path = tmp_path / "no-wards.duckdb"
+    shutil.copyfile(demo_warehouse_path, path)
+    con = connect(path)
+    try:
+        values = con.execute(
+            """SELECT DISTINCT g.ward_code AS code, g.ward_name AS name FROM lsoa_geography g
+               JOIN area_geometry a ON a.code = g.lsoa_code AND a.level = 'lsoa'
+               WHERE g.lad_code = 'E06000055' AND g.lsoa_vintage = '2021'
+                 AND g.ward_code IS NOT NULL
+               ORDER BY 1""").df()
+        assert len(values) == 28      # Bedford's wards of May 2023
+        con.execute("DELETE FROM area_geometry WHERE level = 'ward'")
+        values["value"] = [float(10 + i) for i in range(len(values))]
+        figure = choropleth("dissolved", "Crime rate by ward", con, codes_values=values,
+                            level="ward", value_title="Crimes per 1,000 residents")
+        _check_map(figure, len(values))
+        assert f"The boundaries of {len(values)} wards are drawn by joining their LSOAs" \
+            in figure.alt
+    finally:
+        con.close()

@@ -37,6 +37,7 @@ from shapely.geometry.polygon import orient
 
 from cspkit.measures.settings import Settings
 from cspkit.products.report.document import Figure
+from cspkit.store.geography import lsoa_shapes_by_ward
 
 FONT = "DejaVu Sans, Liberation Sans, Arial, sans-serif"
 WIDTH = 600                 # overall SVG width: fits an A4 text block at 96 dpi
@@ -251,7 +252,8 @@ def choropleth(key: str, title: str, con: duckdb.DuckDBPyConnection, *,
     counts = (domain is None and _are_counts(data["value"])) if counts is None else counts
     if counts:
         data["value"] = _without_small(data["value"], threshold)
-    shapes = _geometries(con, data["code"].tolist(), level, vintage)
+    dissolved: set[str] = set()
+    shapes = _geometries(con, data["code"].tolist(), level, vintage, dissolved)
     singular = LEVEL_WORDS.get(level.lower(), level)
     plural = _plural(singular)
     if not shapes:
@@ -282,6 +284,7 @@ def choropleth(key: str, title: str, con: duckdb.DuckDBPyConnection, *,
                                             scale=alt.Scale(domain=["Not shown"],
                                                             range=[NOT_SHOWN_COLOUR]))))
     description = _map_alt(title, data, drawn, value_title, plural, fmt, reverse=reverse)
+    description += _dissolved_note(dissolved, plural)
     chart = alt.layer(*layers).properties(
         width=map_width, height=height, projection=projection, title=_title(title))
     return _figure(key, title, chart, description, source, {"areas": features},
@@ -297,7 +300,8 @@ def category_map(key: str, title: str, con: duckdb.DuckDBPyConnection, *,
     data = _map_frame(codes_classes.assign(value=0))
     data["label"] = data["code"].map(dict(zip(codes_classes["code"].astype(str).str.strip(),
                                               codes_classes["value"].astype(str), strict=True)))
-    shapes = _geometries(con, data["code"].tolist(), level, vintage)
+    dissolved: set[str] = set()
+    shapes = _geometries(con, data["code"].tolist(), level, vintage, dissolved)
     singular = LEVEL_WORDS.get(level.lower(), level)
     plural = _plural(singular)
     if not shapes:
@@ -328,7 +332,15 @@ def category_map(key: str, title: str, con: duckdb.DuckDBPyConnection, *,
     undrawn = data.loc[~data["code"].isin(drawn["code"]), "name"].tolist()
     if undrawn:
         text += f" No boundary held, not drawn: {_join(undrawn, limit=6)}."
+    text += _dissolved_note(dissolved, plural)
     return _figure(key, title, chart, text, source, {"areas": features})
+
+
+def _dissolved_note(dissolved: set[str], plural: str) -> str:
+    if not dissolved:
+        return ""
+    return (f" The boundaries of {len(dissolved)} {plural} are drawn by joining their LSOAs, "
+            f"as no boundary of their own is held.")
 
 
 # -- rendering ----------------------------------------------------------------------------------
@@ -495,10 +507,13 @@ def _map_frame(codes_values: pd.DataFrame) -> pd.DataFrame:
 
 
 def _geometries(con: duckdb.DuckDBPyConnection, codes: Sequence[str], level: str,
-                vintage: str | None) -> dict[str, Polygon | MultiPolygon]:
+                vintage: str | None, dissolved: set[str] | None = None
+                ) -> dict[str, Polygon | MultiPolygon]:
     """The boundary for each code (the given vintage first, else the newest held), rings wound
     clockwise as Vega's spherical geometry expects (anticlockwise fills the rest of the globe)
-    and simplified below what a 600 px map can show."""
+    and simplified below what a 600 px map can show. A ward with no boundary of its own is
+    drawn from its LSOAs, and its code added to `dissolved`."""
+    dissolved = set() if dissolved is None else dissolved
     if not codes:
         return {}
     try:
@@ -512,6 +527,16 @@ def _geometries(con: duckdb.DuckDBPyConnection, codes: Sequence[str], level: str
     except duckdb.Error:
         return {}   # e.g. an older warehouse without boundaries: the map just says so
     geoms = {code: shapely.from_wkb(bytes(wkb)) for code, wkb in rows}
+    missing = [c for c in codes if c not in geoms]
+    if level.lower() == "ward" and missing:
+        # No ward boundary held: the ward drawn as the union of its LSOAs (said under the map).
+        try:
+            parts = lsoa_shapes_by_ward(con, missing)
+        except duckdb.Error:
+            parts = {}
+        for code, wkbs in parts.items():
+            geoms[code] = shapely.union_all([shapely.from_wkb(w) for w in wkbs])
+            dissolved.add(code)
     geoms = {code: g for code, g in geoms.items() if g is not None and not g.is_empty}
     if not geoms:
         return {}
