@@ -127,7 +127,7 @@ class _Writer:
     for a whole batch of small files), and keeps what the next file needs to know: coverage
     held, and the geography held (which a file of this same ingest may have added to)."""
 
-    # Files held back before a write; a stream (a very large file) is written at once.
+    # Files held back before a write; a spilled file (a very large one) is written at once.
     BATCH_FILES = 500
     BATCH_ROWS = 1_000_000
 
@@ -152,9 +152,9 @@ class _Writer:
     def add(self, item: Item, parsed: Parsed) -> None:
         self.pending.append((item, parsed))
         self.pending_rows += parsed.rows_in
-        streaming = any(not isinstance(t, pa.Table) for t in parsed.tables.values())
+        spilled = any(isinstance(t, Path) for t in parsed.tables.values())
         # Sources whose next file depends on this one (areas, geography) write file by file.
-        if (not self.source.batched or streaming or len(self.pending) >= self.BATCH_FILES
+        if (not self.source.batched or spilled or len(self.pending) >= self.BATCH_FILES
                 or self.pending_rows >= self.BATCH_ROWS):
             self.flush()
 
@@ -204,7 +204,7 @@ class _Writer:
              r.lsoa_vintage) for r in records])
         self.report.files.extend(records)
 
-    def _write(self, item: Item, target: str, rows: pa.Table | pa.RecordBatchReader | Path,
+    def _write(self, item: Item, target: str, rows: pa.Table | Path,
                record: IngestRecord) -> None:
         written = writes.write(self.con, target, rows, ingest_id=record.ingest_id,
                                source=item.file.name)
@@ -271,10 +271,7 @@ class _Writer:
         """Every row of a file not loaded is quarantined with the reason, good rows too."""
         lines: list[int] = []
         for rows in parsed.tables.values():
-            if isinstance(rows, Path):
-                table = pq.read_table(rows, columns=["line_no"])
-            else:
-                table = rows if isinstance(rows, pa.Table) else rows.read_all()
+            table = pq.read_table(rows, columns=["line_no"]) if isinstance(rows, Path) else rows
             if "line_no" in table.column_names:
                 lines += table.column("line_no").to_pylist()
         text = parsed.raw(lines) if parsed.raw else {}

@@ -18,8 +18,8 @@ Rejected = tuple[int | None, str | None, str, str | None]
 AreaRow = tuple[str, str, str | None, str | None]
 # (child_code, child_edition, parent_code, parent_level, parent_edition, method)
 LinkRow = tuple[str, str, str, str, str, str]
-# Rows in memory, streamed, or (a very large file) spilled to a Parquet file.
-Rows = pa.Table | pa.RecordBatchReader | Path
+# Rows in memory, or (a very large file) spilled to a Parquet file.
+Rows = pa.Table | Path
 
 
 @dataclass

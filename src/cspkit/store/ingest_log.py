@@ -33,25 +33,12 @@ class IngestRecord:
     control_characters: int = 0
 
 
-def start_ingest(con: duckdb.DuckDBPyConnection, *, run_id: str, kind: str, file: str,
-                 sha256: str, size: int | None, force: str | None = None,
-                 month: str | None = None, status: str = "loading") -> int:
-    """Insert the ingest row and return its id (rows are filled in by finish_ingest)."""
-    row = con.execute(
-        """INSERT INTO ingests (run_id, kind, file, sha256, bytes, force, month, status)
-           VALUES (?, ?, ?, ?, ?, ?, CAST(? AS DATE), ?) RETURNING ingest_id""",
-        [run_id, kind, file, sha256, size, force,
-         f"{month}-01" if month and len(month) == 7 else month, status],
-    ).fetchone()
-    assert row is not None
-    return int(row[0])
-
-
 def start_ingests(con: duckdb.DuckDBPyConnection, run_id: str,
                   files: list[tuple[str, str, str, int | None, str | None, str | None]]
                   ) -> list[int]:
-    """`start_ingest` for many files in one statement: (kind, file, sha256, bytes, force,
-    month) each; returns their ingest ids in the same order."""
+    """Insert the ingest rows of many files in one statement, (kind, file, sha256, bytes,
+    force, month) each, as 'loading'; returns their ingest ids in the same order (the rest is
+    filled in by finish_ingests)."""
     if not files:
         return []
     kinds, names, hashes, sizes, forces, months = (list(c) for c in zip(*files, strict=True))
@@ -73,16 +60,9 @@ def start_ingests(con: duckdb.DuckDBPyConnection, run_id: str,
     return sorted(int(r[0]) for r in rows)
 
 
-def finish_ingest(con: duckdb.DuckDBPyConnection, ingest_id: int, *, status: str,
-                  rows_in: int, rows_loaded: int, rows_quarantined: int,
-                  note: str | None = None, lsoa_vintage: str | None = None) -> None:
-    finish_ingests(con, [(ingest_id, status, rows_in, rows_loaded, rows_quarantined, note,
-                          lsoa_vintage)])
-
-
 def finish_ingests(con: duckdb.DuckDBPyConnection,
                    rows: list[tuple[int, str, int, int, int, str | None, str | None]]) -> None:
-    """`finish_ingest` for many files in one statement: rows of (ingest_id, status, rows_in,
+    """Finish many ingest rows in one statement: rows of (ingest_id, status, rows_in,
     rows_loaded, rows_quarantined, note, lsoa_vintage)."""
     for ingest_id, _, rows_in, loaded, quarantined, _, _ in rows:
         if rows_in != loaded + quarantined:
@@ -101,13 +81,6 @@ def finish_ingests(con: duckdb.DuckDBPyConnection,
                         unnest(?::VARCHAR[]) AS lsoa_vintage) v
            WHERE ingests.ingest_id = v.ingest_id""",
         [list(c) for c in columns])
-
-
-def quarantine_rows(con: duckdb.DuckDBPyConnection, ingest_id: int, file: str,
-                    rows: Iterable[tuple[int | None, str | None, str, str | None]]) -> int:
-    """Store rejected rows as (line_no, column, reason, raw line); returns how many."""
-    batch = [(ingest_id, file, *r) for r in rows]
-    return quarantine_many(con, batch)
 
 
 def quarantine_many(con: duckdb.DuckDBPyConnection,
@@ -129,16 +102,6 @@ def quarantine_many(con: duckdb.DuckDBPyConnection,
     finally:
         con.unregister("_quarantine_rows")
     return len(rows)
-
-
-def loaded_with_hash(con: duckdb.DuckDBPyConnection, sha256: str, kind: str) -> int | None:
-    """The ingest id that already loaded exactly these bytes as this kind, if any."""
-    row = con.execute(
-        "SELECT ingest_id FROM ingests WHERE sha256 = ? AND kind = ? AND status = 'loaded' "
-        "ORDER BY ingest_id LIMIT 1",
-        [sha256, kind],
-    ).fetchone()
-    return int(row[0]) if row else None
 
 
 # Files of made-up data say so in their name (the shipped partner samples are

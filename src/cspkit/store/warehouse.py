@@ -52,6 +52,7 @@ import weakref
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
 from pathlib import Path
+from typing import TypeVar
 
 import duckdb
 
@@ -67,6 +68,7 @@ DUCKDB_MAGIC = b"DUCK"  # bytes 8..12 of every DuckDB database file
 POLL = 0.2
 
 OnWait = Callable[[str], None]
+T = TypeVar("T")
 
 # Connections inside a writer's transaction, which `transaction()` joins: probing with a second
 # BEGIN is no test, as DuckDB aborts the open transaction when it fails.
@@ -209,6 +211,32 @@ def _lock_holder(fd: int) -> str:
     return raw if raw.isdigit() else "unknown"
 
 
+class _Busy(Exception):
+    """The thing waited for is held; `holder` names who holds it, for the messages."""
+
+    def __init__(self, holder: str) -> None:
+        super().__init__(holder)
+        self.holder = holder
+
+
+def _bounded_wait(attempt: Callable[[], T], wait: float, on_wait: OnWait,
+                  waiting: Callable[[str], str], gave_up: Callable[[str], str]) -> T:
+    """`attempt()` until it stops raising _Busy: says once what it waits for, and after
+    `wait` seconds gives up with a WarehouseError."""
+    deadline = time.monotonic() + wait
+    told = False
+    while True:
+        try:
+            return attempt()
+        except _Busy as busy:
+            if time.monotonic() >= deadline:
+                raise WarehouseError(gave_up(busy.holder)) from None
+            if not told:
+                on_wait(waiting(busy.holder))
+                told = True
+            time.sleep(min(POLL, max(deadline - time.monotonic(), 0.01)))
+
+
 @contextmanager
 def _writer_lock(path: Path, wait: float, on_wait: OnWait) -> Iterator[None]:
     """Exclusive while held: one writer per warehouse. flock is released by the kernel when
@@ -223,24 +251,18 @@ def _writer_lock(path: Path, wait: float, on_wait: OnWait) -> Iterator[None]:
             raise WarehouseError(f"cannot open the lock file {lock}: {exc.strerror}") from exc
     except OSError as exc:
         raise WarehouseError(f"cannot open the lock file {lock}: {exc.strerror}") from exc
+    def attempt() -> None:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise _Busy(_lock_holder(fd)) from None
+
     try:
-        deadline = time.monotonic() + wait
-        told = False
-        while True:
-            try:
-                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                break
-            except BlockingIOError:
-                holder = _lock_holder(fd)
-                if time.monotonic() >= deadline:
-                    raise WarehouseError(
-                        f"another ingest (pid {holder}) is still writing {path}; gave up after "
-                        f"waiting {wait:g} s (set {LOCK_WAIT_ENV} to wait longer)") from None
-                if not told:
-                    on_wait(f"waiting for another ingest (pid {holder}) to finish with "
-                            f"{path}...")
-                    told = True
-                time.sleep(min(POLL, max(deadline - time.monotonic(), 0.01)))
+        _bounded_wait(
+            attempt, wait, on_wait,
+            lambda pid: f"waiting for another ingest (pid {pid}) to finish with {path}...",
+            lambda pid: (f"another ingest (pid {pid}) is still writing {path}; gave up after "
+                         f"waiting {wait:g} s (set {LOCK_WAIT_ENV} to wait longer)"))
         # Never deleted: removing a lock file another process has open would split the lock.
         with suppress(OSError):  # who holds it, for those who wait (not if read-only)
             os.ftruncate(fd, 0)
@@ -277,25 +299,22 @@ def _shared_file_lock(path: Path, wait: float, on_wait: OnWait) -> Iterator[int]
     which could change it while we copy or be overwritten by our swap. Yields the fd to copy
     from: closing any other fd of this file in this process would drop the lock (POSIX)."""
     fd = os.open(path, os.O_RDONLY)
+
+    def attempt() -> None:
+        try:
+            fcntl.lockf(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+        except OSError as exc:
+            if exc.errno not in (errno.EACCES, errno.EAGAIN):
+                raise
+            raise _Busy("another program") from None
+
     try:
-        deadline = time.monotonic() + wait
-        told = False
-        while True:
-            try:
-                fcntl.lockf(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
-                break
-            except OSError as exc:
-                if exc.errno not in (errno.EACCES, errno.EAGAIN):
-                    raise
-                if time.monotonic() >= deadline:
-                    raise WarehouseError(
-                        f"{path} is held open for writing by another program; gave up after "
-                        f"waiting {wait:g} s (close it, or set {LOCK_WAIT_ENV})") from None
-                if not told:
-                    on_wait(f"waiting for another program that has {path} open for writing "
-                            "to close it...")
-                    told = True
-                time.sleep(POLL)
+        _bounded_wait(
+            attempt, wait, on_wait,
+            lambda _: f"waiting for another program that has {path} open for writing to "
+                      "close it...",
+            lambda _: (f"{path} is held open for writing by another program; gave up after "
+                       f"waiting {wait:g} s (close it, or set {LOCK_WAIT_ENV})"))
         yield fd
     finally:
         os.close(fd)
@@ -405,9 +424,7 @@ def _first_line(exc: BaseException) -> str:
 
 
 def _attach(path: Path, wait: float, on_wait: OnWait) -> duckdb.DuckDBPyConnection:
-    deadline = time.monotonic() + wait
-    told = False
-    while True:
+    def attempt() -> duckdb.DuckDBPyConnection:
         # A private in-memory instance with the file attached: duckdb.connect(path) would
         # reuse this process's open instance for the path, pinned to an older snapshot.
         con = duckdb.connect()
@@ -423,16 +440,16 @@ def _attach(path: Path, wait: float, on_wait: OnWait) -> duckdb.DuckDBPyConnecti
                 raise WarehouseError(f"cannot open the warehouse at {path}: "
                                      f"{_first_line(exc)}") from exc
             pid = re.search(r"\(PID (\d+)\)", message)
-            holder = f"another program (pid {pid.group(1)})" if pid else "another program"
-            if time.monotonic() >= deadline:
-                raise WarehouseError(
-                    f"{path} is held open for writing by {holder}, not through an ingest; gave "
-                    f"up after waiting {wait:g} s (close it, or set {LOCK_WAIT_ENV})") from None
-            if not told:
-                on_wait(f"waiting for {holder}, which has {path} open for writing, to "
-                        "close it...")
-                told = True
-            time.sleep(POLL)
+            raise _Busy(f"another program (pid {pid.group(1)})" if pid
+                        else "another program") from None
+
+    return _bounded_wait(
+        attempt, wait, on_wait,
+        lambda holder: f"waiting for {holder}, which has {path} open for writing, to close "
+                       "it...",
+        lambda holder: (f"{path} is held open for writing by {holder}, not through an ingest; "
+                        f"gave up after waiting {wait:g} s (close it, or set "
+                        f"{LOCK_WAIT_ENV})"))
 
 
 def open_reader(db: str | os.PathLike[str] | None = None, *, wait: float | None = None,

@@ -1,9 +1,9 @@
 """Writing parsed rows into the warehouse's tables: the one place rows from files enter it.
 
-Rows arrive as Arrow tables (or streams of batches) whose columns are named as the target
-table's; the writer adds `ingest_id` and `source` where the table has them. How a table takes
-new rows (appended, replacing the row with the same key, or merged) is a property of the table
-and is settled here, whatever file the rows came from.
+Rows arrive as Arrow tables (or, from a very large file, a Parquet file) whose columns are named
+as the target table's; the writer adds `ingest_id` and `source` where the table has them. How a
+table takes new rows (appended, replacing the row with the same key, or merged) is a property of
+the table and is settled here, whatever file the rows came from.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ import pyarrow as pa
 
 AreaRow = tuple[str, str, str | None, str | None]
 LinkRow = tuple[str, str, str, str, str, str]
-Rows = pa.Table | pa.RecordBatchReader | Path
+Rows = pa.Table | Path
 
 # Tables that grow by appending (one row per input row, tied to its ingest).
 APPEND = ("events", "indicators", "police_outcomes", "stop_search")
@@ -141,18 +141,11 @@ def _insert(con: duckdb.DuckDBPyConnection, target: str, names: list[str], offer
 
 def write(con: duckdb.DuckDBPyConnection, target: str, rows: Rows, *, ingest_id: int,
           source: str) -> int:
-    """A table, or a stream of batches written as it arrives so that memory stays bounded;
-    returns how many rows were written."""
-    if isinstance(rows, pa.Table):
-        return write_rows(con, target, rows, ingest_id=ingest_id, source=source)
+    """Rows in memory, or spilled to Parquet by a parser (a very large file); returns how many
+    rows were written."""
     if isinstance(rows, Path):
         return write_parquet(con, target, rows, ingest_id=ingest_id, source=source)
-    total = 0
-    for batch in rows:
-        if batch.num_rows:
-            total += write_rows(con, target, pa.Table.from_batches([batch]),
-                                ingest_id=ingest_id, source=source)
-    return total
+    return write_rows(con, target, rows, ingest_id=ingest_id, source=source)
 
 
 def _register(con: duckdb.DuckDBPyConnection, name: str, columns: dict[str, Sequence[object]],
@@ -227,15 +220,3 @@ def upsert_links(con: duckdb.DuckDBPyConnection, rows: Sequence[LinkRow], source
         [source],
     )
     _drop(con, "_ref_links")
-
-
-def lsoa_editions_of(con: duckdb.DuckDBPyConnection, codes: Sequence[str]) -> dict[str, set[str]]:
-    """The LSOA editions the warehouse holds for each of `codes`."""
-    if not codes:
-        return {}
-    out: dict[str, set[str]] = {}
-    for code, vintage in con.execute(
-            "SELECT code, vintage FROM area_vintages WHERE code IN (SELECT unnest(?))",
-            [list(codes)]).fetchall():
-        out.setdefault(code, set()).add(vintage)
-    return out
