@@ -251,6 +251,17 @@ def test_out_in_a_read_only_folder_is_a_clean_error(command, tmp_path, monkeypat
     assert "Traceback" not in output
 
 
+def test_fetch_dest_that_is_a_file_is_a_clean_error(tmp_path, monkeypatch, capsys):
+    file = tmp_path / "existing.txt"
+    file.write_text("x")
+    code, output = _main(["fetch", "police", "--force", "bedfordshire", "--from", "2023-01",
+                          "--to", "2023-01", "--dest", str(file),
+                          "--base-url", "http://127.0.0.1:9"], monkeypatch, capsys)
+    assert code == 2 and "Traceback" not in output
+    assert "--dest " in output and "existing.txt: is a file, not a folder" in " ".join(
+        output.split())
+
+
 def test_missing_or_bad_polygon_is_a_clean_error(tmp_path, monkeypatch, capsys,
                                                  demo_warehouse_path):
     base = ["profile", "--name", "X", "--db", str(demo_warehouse_path), "--polygon"]

@@ -325,8 +325,10 @@ def fetch_police_cmd(
 
         cspkit fetch police --force bedfordshire --from 2022-01 --to 2023-12 --dest data/
     """
+    from cspkit.cli_checks import output_folder
     from cspkit.sources.police_fetch import fetch_police
 
+    output_folder(dest, "--dest")
     with _progress(transfer=True) as progress:
         tasks: dict[str, int] = {}
 
