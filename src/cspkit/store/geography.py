@@ -56,10 +56,12 @@ HIERARCHY_SQL = """
     LEFT JOIN areas fa ON fa.code = f.parent_code"""
 
 
-def rebuild_lsoa_geography(con: duckdb.DuckDBPyConnection) -> None:
+def rebuild_lsoa_geography(con: duckdb.DuckDBPyConnection, successions: bool = True) -> None:
+    """`successions` False only while migrating a warehouse that has no successions yet."""
     con.execute("DELETE FROM lsoa_geography")
     con.execute(f"INSERT INTO lsoa_geography {HIERARCHY_SQL}")
-    merged_into_current(con)
+    if successions:
+        merged_into_current(con)
 
 
 def lsoa_shapes_by_ward(con: duckdb.DuckDBPyConnection, ward_codes: list[str]

@@ -105,55 +105,50 @@ class Fate:
     name: str
     change: str                       # merged | split
     successors: tuple[Successor, ...]
-    steps: tuple[str, ...] = ()       # codes passed through on the way (a chain)
+    # A chain's earlier steps (Somerset West and Taunton on the way from Taunton Deane to
+    # Somerset), oldest first; the last successor is in `successors`.
+    steps: tuple[Successor, ...] = ()
 
     def sentence(self) -> str:
-        first = self.successors[0]
-        when = f"in {first.year}" if first.year else f"by the {first.edition} district edition"
         if self.change == "merged":
-            via = ""
-            if self.steps:
-                via = f" (by way of {', '.join(self.steps)})"
-            return (f"{self.name} ({self.code}) became part of {first.name} ({first.code}) "
-                    f"{when}{via}")
-        parts = ", ".join(f"{s.name} ({s.code}, {s.share:.0%} of its LSOAs)"
-                          for s in self.successors)
-        return f"{self.name} ({self.code}) was split {when} between {parts}"
+            hops = [*self.steps, self.successors[0]]
+            parts = [f"became part of {h.name} ({h.code}) {_when(h)}" for h in hops]
+            return f"{self.name} ({self.code}) " + ", which ".join(parts)
+        listed = ", ".join(f"{s.name} ({s.code}, {s.share:.0%} of its LSOAs)"
+                           for s in self.successors)
+        return (f"{self.name} ({self.code}) was split {_when(self.successors[0])} between "
+                f"{listed}")
 
 
-def _next(con: duckdb.DuckDBPyConnection, code: str) -> list[tuple[str, str, str, float, int | None,
-                                                                 str]]:
-    return con.execute(
-        """SELECT s.new_code, coalesce(a.name, s.new_code), s.change, s.share, s.year,
-                  s.new_edition
+def _when(s: Successor) -> str:
+    return f"in {s.year}" if s.year else f"by the {s.edition} district edition"
+
+
+def _next(con: duckdb.DuckDBPyConnection, code: str) -> list[tuple[Successor, str]]:
+    rows = con.execute(
+        """SELECT s.new_code, coalesce(a.name, s.new_code), s.share, s.year, s.new_edition,
+                  s.change
            FROM district_successions s LEFT JOIN areas a ON a.code = s.new_code
            WHERE s.old_code = ? ORDER BY s.share DESC, s.new_code""", [code]).fetchall()
+    return [(Successor(r[0], r[1], r[2], r[3], r[4]), r[5]) for r in rows]
 
 
 def fate(con: duckdb.DuckDBPyConnection, code: str) -> Fate | None:
     """None for a district that still exists (or was never a district)."""
-    rows = _next(con, code)
-    if not rows:
+    found = _next(con, code)
+    if not found:
         return None
     name_row = con.execute("SELECT name FROM areas WHERE code = ?", [code]).fetchone()
     name = str(name_row[0]) if name_row and name_row[0] else code
-    if rows[0][2] == "split":
-        return Fate(code, name, "split", tuple(Successor(r[0], r[1], r[3], r[4], r[5])
-                                               for r in rows))
-    steps: list[str] = []
-    current = rows[0]
-    year = current[4]
-    seen = {code}
-    while True:  # follow the chain while each step is a merge
-        further = _next(con, current[0])
-        if not further or further[0][2] != "merged" or further[0][0] in seen:
+    if found[0][1] == "split":
+        return Fate(code, name, "split", tuple(s for s, _ in found))
+    hops = [found[0][0]]
+    while len(hops) < 10:  # follow the chain while each step is a merge
+        further = _next(con, hops[-1].code)
+        if not further or further[0][1] != "merged":
             break
-        steps.append(f"{current[1]} ({current[0]})")
-        seen.add(current[0])
-        current = further[0]
-    # The year given is when the old district itself ceased to exist.
-    return Fate(code, name, "merged",
-                (Successor(current[0], current[1], 1.0, year, current[5]),), tuple(steps))
+        hops.append(further[0][0])
+    return Fate(code, name, "merged", (hops[-1],), tuple(hops[:-1]))
 
 
 def former_districts(con: duckdb.DuckDBPyConnection, code: str
