@@ -221,7 +221,8 @@ def _print_report(report) -> None:  # type: ignore[no-untyped-def]
         console.print(f"[dim]unchanged, already loaded ({record.note}): {record.file}[/]",
                       highlight=False)
     for record in report.skipped:
-        console.print(f"[yellow]skipped, not recognised:[/] {record.file}: {record.note}",
+        why = "recognised, not loaded" if record.kind == "not-loaded" else "not recognised"
+        console.print(f"[yellow]skipped, {why}:[/] {record.file}: {record.note}",
                       highlight=False)
     for record in report.empty:
         console.print(f"[yellow]empty:[/] {record.file}: {record.note} (recorded, not "
