@@ -455,3 +455,31 @@ def test_ingest_reference_lists_unrecognised_files_or_skips_them(tmp_path, monke
     code, err = run_main([*args, "--skip-unknown"], monkeypatch, capsys)
     assert code == 0
     assert "skipped, not recognised" in err and "a.csv" in err
+
+
+# --- former districts -------------------------------------------------------------------------
+
+
+def test_area_shows_a_former_districts_successor_and_a_current_ones_former_names(
+        demo_warehouse_path: Path):
+    result = CliRunner().invoke(app, ["area", "Aylesbury Vale", "--db", str(demo_warehouse_path)],
+                                env={"COLUMNS": "200"})
+    assert result.exit_code == 0, result.output
+    assert "Aylesbury Vale (lad E07000004)" in result.stdout
+    assert ("no longer exists: Aylesbury Vale (E07000004) became part of Buckinghamshire "
+            "(E06000060) in 2020") in result.stdout
+    result = CliRunner().invoke(app, ["area", "Buckinghamshire", "--db",
+                                      str(demo_warehouse_path)], env={"COLUMNS": "200"})
+    assert "includes the former district Aylesbury Vale (E07000004, until 2020)" in result.stdout
+
+
+def test_a_measure_given_a_former_district_uses_its_successor_and_says_so(
+        demo_warehouse_path: Path):
+    result = CliRunner().invoke(app, ["measure", "deprivation", "--area", "Aylesbury Vale",
+                                      "--edition", "2019", "--db", str(demo_warehouse_path),
+                                      "--format", "csv"], env={"COLUMNS": "200"})
+    assert result.exit_code == 0, result.output
+    assert ("Aylesbury Vale (E07000004) became part of Buckinghamshire (E06000060) in 2020; "
+            "using Buckinghamshire") in " ".join(result.stderr.split())
+    # Every 2011 LSOA of Buckinghamshire, Aylesbury Vale's (E01017663) among them.
+    assert result.stdout.count("\nE01") == 319 and "\nE01017663," in result.stdout

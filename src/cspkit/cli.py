@@ -221,7 +221,8 @@ def _print_report(report) -> None:  # type: ignore[no-untyped-def]
         console.print(f"[dim]unchanged, already loaded ({record.note}): {record.file}[/]",
                       highlight=False)
     for record in report.skipped:
-        console.print(f"[yellow]skipped, not recognised:[/] {record.file}: {record.note}",
+        why = "recognised, not loaded" if record.kind == "not-loaded" else "not recognised"
+        console.print(f"[yellow]skipped, {why}:[/] {record.file}: {record.note}",
                       highlight=False)
     for record in report.empty:
         console.print(f"[yellow]empty:[/] {record.file}: {record.note} (recorded, not "
@@ -402,6 +403,8 @@ def measure_cmd(
     from cspkit.store import open_reader
 
     con = open_reader(db)
+    if not lsoas:
+        _announce_successor(con, area)
     try:
         frame = run_measure(con, name, area=area, period=period, baseline=baseline, by=by,
                             category=category, edition=edition,
@@ -472,6 +475,7 @@ def assess_cmd(
     output_folder(out_dir)
     local = load_local_content(config)
     con = open_reader(db)
+    _announce_successor(con, area)
     try:
         # Default: the latest full calendar year the area's data holds.
         the_period = parse_period(chosen[0] if chosen else str(_default_year(con, area)))
@@ -536,6 +540,7 @@ def places_cmd(
     if level not in ("ward", "lsoa"):
         raise CspkitError(f"--level must be ward or lsoa, not {level!r}")
     con = open_reader(db)
+    _announce_successor(con, area)
     try:
         year = year or _default_year(con, area)
         if out_dir is not None:
@@ -677,16 +682,31 @@ def area_cmd(
         cspkit area "east cambridgeshire" --db cspkit.duckdb
     """
     from cspkit.store import open_reader
-    from cspkit.store.areas import resolve_area
+    from cspkit.store.areas import district_history, resolve_area
 
     con = open_reader(db)
-    area = resolve_area(con, query)
+    area = resolve_area(con, query, follow_successors=False)
     out.print(f"{area.name} ({area.level} {area.code})")
+    for line in district_history(con, area):
+        out.print(f"  {line}")
     for code, level, name in con.execute(
         """SELECT DISTINCT l.parent_code, l.parent_level, a.name FROM area_links l
            LEFT JOIN areas a ON a.code = l.parent_code WHERE l.child_code = ? ORDER BY 2""",
         [area.code]).fetchall():
         out.print(f"  in {level} {name} ({code})")
+
+
+def _announce_successor(con, area: str) -> None:  # type: ignore[no-untyped-def]
+    """Say so when the area named is a former district and its successor is used instead."""
+    from cspkit.errors import AreaNotFound
+    from cspkit.store.areas import resolve_area
+
+    try:
+        found = resolve_area(con, area)
+    except AreaNotFound:
+        return  # the command itself reports it
+    if found.notice:
+        console.print(found.notice)
 
 
 def _default_year(con, area: str) -> int:  # type: ignore[no-untyped-def]

@@ -36,5 +36,11 @@ class UnrecognisedFile(InputError):
     an ingest lists every such file together, and may skip them when asked."""
 
 
+class NotLoaded(InputError):
+    """A file recognised for what it is, whose content the warehouse does not hold (the Indices
+    of Deprivation's sub-domains, underlying indicators ...): reported as skipped with the
+    reason, never failing the other files of an ingest."""
+
+
 class AreaNotFound(CspkitError):
     """An area name or code matched nothing in the warehouse."""

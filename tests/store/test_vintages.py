@@ -75,3 +75,41 @@ def test_codes_outside_the_geography_have_no_edition(warehouse, tmp_path):
     load_police(warehouse, path)
     rows = dict(warehouse.execute("SELECT lsoa_code, lsoa_vintage FROM events").fetchall())
     assert rows == {"E01035001": "2021", "W01000999": None}
+
+
+# Rows copied from the ONS lookups shipped in the package, with their headers: two Corby LSOAs
+# of 2011, one unchanged in 2021 and one split (so a file of them is on 2011 LSOAs). Corby
+# became part of North Northamptonshire in 2021.
+CORBY_2019 = """FID,LSOA11CD,LSOA11NM,WD19CD,WD19NM,LAD19CD,LAD19NM
+15576,E01026949,Corby 005A,E05010265,Central,E07000150,Corby
+15757,E01026977,Corby 003C,E05010274,Stanion & Corby Village,E07000150,Corby
+"""
+CORBY_CHANGES = """\ufeffF_LSOA11CD,LSOA11NM,LSOA21CD,LSOA21NM,CHGIND,LAD22CD,LAD22NM,LAD22NMW,ObjectId
+E01026949,Corby 005A,E01026949,North Northamptonshire 005A,U,E06000061,North Northamptonshire,,8412
+E01026977,Corby 003C,E01035397,North Northamptonshire 006G,S,E06000061,North Northamptonshire,,8427
+E01026977,Corby 003C,E01035398,North Northamptonshire 006H,S,E06000061,North Northamptonshire,,8486
+"""
+
+
+def test_police_data_on_2011_lsoas_counts_in_the_district_that_exists_now(warehouse, tmp_path):
+    from cspkit.measures.areas import select_area
+
+    files = []
+    for name, text in (("Lower_Layer_Super_Output_Area_(2011)_to_Ward_(2019)_Lookup.csv",
+                        CORBY_2019),
+                       ("LSOA_(2011)_to_LSOA_(2021)_to_LAD_(2022)_Lookup.csv", CORBY_CHANGES)):
+        files.append(tmp_path / name)
+        files[-1].write_text(text, encoding="utf-8")
+    with transaction(warehouse):
+        ingest_reference(warehouse, [str(f) for f in files], run_id="ref")
+    load_police(warehouse, street(tmp_path / "2019-01-northamptonshire-street.csv", "2019-01",
+                                  ["E01026949", "E01026977", "E01026977"]))
+    assert vintages(warehouse) == {"2019-01": "2011"}
+    area = select_area(warehouse, "Corby")
+    assert (area.code, area.name) == ("E06000061", "North Northamptonshire")
+    rows = warehouse.execute(
+        """SELECT g.lad_code, g.ward_code, count(*) FROM events e
+           JOIN lsoa_geography g ON g.lsoa_code = e.lsoa_code AND g.lsoa_vintage = e.lsoa_vintage
+           GROUP BY ALL ORDER BY 2""").fetchall()
+    # The district is today's; the wards are the 2019 wards the 2011 lookup gives.
+    assert rows == [("E06000061", "E05010265", 1), ("E06000061", "E05010274", 2)]

@@ -25,7 +25,7 @@ import duckdb
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from cspkit.errors import InputError, UnrecognisedFile
+from cspkit.errors import InputError, NotLoaded, UnrecognisedFile
 from cspkit.ingest.registry import Item, Source
 from cspkit.ingest.report import (
     DUPLICATE,
@@ -43,6 +43,8 @@ from cspkit.store import ingest_log, writes
 from cspkit.store.ingest_log import IngestRecord
 
 OnFile = Callable[[str, int, int], None]
+# The kind of a skipped file recognised for what it is but not held (errors.NotLoaded).
+NOT_LOADED_KIND = "not-loaded"
 
 
 def run_ingest(con: duckdb.DuckDBPyConnection, source: Source,
@@ -108,6 +110,10 @@ def _plan(con: duckdb.DuckDBPyConnection, source: Source, files: list, report: I
         seen.add(sha)
         try:
             items.append(source.recognise(file, sha, workdir))
+        except NotLoaded as exc:
+            # Known for what it is, not held by the warehouse: said, never failing the rest.
+            report.files.append(IngestRecord(0, NOT_LOADED_KIND, file.display, SKIPPED,
+                                             note=exc.problem))
         except UnrecognisedFile as exc:
             unknown.append(exc)
             report.files.append(IngestRecord(0, source.name, file.display, SKIPPED,

@@ -21,6 +21,7 @@ import duckdb
 
 from cspkit.errors import AreaNotFound
 from cspkit.store.areas import resolve_area
+from cspkit.store.successions import former_districts
 
 T = TypeVar("T")
 
@@ -444,3 +445,43 @@ def latest_full_year(con: duckdb.DuckDBPyConnection, area: AreaSelection,
         by_year[month.year] = by_year.get(month.year, 0) + 1
     full = [year for year, n in by_year.items() if n == 12]
     return max(full) if full else max(by_year)
+
+
+@dataclass(frozen=True)
+class GeographyEditions:
+    """The geography editions an area's figures rest on, as the warehouse used them."""
+
+    police_lsoas: dict[str, int]            # LSOA edition -> police records in the period
+    wards: list[tuple[str, str, int]]       # (ward edition, lookup method, LSOAs) for them
+    district: str | None                    # newest district edition giving this district
+    former: list[str]                       # former districts counted in it
+
+
+def geography_editions(con: duckdb.DuckDBPyConnection, area: AreaSelection,
+                       start: date, end: date, source: str = "police.uk"
+                       ) -> GeographyEditions:
+    """Which LSOA editions the area's police records between `start` and `end` carry, which
+    ward edition(s) those LSOAs were given (ward tables and maps), and, for a district, the
+    district edition and the former districts merged into it."""
+    condition, params = area.where()
+    lsoas = dict(con.execute(
+        f"""SELECT e.lsoa_vintage, count(*) FROM events e
+            JOIN lsoa_geography g ON g.lsoa_code = e.lsoa_code AND g.lsoa_vintage = e.lsoa_vintage
+            WHERE {condition} AND e.source = ? AND e.month BETWEEN ? AND ?
+            GROUP BY 1 ORDER BY 2 DESC""", [*params, source, start, end]).fetchall())
+    editions = list(lsoas) or [events_vintage(con, area, source)]
+    marks = ", ".join("?" for _ in editions)
+    wards = [(str(v), str(m), int(n)) for v, m, n in con.execute(
+        f"""SELECT ward_vintage, ward_method, count(*) FROM lsoa_geography g
+            WHERE {condition} AND g.lsoa_vintage IN ({marks}) AND g.ward_code IS NOT NULL
+            GROUP BY 1, 2 ORDER BY 3 DESC""", [*params, *editions]).fetchall()]
+    district = None
+    former: list[str] = []
+    if area.level == "lad":
+        row = con.execute("SELECT max(parent_vintage) FROM area_links WHERE parent_code = ? "
+                          "AND parent_level = 'lad'", [area.code]).fetchone()
+        district = str(row[0]) if row and row[0] else None
+        former = [f"{name} ({code})" for code, name, _, change
+                  in former_districts(con, area.code) if change == "merged"]
+    return GeographyEditions({str(k): int(v) for k, v in lsoas.items()}, wards, district,
+                             former)

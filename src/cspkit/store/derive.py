@@ -13,6 +13,7 @@ import shapely
 
 from cspkit.store.forces import derive_force_links
 from cspkit.store.geography import rebuild_lsoa_geography
+from cspkit.store.successions import derive_successions
 from cspkit.store.vintages import resolve_event_vintages
 
 APPORTIONED_SOURCE = "apportioned from 2011 LSOAs via ONS LSOA11->LSOA21 lookup, equal split"
@@ -24,11 +25,12 @@ WARD_BY_POLYGON = ("derived: representative point of the LSOA polygon in ward po
 
 def refresh_derived(con: duckdb.DuckDBPyConnection) -> None:
     """Every derivation, in order. Events loaded before their geography get their LSOA
-    edition now, and districts their police force."""
+    edition now, districts their police force, and former districts their successor."""
     apportion_population(con)
     derive_ward_links(con)
     resolve_event_vintages(con)
     derive_force_links(con)
+    derive_successions(con)
     rebuild_lsoa_geography(con)
 
 

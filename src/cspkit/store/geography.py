@@ -2,12 +2,15 @@
 
 For each LSOA of each edition: the ward from the newest ward lookup made for that edition
 (official or best-fit before derived), its district, the district's county, region and police
-force. Events join on (lsoa_code, lsoa_vintage).
+force. Events join on (lsoa_code, lsoa_vintage). An LSOA whose district has since been merged
+into another (Aylesbury Vale into Buckinghamshire) is given the district that exists now.
 """
 
 from __future__ import annotations
 
 import duckdb
+
+from cspkit.store.successions import merged_into_current
 
 # Also the body of migration 2, which first made it a view.
 HIERARCHY_SQL = """
@@ -53,9 +56,12 @@ HIERARCHY_SQL = """
     LEFT JOIN areas fa ON fa.code = f.parent_code"""
 
 
-def rebuild_lsoa_geography(con: duckdb.DuckDBPyConnection) -> None:
+def rebuild_lsoa_geography(con: duckdb.DuckDBPyConnection, successions: bool = True) -> None:
+    """`successions` False only while migrating a warehouse that has no successions yet."""
     con.execute("DELETE FROM lsoa_geography")
     con.execute(f"INSERT INTO lsoa_geography {HIERARCHY_SQL}")
+    if successions:
+        merged_into_current(con)
 
 
 def lsoa_shapes_by_ward(con: duckdb.DuckDBPyConnection, ward_codes: list[str]

@@ -237,6 +237,24 @@ MIGRATIONS: list[str] = [
         PRIMARY KEY (lsoa_code, lsoa_vintage)
     );
     """,
+    # 4: district successions, derived from the LSOA -> district lookups of consecutive district
+    #    editions (store.successions): a district whose code is gone from the next edition was
+    #    merged into the one district holding all its LSOAs, or split among several. share is
+    #    the part of the old district's LSOAs in the new one; year the year the change took
+    #    effect where known (else NULL: between the two editions).
+    """
+    CREATE TABLE district_successions (
+        old_code VARCHAR NOT NULL,
+        old_edition VARCHAR NOT NULL,
+        new_code VARCHAR NOT NULL,
+        new_edition VARCHAR NOT NULL,
+        change VARCHAR NOT NULL,         -- merged | split
+        share DOUBLE NOT NULL,
+        lsoas INTEGER NOT NULL,
+        year INTEGER,
+        PRIMARY KEY (old_code, new_code)
+    );
+    """,
 ]
 
 SCHEMA_VERSION = len(MIGRATIONS)

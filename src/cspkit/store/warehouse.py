@@ -59,6 +59,7 @@ import duckdb
 from cspkit.errors import CspkitError
 from cspkit.store.geography import rebuild_lsoa_geography
 from cspkit.store.schema import MIGRATIONS, SCHEMA_VERSION
+from cspkit.store.successions import derive_successions
 
 DEFAULT_DB = "cspkit.duckdb"
 DB_ENV = "CSPKIT_DB"
@@ -188,6 +189,9 @@ def migrate(con: duckdb.DuckDBPyConnection) -> int:
         try:
             con.execute(MIGRATIONS[number - 1])
             if number == 3:  # the hierarchy became a table: fill it from the links held
+                rebuild_lsoa_geography(con, successions=False)
+            if number == 4:  # former districts: found in the links held, then followed
+                derive_successions(con)
                 rebuild_lsoa_geography(con)
             con.execute(
                 "INSERT OR REPLACE INTO meta VALUES ('schema_version', ?)", [str(number)]

@@ -306,3 +306,17 @@ def test_built_documents_pass_the_disclosure_audit(which, bedford_doc, east_camb
     assert set(report.unchecked) <= {"deprivation-domains", "deprivation-most",
                                      "deprivation-least", "places-ranking", "places-several",
                                      "coverage", "method-families"}
+
+
+def test_the_method_names_the_geography_editions_the_store_used(bedford_doc, east_cambs_doc):
+    # Bedford's police data is on 2021 LSOAs, East Cambridgeshire's on 2011 ones: each
+    # document names its own editions, as the warehouse resolved them.
+    assert ("Geography editions: the police data for Bedford in 2023 is on the 2021 LSOAs; "
+            "ward tables and maps use the 2023 wards (from the ONS best-fit LSOA to ward "
+            "lookup); Bedford is the district of the 2023 district edition; deprivation is the "
+            "English Indices of Deprivation 2025 (on 2021 LSOAs).") in paragraphs(bedford_doc)
+    assert ("Geography editions: the police data for East Cambridgeshire in 2019 is on the "
+            "2011 LSOAs; ward tables and maps use the 2019 wards (from the ONS LSOA to ward "
+            "lookup); East Cambridgeshire is the district of the 2023 district edition; "
+            "deprivation is the English Indices of Deprivation 2019 (on 2011 LSOAs)."
+            ) in paragraphs(east_cambs_doc)

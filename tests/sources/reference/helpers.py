@@ -35,6 +35,7 @@ MYE_2019 = POPULATION / "ukmidyearestimates20192020ladcodes.xls"
 IMD2019_FILE2 = DEMO / "imd2019" / "File_2_-_IoD2019_Domains_of_Deprivation.csv.gz"
 IMD2019_FILE10 = DEMO / "imd2019" / ("File_10_-_IoD2019_Local_Authority_District_Summaries__"
                                      "lower-tier__.xlsx")
+IMD2019_FILE6 = DEMO / "imd2019" / "File_6_-_IoD2019_Population_Denominators.csv.gz"
 IOD2025_FILE1 = DEMO / "imd2025" / "File_1_IoD2025_Index_of_Multiple_Deprivation.xlsx"
 IOD2025_FILE3 = DEMO / "imd2025" / "File_3_IoD2025_Supplementary_Indices_IDACI_and_IDAOPI.xlsx"
 

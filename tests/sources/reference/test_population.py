@@ -159,3 +159,16 @@ def test_workbook_rows_are_numbered_as_the_sheet_numbers_them(
     assert "sheet 'Mid-2016 Persons'" in str(scalar(fresh, "SELECT reason FROM quarantine"))
     assert dict(fresh.execute("SELECT code, persons FROM population WHERE year = 2016"
                               ).fetchall()) == {"E01000001": 1500, "E01000003": 1450}
+
+
+def test_iod_population_denominators_are_the_2015_population_of_2011_lsoas(
+        reference: Loaded) -> None:
+    """IoD2019 File 6 (real, shipped): mid-2015 population excluding prisoners, by 2011 LSOA;
+    East Cambridgeshire's 50 LSOAs total 87,783. Its age groups are not stored."""
+    from tests.sources.reference.helpers import IMD2019_FILE6
+
+    record = reference.record(IMD2019_FILE6.name)
+    assert (record.kind, record.rows_in, record.rows_loaded) == ("reference-population",
+                                                                 32_844, 32_844)
+    assert "age-group columns not stored" in (record.note or "")
+    assert total(reference.con, 2015, east_cambs_lsoas()) == 87_783

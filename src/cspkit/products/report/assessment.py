@@ -13,7 +13,13 @@ import duckdb
 import pandas as pd
 
 from cspkit.measures import comparisons, counts, deprivation, period_change, series
-from cspkit.measures.areas import AreaSelection, events_vintage, reads_warehouse, select_area
+from cspkit.measures.areas import (
+    AreaSelection,
+    events_vintage,
+    geography_editions,
+    reads_warehouse,
+    select_area,
+)
 from cspkit.measures.change import DECREASE, INCREASE, NO_CHANGE, TOO_FEW
 from cspkit.measures.control import BONFERRONI, family_size
 from cspkit.measures.counts import ALL_CRIME, ASB
@@ -665,6 +671,42 @@ def data_quality(ctx: Context) -> Section:
     return section
 
 
+WARD_LOOKUP = {"official": "the ONS LSOA to ward lookup",
+               "best-fit": "the ONS best-fit LSOA to ward lookup",
+               "derived": "placing each LSOA's population-weighted centroid in the ward "
+                          "boundaries (no lookup held)"}
+
+
+def geography_text(ctx: Context) -> str:
+    """The geography editions the document used, as the warehouse used them."""
+    used = geography_editions(ctx.con, ctx.area, ctx.period.start, ctx.period.end)
+    if len(used.police_lsoas) > 1:   # no counts: one edition may hold a count of 1 to 4
+        editions = list(used.police_lsoas)
+        police = (f"{editions[0]} LSOAs (most records) and the "
+                  + " and ".join(f"{v} LSOAs" for v in editions[1:]))
+    elif used.police_lsoas:
+        police = f"{next(iter(used.police_lsoas))} LSOAs"
+    else:
+        police = f"{events_vintage(ctx.con, ctx.area)} LSOAs (no records in the period)"
+    parts = [f"Geography editions: the police data for {ctx.area.name} in {ctx.period.label} "
+             f"is on the {police}"]
+    if used.wards:
+        parts.append("ward tables and maps use the " + " and ".join(
+            f"{v} wards (from {WARD_LOOKUP.get(m, m)})" for v, m, _ in used.wards))
+    if used.district:
+        former = (f", counting the former districts {', '.join(used.former)} in it"
+                  if used.former else "")
+        parts.append(f"{ctx.area.name} is the district of the {used.district} district "
+                     f"edition{former}")
+    try:
+        edition = deprivation.choose_edition(ctx.con, ctx.area)
+        parts.append(f"deprivation is the English Indices of Deprivation {edition} (on "
+                     f"{deprivation.EDITION_VINTAGE.get(edition, '?')} LSOAs)")
+    except ValueError:
+        parts.append("no Indices of Deprivation are held")
+    return "; ".join(parts) + "."
+
+
 def method_section(ctx: Context) -> Section:
     section = Section("method", "Method and sources")
     settings = ctx.settings
@@ -717,6 +759,7 @@ def method_section(ctx: Context) -> Section:
         f"{exceptional_family(ctx)} months, a {level_text(settings.alpha)} chance of any false "
         "alarm in the document); months before the period are shown for context only.",
     ]
+    texts.append(geography_text(ctx))
     for text in texts:
         section.blocks.append(Paragraph(text))
     if ctx.families:

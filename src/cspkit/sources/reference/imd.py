@@ -1,4 +1,5 @@
-"""English Indices of Deprivation by LSOA (IoD Files 1, 2, 3, 5, 7 ...), in long format.
+"""English Indices of Deprivation by LSOA (IoD Files 1, 2, 3, 5, 7, of 2019 on 2011 LSOAs and of
+2025 on 2021 LSOAs), in long format. Files 4, 8 and 9 are recognised by `iod_other` and skipped.
 
 Every 'Domain Rank', 'Domain Decile' and 'Domain Score' column becomes one (lsoa, edition,
 domain) row; files that complement each other (File 2 ranks, File 5 scores) fill in the same
@@ -30,6 +31,7 @@ KIND = "imd"
 EXPECTED = ("Indices of Deprivation by LSOA: 'LSOA code (2011)' and columns like "
             "'Index of Multiple Deprivation (IMD) Rank (where 1 is most deprived)'")
 MEASURE = re.compile(r"^(rank|decile|score)\b", re.IGNORECASE)
+TRANSFORMED = re.compile(r"transformed", re.IGNORECASE)
 
 Measure = tuple[int, str, str]    # column index, domain, rank | decile | score
 
@@ -37,6 +39,8 @@ Measure = tuple[int, str, str]    # column index, domain, rank | decile | score
 def measures(header: list[str]) -> list[Measure]:
     found: dict[tuple[str, str], int] = {}
     for index, text in enumerate(header):
+        if TRANSFORMED.search(text):
+            continue  # File 9's transformed scores are not the published scores
         split = split_domain(text)
         if split and (m := MEASURE.match(split[1])):
             found.setdefault((split[0], m.group(1).lower()), index)

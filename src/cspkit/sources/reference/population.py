@@ -4,7 +4,9 @@ Handled layouts, all recognised by a code column and a population column under a
 ONS small-area estimates for LSOAs (SAPE, ``Code, Name, Mid-2018 population``), census tables
 (``LSOA Code ... Persons ... Households``; the first ``Persons`` is all usual residents) and the
 mid-year estimates for local authorities (``Code, Name, Geography, All ages``, where the
-Geography column says each row's level). The year comes from the header, the title or the file
+Geography column says each row's level), and the Indices of Deprivation's population denominators
+(IoD File 6, ``LSOA code (2011) ... Total population: mid 2015 (excluding prisoners)``; its age
+groups are not stored). The year comes from the header, the title or the file
 name. LSOA rows take the LSOA edition their codes belong to (SAPE up to mid-2020 and census 2011
 are on 2011 LSOAs); other areas the edition of their codes as the file states it.
 """
@@ -26,7 +28,13 @@ KIND = "population"
 EXPECTED = ("a population table: a code column (Code, LSOA Code, LSOA11CD ...) and a "
             "population column (Mid-2018 population, All ages, Persons ...)")
 POPULATION = re.compile(r"^(mid-?\d{4} population|all ages|all persons|persons|population|"
-                        r"all usual residents|usual residents)$", re.IGNORECASE)
+                        r"all usual residents|usual residents|"
+                        # IoD File 6: 'Total population: mid 2015 (excluding prisoners)'
+                        r"total population:? mid[\s-]?\d{4}(?: \(excluding prisoners\))?)$",
+                        re.IGNORECASE)
+# IoD File 6 also gives age groups; the population table holds totals only.
+AGE_GROUP = re.compile(r"^(dependent children|population aged|older population|working age)",
+                       re.IGNORECASE)
 HOUSEHOLDS = re.compile(r"^(all )?households$", re.IGNORECASE)
 CODE_HEADER = re.compile(r"\bcodes?\b", re.IGNORECASE)
 MID_YEAR = r"mid[\s_-]?(\d{4})"
@@ -143,6 +151,10 @@ def parse(table: Table, ctx: LoadContext) -> LoadResult:
                         + (" (with households)" if households_index is not None else ""))
     if any(r[1] == "lsoa" for r in rows):
         result.lsoa_vintage = lsoa_vintage
+    ages = [h for h in table.header if AGE_GROUP.match(h)]
+    if ages:
+        result.notes.append(f"total population only: {len(ages)} age-group columns not stored "
+                            "(the warehouse holds total persons)")
     return result
 
 

@@ -13,7 +13,7 @@ from types import ModuleType
 
 from python_calamine import CalamineSheet
 
-from cspkit.errors import InputError, UnrecognisedFile
+from cspkit.errors import InputError, NotLoaded, UnrecognisedFile
 from cspkit.sources.inputs import InputFile, looks_like_html
 from cspkit.sources.reference import (
     boundaries,
@@ -21,9 +21,11 @@ from cspkit.sources.reference import (
     classification,
     imd,
     imd_district,
+    iod_other,
     lookup,
     population,
 )
+from cspkit.sources.reference.gss import clean_header
 from cspkit.sources.reference.table import (
     HEADER_SEARCH_ROWS,
     Sheet,
@@ -74,7 +76,19 @@ def recognise(file: InputFile, kind: str | None = None) -> Recognised:
     for module in tables:
         if find_header(sheet, module.matches) is not None:
             return Recognised(file, module.KIND)
+    _not_loaded(file, [sheet], tables)
     raise _unrecognised(file, sheet, candidates)
+
+
+def _not_loaded(file: InputFile, heads: list[Sheet], tables: list[ModuleType]) -> None:
+    """Raise NotLoaded for an Indices of Deprivation file recognised but not held."""
+    if imd not in tables:
+        return
+    for sheet in heads:
+        for _, cells in sheet.rows[:HEADER_SEARCH_ROWS]:
+            what = iod_other.describe([clean_header(c) for c in cells])
+            if what:
+                raise NotLoaded(file.display, what)
 
 
 def _recognise_boundaries(file: InputFile, candidates: list[ModuleType]) -> Recognised:
@@ -104,6 +118,7 @@ def _recognise_workbook(file: InputFile, tables: list[ModuleType],
             if module is population:
                 names = population.preferred_sheets(names)
             return Recognised(file, module.KIND, {name: parsed[name] for name in names})
+    _not_loaded(file, heads, tables)
     first = next((h for h in heads if h.rows), Sheet(None, []))
     raise _unrecognised(file, first, candidates)
 
