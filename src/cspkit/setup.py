@@ -171,8 +171,9 @@ def run_setup(con: duckdb.DuckDBPyConnection, areas: list[str], *, start: str | 
         raise SetupError(f"--offline {offline}: no such folder")
 
     reporter.phase("national reference tables")
-    ingest_reference(con, national if national is not None else national_reference_paths(),
-                     run_id=new_run_id(), on_file=reporter.file)
+    national = national_reference_paths() if national is None else national
+    if national:
+        ingest_reference(con, national, run_id=new_run_id(), on_file=reporter.file)
 
     districts = resolve_districts(con, areas)
     start, end = _months(start, end, offline, sources, timeout)
