@@ -40,6 +40,8 @@ class Layer:
     field: str                       # the code property queried (LSOA21CD, WD23CD)
     features: list[dict[str, Any]]
     max_page: int = 25               # the layer's maxRecordCount
+    top_level: bool = False          # exceededTransferLimit at the top (as f=json puts it)
+    body: bytes | None = None        # answer every query with this instead
 
 
 @dataclass
@@ -162,6 +164,9 @@ class _Handler(BaseHTTPRequestHandler):
                                "parameters.", "details": ["'where' parameter is invalid"]}}
             self._send(seen, 200, json.dumps(error).encode(), "application/json", head)
             return
+        if layer.body is not None:
+            self._send(seen, 200, layer.body, "text/html", head)
+            return
         codes = set(re.findall(r"'([^']*)'", match[1]))
         hits = [f for f in layer.features if f["properties"][layer.field] in codes]
         offset = int(query.get("resultOffset", ["0"])[0])
@@ -169,7 +174,10 @@ class _Handler(BaseHTTPRequestHandler):
         page = hits[offset:offset + count]
         body: dict[str, Any] = {"type": "FeatureCollection", "features": page}
         if offset + count < len(hits):
-            body["properties"] = {"exceededTransferLimit": True}
+            if layer.top_level:
+                body["exceededTransferLimit"] = True
+            else:
+                body["properties"] = {"exceededTransferLimit": True}
         self._send(seen, 200, json.dumps(body).encode(), "application/geo+json", head)
 
 
