@@ -375,3 +375,52 @@ def test_the_national_tables_are_one_list_shared_with_the_demo() -> None:
 
 def test_default_cache_is_beside_the_warehouse() -> None:
     assert default_cache(Path("data/newcastle.duckdb")) == Path("data/newcastle-downloads")
+
+
+# --- the command -------------------------------------------------------------------------------
+
+def test_the_command_prints_what_it_fetched_and_status_shows_the_sources(
+        db: Path, services: State, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    import cspkit.demo
+    from tests.test_cli import run_main
+
+    monkeypatch.setattr(cspkit.demo, "national_reference_paths", national)
+    sources = sources_of(services)
+    for name, var in (("police", "CSPKIT_POLICE_URL"),
+                      ("lsoa_boundaries", "CSPKIT_LSOA_BOUNDARIES_URL"),
+                      ("ward_boundaries", "CSPKIT_WARD_BOUNDARIES_URL"),
+                      ("population", "CSPKIT_POPULATION_URL")):
+        monkeypatch.setenv(var, getattr(sources, name))
+    monkeypatch.setenv("COLUMNS", "250")
+    args = ["setup", "--area", "Bedford", "--from", "2024-03", "--to", "2024-04",
+            "--db", str(db)]
+    code, err = run_main(args, monkeypatch, capsys)
+    assert code == 0, err
+    assert f"fetched  boundaries/{BEDFORD}_lsoa21.geojson (117 LSOAs)" in err
+    assert "fetched  police/2024-04.zip (bedfordshire)" in err
+    assert default_cache(db).is_dir()   # the cache beside the warehouse
+    code, err = run_main(args, monkeypatch, capsys)
+    assert code == 0 and "reused  population/lsoa_population_mid2022.csv" in err
+    assert "fetched " not in err
+    code, _ = run_main(["status", "--db", str(db)], monkeypatch, capsys)
+    assert code == 0
+    code, err = run_main(["setup", "--area", "Bedfrod", "--db", str(db), "--to", "2024-04"],
+                         monkeypatch, capsys)
+    # one line, after the progress bar of the national tables
+    assert code == 2 and err.splitlines()[-1] == ("error: no area called 'Bedfrod'. "
+                                                  "Did you mean: Bedford?")
+
+
+def test_status_shows_where_each_file_came_from(db: Path, services: State, tmp_path: Path,
+                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    from typer.testing import CliRunner
+
+    from cspkit.cli import app
+
+    setup(db, services, tmp_path / "cache")
+    result = CliRunner().invoke(app, ["status", "--db", str(db)], env={"COLUMNS": "400"})
+    assert result.exit_code == 0, result.output
+    assert "downloaded from" in result.output
+    assert f"{services.base_url}/data/archive/2024-04.zip" in result.output
+    assert f"{services.base_url}{POPULATION_PATH}" in result.output
