@@ -424,3 +424,20 @@ def test_status_shows_where_each_file_came_from(db: Path, services: State, tmp_p
     assert "downloaded from" in result.output
     assert f"{services.base_url}/data/archive/2024-04.zip" in result.output
     assert f"{services.base_url}{POPULATION_PATH}" in result.output
+
+
+def test_sources_are_settings(monkeypatch: pytest.MonkeyPatch) -> None:
+    from cspkit.sources import arcgis
+
+    default = Sources()
+    assert default.population.endswith("/sapelsoasyoa20222024.xlsx")
+    assert default.wards_service("2023") == arcgis.WARD_SERVICES["2023"]
+    with pytest.raises(SetupError, match="no ward boundary service.*CSPKIT_WARD_BOUNDARIES_URL"):
+        default.wards_service("2019")
+    monkeypatch.setenv("CSPKIT_POLICE_URL", "http://127.0.0.1:1")
+    monkeypatch.setenv("CSPKIT_WARD_BOUNDARIES_URL", "http://127.0.0.1:2/w")
+    configured = Sources.from_env(population="http://127.0.0.1:3/p.xlsx")
+    assert configured.police == "http://127.0.0.1:1"
+    assert configured.wards_service("2019") == "http://127.0.0.1:2/w"
+    assert configured.population == "http://127.0.0.1:3/p.xlsx"
+    assert configured.lsoa_boundaries == arcgis.LSOA21_SERVICE

@@ -84,8 +84,19 @@ class SetupError(CspkitError):
 class Sources:
     police: str = police_fetch.DEFAULT_BASE_URL
     lsoa_boundaries: str = arcgis.LSOA21_SERVICE
-    ward_boundaries: str = arcgis.WARD23_SERVICE
+    ward_boundaries: str | None = None   # default: the service of the lookup's ward edition
     population: str = POPULATION_URL
+
+    def wards_service(self, vintage: str) -> str:
+        """The ward boundary layer for wards of `vintage` (the edition the lookup links to)."""
+        if self.ward_boundaries:
+            return self.ward_boundaries
+        service = arcgis.WARD_SERVICES.get(vintage)
+        if service is None:
+            raise SetupError(f"no ward boundary service is known for {vintage} wards; set "
+                             f"{ENV['ward_boundaries']} to the ONS Open Geography Portal "
+                             f"feature layer of Wards (December {vintage}) boundaries")
+        return service
 
     @classmethod
     def from_env(cls, **overrides: str | None) -> Sources:
@@ -323,7 +334,7 @@ def wanted_files(districts: list[District], start: str, end: str,
         wanted.append(Wanted(_boundary_name(d, "lsoa"), sources.lsoa_boundaries,
                              f"LSOA (2021) boundaries of {d.name}, ArcGIS query by LSOA21CD"))
         if d.wards:
-            wanted.append(Wanted(_boundary_name(d, "ward"), sources.ward_boundaries,
+            wanted.append(Wanted(_boundary_name(d, "ward"), sources.wards_service(d.wards[0][2]),
                                  f"ward boundaries of {d.name}, ArcGIS query by ward code"))
     wanted.append(Wanted(_population_name(sources), sources.population,
                          "ONS mid-year LSOA population estimates"))
@@ -420,7 +431,8 @@ def _boundaries(district: District, kind: str, cache: Path, offline: Path | None
     if kind == "ward" and not district.wards:
         return None
     name = _boundary_name(district, kind)
-    service = sources.lsoa_boundaries if kind == "lsoa" else sources.ward_boundaries
+    service = (sources.lsoa_boundaries if kind == "lsoa"
+               else sources.wards_service(district.wards[0][2]))
     if kind == "lsoa":
         codes = [c for c, _ in district.lsoas]
         field_name, fields = "LSOA21CD", ["LSOA21CD", "LSOA21NM"]

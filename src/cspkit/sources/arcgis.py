@@ -28,7 +28,12 @@ from cspkit.sources.download import get_bytes
 ONS_ARCGIS = "https://services1.arcgis.com/ESMARspQHYMw9BZ9/arcgis/rest/services"
 LSOA21_SERVICE = (f"{ONS_ARCGIS}/Lower_layer_Super_Output_Areas_December_2021_Boundaries_EW_BGC_V5"
                   "/FeatureServer/0")
-WARD23_SERVICE = f"{ONS_ARCGIS}/Wards_December_2023_Boundaries_UK_BGC/FeatureServer/0"
+# Ward boundaries by edition (the year of the ward codes, WDyyCD, in the lookup held).
+WARD_SERVICES = {
+    "2023": f"{ONS_ARCGIS}/Wards_December_2023_Boundaries_UK_BGC/FeatureServer/0",
+    "2024": f"{ONS_ARCGIS}/Wards_December_2024_Boundaries_UK_BGC/FeatureServer/0",
+}
+WARD23_SERVICE = WARD_SERVICES["2023"]
 
 BATCH = 100        # codes per query: keeps a GET URL well under servers' limits
 PAGE_SIZE = 1000   # features per page (the ONS layers allow up to 2000)
