@@ -398,7 +398,7 @@ def test_the_command_prints_what_it_fetched_and_status_shows_the_sources(
     code, err = run_main(args, monkeypatch, capsys)
     assert code == 0, err
     assert f"fetched  boundaries/{BEDFORD}_lsoa21.geojson (117 LSOAs)" in err
-    assert "fetched  police/2024-04.zip (bedfordshire)" in err
+    assert "fetched  police/2024-04.zip (bedfordshire, 2024-03..2024-04)" in err
     assert default_cache(db).is_dir()   # the cache beside the warehouse
     code, err = run_main(args, monkeypatch, capsys)
     assert code == 0 and "reused  population/lsoa_population_mid2022.csv" in err

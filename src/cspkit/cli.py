@@ -796,8 +796,14 @@ def setup_cmd(
         counted = progress.add_task("setup", total=None, item="")
         transfer: dict[str, int] = {}
 
+        def finish() -> None:
+            task = next(t for t in progress.tasks if t.id == counted)
+            if task.total:
+                progress.update(counted, completed=task.total, item="done")
+
         class Bars(Reporter):
             def phase(self, text: str, total: int | None = None) -> None:
+                finish()
                 progress.update(counted, description=text, completed=0, total=total,
                                 item="")
 
@@ -820,6 +826,7 @@ def setup_cmd(
 
         result = run_setup(con, area, start=start, end=end, cache=cache_dir, offline=offline,
                            reporter=Bars())
+        finish()
     out.print(f"fetched {len(result.fetched)} file(s), reused {len(result.reused)} "
               f"(cache: {cache_dir})")
     for warning in result.warnings:

@@ -378,7 +378,7 @@ def _police(force: str, start: str, end: str, cache: Path, offline: Path | None,
     if held is not None:
         for name, _ in archives:
             reporter.advance(f"police/{name}")
-            reporter.got(f"{force} police.uk {start}..{end} (police/{name})", fetched=False)
+            reporter.got(f"police/{name} ({force}, {start}..{end})", fetched=False)
         result.reused.extend(f"police/{name}" for name, _ in archives)
         return held
     if offline is not None:
@@ -391,7 +391,7 @@ def _police(force: str, start: str, end: str, cache: Path, offline: Path | None,
             files.update(got.sources)
             missing += got.missing
             reporter.advance(f"police/{name}")
-            reporter.got(f"police/{name} ({force})", fetched=False)
+            reporter.got(f"police/{name} ({force}, {start}..{end})", fetched=False)
             result.reused.append(f"police/{name}")
     else:
         before = {name for name, _ in archives if (dest / ".archives" / name).exists()}
@@ -400,7 +400,8 @@ def _police(force: str, start: str, end: str, cache: Path, offline: Path | None,
         files, missing = got.sources, got.missing
         for name, _ in archives:
             reporter.advance(f"police/{name}")
-            reporter.got(f"police/{name} ({force})", fetched=name not in before)
+            reporter.got(f"police/{name} ({force}, {start}..{end})",
+                         fetched=name not in before)
             (result.reused if name in before else result.fetched).append(f"police/{name}")
     if missing:
         result.warnings.append(f"{force}: not in the data.police.uk archive: "
@@ -452,9 +453,14 @@ def _boundaries(district: District, kind: str, cache: Path, offline: Path | None
         path = cache / name
         got = cached(path, service, key)
         if got is None:
-            features = arcgis.features_by_code(
-                service, field_name, codes, fields, timeout=timeout,
-                on_page=lambda n: reporter.transfer(name, n, None))
+            received = [0]
+
+            def on_page(count: int) -> None:
+                received[0] += count
+                reporter.transfer(name, received[0], len(codes))
+
+            features = arcgis.features_by_code(service, field_name, codes, fields,
+                                               timeout=timeout, on_page=on_page)
             absent = sorted(set(codes) - arcgis.codes_of(features, field_name))
             if absent:
                 result.warnings.append(f"{name}: {len(absent)} of {len(codes)} areas have no "
