@@ -441,3 +441,12 @@ def test_sources_are_settings(monkeypatch: pytest.MonkeyPatch) -> None:
     assert configured.wards_service("2019") == "http://127.0.0.1:2/w"
     assert configured.population == "http://127.0.0.1:3/p.xlsx"
     assert configured.lsoa_boundaries == arcgis.LSOA21_SERVICE
+
+
+def test_a_population_file_of_a_layout_not_yet_read_is_reported_not_fatal(
+        db: Path, services: State, tmp_path: Path) -> None:
+    services.files[POPULATION_PATH] = b"Some,Other,Columns\n1,2,3\n"
+    result = setup(db, services, tmp_path / "cache")
+    assert result.loaded["population"] == 0
+    assert [w for w in result.warnings if w.startswith("population not loaded:")]
+    assert result.summary[BEDFORD]["lsoas_with_boundary"] == 117

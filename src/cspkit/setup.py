@@ -200,10 +200,7 @@ def run_setup(con: duckdb.DuckDBPyConnection, areas: list[str], *, start: str | 
     reporter.phase("downloads" if offline is None else "files", total=len(wanted))
     police_files: dict[str, str] = {}
     reference_files: dict[str, str] = {}
-    by_force: dict[str, list[District]] = {}
-    for district in districts:
-        by_force.setdefault(district.force, []).append(district)
-    for force in sorted(by_force):
+    for force in result.forces:
         police_files.update(_police(force, start, end, cache, offline, sources, reporter,
                                     result, timeout))
     for district in districts:
