@@ -178,7 +178,7 @@ def extract_police(archive: Path, force: str, start: str, end: str, dest: Path, 
     if not match:
         raise FetchError(f"{archive}: not named like a data.police.uk archive (YYYY-MM.zip)")
     month = int(match[1]) * 12 + int(match[2]) - 1
-    months = [m for m in range(max(first, month - ARCHIVE_MONTHS + 1), min(last, month) + 1)]
+    months = list(range(max(first, month - ARCHIVE_MONTHS + 1), min(last, month) + 1))
     kinds = _check_kinds(kinds)
     plan = _Archive(month, url or str(archive), months)
     try:
