@@ -20,7 +20,7 @@ from tests.conftest import extract
 runner = CliRunner()
 
 COMMANDS = [[], ["demo"], ["status"], ["area"], ["ingest"], ["ingest", "police"],
-            ["ingest", "reference"], ["fetch"], ["fetch", "police"]]
+            ["ingest", "reference"], ["fetch"], ["fetch", "police"], ["setup"]]
 
 
 @pytest.mark.parametrize("command", COMMANDS, ids=lambda c: " ".join(c) or "cspkit")

@@ -271,12 +271,14 @@ def _print_coverage(con, brief: bool) -> None:  # type: ignore[no-untyped-def]
     cov = coverage(con)
     totals = cov.totals()
     if not brief:
+        downloaded = any(i["source_url"] for i in cov.ingests)
         table = Table("id", "kind", "status", "file", "rows in", "loaded", "quarantined",
-                      title="Ingests")
+                      *(["downloaded from"] if downloaded else []), title="Ingests")
         for i in cov.ingests:
             table.add_row(str(i["ingest_id"]), i["kind"], i["status"],
                           str(i["file"]).rsplit("/", 1)[-1], f"{i['rows_in']:,}",
-                          f"{i['rows_loaded']:,}", f"{i['rows_quarantined']:,}")
+                          f"{i['rows_loaded']:,}", f"{i['rows_quarantined']:,}",
+                          *([i["source_url"] or "-"] if downloaded else []))
         out.print(table)
     table = Table("force", "month", "rows", "unlocated", "unlocated %", "duplicates skipped",
                   "LSOA vintage", title="Police coverage (street files)")
@@ -768,6 +770,101 @@ def demo_cmd(
     out.print(f"tables: {len(doc.tables())} CSV files and {paths['xlsx'].name} in "
               f"{out_dir.resolve()}")
 
+
+
+# --------------------------------------------------------------------------- setup
+
+
+@app.command("setup")
+def setup_cmd(
+    area: Annotated[list[str], typer.Option(
+        "--area", help="A district, county, police force or region, by name or GSS code "
+                       "(repeat for several).", show_default=False)],
+    start: Annotated[str | None, typer.Option(
+        "--from", help="First month of police data, YYYY-MM (default: 36 months to --to).",
+        show_default=False)] = None,
+    end: Annotated[str | None, typer.Option(
+        "--to", help="Last month, YYYY-MM (default: the newest data.police.uk archive).",
+        show_default=False)] = None,
+    db: DbOption = None,
+    cache: Annotated[Path | None, typer.Option(
+        "--cache", help="Folder for downloads (default: DB-downloads/ beside the warehouse).",
+        show_default=False)] = None,
+    offline: Annotated[Path | None, typer.Option(
+        "--offline", help="Take the files from this folder instead of downloading them "
+                          "(same names as the cache: police/YYYY-MM.zip, "
+                          "boundaries/CODE_lsoa21.geojson, "
+                          "boundaries/CODE_wardsYYYY.geojson, population/FILE; CODE is the "
+                          "district's GSS code).",
+        show_default=False)] = None,
+) -> None:
+    """Build a ready warehouse for any district of England and Wales from nothing: load the
+    national reference tables shipped with cspkit, then download, cache and load the area's
+    police.uk data (its force's monthly archive), its LSOA and ward boundaries (ONS Open
+    Geography Portal) and the ONS LSOA population estimates. Downloads are checked (sha256),
+    resumed after a break and reused on the next run; the ingest log records each file's URL
+    and checksum (`cspkit status`). A failed setup leaves the warehouse as it was.
+
+    Example:
+
+        cspkit setup --area "Newcastle upon Tyne" --from 2022-01 --to 2024-12 --db newcastle.duckdb
+    """
+    from cspkit.setup import Reporter, default_cache, run_setup
+    from cspkit.store import open_reader, resolve_db_path, writer
+
+    path = resolve_db_path(db)
+    cache_dir = cache or default_cache(path)
+    with writer(db) as con, _progress() as progress:
+        counted = progress.add_task("setup", total=None, item="")
+        transfer: dict[str, int] = {}
+
+        def finish() -> None:
+            task = next(t for t in progress.tasks if t.id == counted)
+            if task.total:
+                progress.update(counted, completed=task.total, item="done")
+
+        class Bars(Reporter):
+            def phase(self, text: str, total: int | None = None) -> None:
+                finish()
+                progress.update(counted, description=text, completed=0, total=total,
+                                item="")
+
+            def advance(self, item: str) -> None:
+                progress.advance(counted)
+                progress.update(counted, item=item[-60:])
+
+            def transfer(self, label: str, done: int, total: int | None) -> None:
+                if label not in transfer:
+                    transfer[label] = progress.add_task(label[-40:], total=total, item="")
+                progress.update(transfer[label], completed=done, total=total)
+
+            def file(self, name: str, index: int, total: int) -> None:
+                progress.update(counted, completed=index - 1, total=total,
+                                item=name.rsplit("/", 1)[-1][-60:])
+
+            def got(self, item: str, fetched: bool) -> None:
+                progress.console.print(f"{'fetched' if fetched else '[dim]reused[/]'}  {item}",
+                                       highlight=False)
+
+        result = run_setup(con, area, start=start, end=end, cache=cache_dir, offline=offline,
+                           reporter=Bars())
+        finish()
+    out.print(f"fetched {len(result.fetched)} file(s), reused {len(result.reused)} "
+              f"(cache: {cache_dir})")
+    for warning in result.warnings:
+        console.print(f"[yellow]warning:[/] {warning}", highlight=False)
+    table = Table("district", "force", "LSOAs (2021)", "with boundary", "wards",
+                  "with boundary", "police months", title=f"{result.start} to {result.end}")
+    for d in result.districts:
+        s = result.summary.get(d.code, {})
+        table.add_row(f"{d.name} ({d.code})", d.force, str(s.get("lsoas", 0)),
+                      str(s.get("lsoas_with_boundary", 0)), str(s.get("wards", 0)),
+                      str(s.get("wards_with_boundary", 0)), str(s.get("police_months", 0)))
+    out.print(table)
+    con = open_reader(db)
+    _print_coverage(con, brief=True)
+    first = result.districts[0].name if result.districts else "AREA"
+    out.print(f'next: cspkit assess --area "{first}" --db {path}')
 
 
 # --------------------------------------------------------------------------- doctor

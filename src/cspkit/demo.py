@@ -16,9 +16,21 @@ def demo_data_dir() -> Path:
     return Path(str(resources.files("cspkit") / "demo_data"))
 
 
-def reference_paths() -> list[str]:
+# The shipped reference tables that cover all of England and Wales (lookups, centroids,
+# deprivation, population), as opposed to the demo's boundaries of a few districts.
+NATIONAL_FOLDERS = ("geography/lookups", "geography/centroids", "population", "imd2019",
+                    "imd2025")
+
+
+def national_reference_paths() -> list[str]:
+    """The shipped national reference folders: what the demo and `cspkit setup` both load."""
     root = demo_data_dir()
-    return [str(root / sub) for sub in ("geography", "population", "imd2019", "imd2025")]
+    return [str(root / sub) for sub in NATIONAL_FOLDERS]
+
+
+def reference_paths() -> list[str]:
+    """The demo's reference data: the national tables and its districts' boundaries."""
+    return [*national_reference_paths(), str(demo_data_dir() / "geography" / "boundaries")]
 
 
 def police_paths() -> list[str]:

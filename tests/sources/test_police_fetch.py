@@ -620,3 +620,37 @@ def test_a_zip_bomb_archive_is_not_unpacked(server: State, tmp_path: Path) -> No
         "2024-03.zip!2024-03/2024-03-bedfordshire-street.csv: the member's compression ratio")
     assert "max_compression_ratio" in str(caught.value)
     assert list(tmp_path.rglob("*.csv")) == [] and leftovers(tmp_path) == []
+
+
+# --- without the network: which archives, and extracting from one already on disk -------------
+
+def test_archives_for_a_range_names_the_archives_without_asking() -> None:
+    assert police_fetch.archives_for("2024-01", "2024-03", "http://mirror") == [
+        ("2024-03.zip", "http://mirror/data/archive/2024-03.zip")]
+    # 40 months need two archives: the end month's and one 36 months earlier
+    assert [n for n, _ in police_fetch.archives_for("2021-01", "2024-04")] == [
+        "2021-04.zip", "2024-04.zip"]
+    with pytest.raises(FetchError, match="after end month"):
+        police_fetch.archives_for("2024-05", "2024-04")
+
+
+def test_newest_archive_from_the_list_page(server: State) -> None:
+    server.listing = ["2024-02", "2024-03"]
+    assert police_fetch.newest_archive(server.base_url) == "2024-03"
+    server.listing = None
+    assert police_fetch.newest_archive(server.base_url) is None
+
+
+def test_extract_from_an_archive_on_disk(tmp_path: Path) -> None:
+    archive = tmp_path / "2024-03.zip"
+    archive.write_bytes(make_archive("2024-03", skip=(("2024-02", "bedfordshire", "street"),)))
+    result = police_fetch.extract_police(archive, "Bedfordshire Police", "2024-01", "2024-04",
+                                         tmp_path / "out", url="http://x/2024-03.zip")
+    assert [p.name for p in result.files] == ["2024-01-bedfordshire-street.csv",
+                                              "2024-03-bedfordshire-street.csv"]
+    assert result.missing == ["2024-02 street"]
+    assert set(result.sources.values()) == {"http://x/2024-03.zip"}
+    renamed = tmp_path / "archive.zip"
+    archive.rename(renamed)
+    with pytest.raises(FetchError, match="not named like a data.police.uk archive"):
+        police_fetch.extract_police(renamed, "bedfordshire", "2024-01", "2024-03", tmp_path)

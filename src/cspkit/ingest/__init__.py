@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 
 import duckdb
 
@@ -20,18 +20,22 @@ OnFile = Callable[[str, int, int], None] | None
 
 def ingest_police(con: duckdb.DuckDBPyConnection, paths: Paths, *, run_id: str,
                   replace: bool = False, skip_unknown: bool = False,
-                  on_file: OnFile = None) -> IngestReport:
-    """data.police.uk street, outcomes and stop-and-search files."""
+                  on_file: OnFile = None, source_urls: Mapping[str, str] | None = None
+                  ) -> IngestReport:
+    """data.police.uk street, outcomes and stop-and-search files. `source_urls`: path -> the
+    URL it was downloaded from, for the ingest log."""
     return run_ingest(con, PoliceSource(), paths, run_id=run_id, replace=replace,
-                      skip_unknown=skip_unknown, on_file=on_file)
+                      skip_unknown=skip_unknown, on_file=on_file, source_urls=source_urls)
 
 
 def ingest_reference(con: duckdb.DuckDBPyConnection, paths: Paths, *, run_id: str,
                      kind: str | None = None, edition: str | None = None,
-                     skip_unknown: bool = False, on_file: OnFile = None) -> IngestReport:
-    """ONS geography, population and the Indices of Deprivation."""
+                     skip_unknown: bool = False, on_file: OnFile = None,
+                     source_urls: Mapping[str, str] | None = None) -> IngestReport:
+    """ONS geography, population and the Indices of Deprivation. `source_urls`: path -> the
+    URL it was downloaded from, for the ingest log."""
     return run_ingest(con, ReferenceSource(kind, edition), paths, run_id=run_id,
-                      skip_unknown=skip_unknown, on_file=on_file)
+                      skip_unknown=skip_unknown, on_file=on_file, source_urls=source_urls)
 
 
 def ingest_partner(con: duckdb.DuckDBPyConnection, paths: Paths, *, schema: str, run_id: str,

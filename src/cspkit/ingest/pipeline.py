@@ -18,7 +18,7 @@ it was.
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
 import duckdb
@@ -49,10 +49,13 @@ NOT_LOADED_KIND = "not-loaded"
 
 def run_ingest(con: duckdb.DuckDBPyConnection, source: Source,
                paths: Sequence[str | os.PathLike[str]], *, run_id: str, replace: bool = False,
-               skip_unknown: bool = False, on_file: OnFile | None = None) -> IngestReport:
+               skip_unknown: bool = False, on_file: OnFile | None = None,
+               source_urls: Mapping[str, str] | None = None) -> IngestReport:
     """Load every file of `source` under `paths` (files, folders, zips, in any mix) inside the
     caller's transaction. A file that is none of the source's kinds fails the whole batch
-    (every such file listed) unless `skip_unknown`, when it is reported as skipped."""
+    (every such file listed) unless `skip_unknown`, when it is reported as skipped.
+    `source_urls` maps a path given (a file, or the zip a member came from) to the URL it was
+    downloaded from, logged beside the file's sha256."""
     report = IngestReport()
     names = source.paths([str(p) for p in paths])
     memory = current_limits().max_ingest_memory
@@ -63,7 +66,7 @@ def run_ingest(con: duckdb.DuckDBPyConnection, source: Source,
                              expected=source.nothing_found())
         items, twice = _plan(con, source, files, report, workdir, on_file, skip_unknown)
         items.sort(key=source.order)
-        writer = _Writer(con, source, run_id, replace, report)
+        writer = _Writer(con, source, run_id, replace, report, source_urls)
         for item, parsed in zip(items, source.parse(items, writer.held, workdir), strict=True):
             writer.add(item, parsed)
         writer.flush()
@@ -138,8 +141,10 @@ class _Writer:
     BATCH_ROWS = 1_000_000
 
     def __init__(self, con: duckdb.DuckDBPyConnection, source: Source, run_id: str,
-                 replace: bool, report: IngestReport) -> None:
+                 replace: bool, report: IngestReport,
+                 source_urls: Mapping[str, str] | None = None) -> None:
         self.con = con
+        self.urls = {os.path.abspath(k): v for k, v in (source_urls or {}).items()}
         self.source = source
         self.run_id = run_id
         self.replace = replace
@@ -149,6 +154,14 @@ class _Writer:
         self.pending: list[tuple[Item, Parsed]] = []
         self.pending_rows = 0
         self.ids: dict[str, int] = {}           # sha -> ingest id, for files seen twice
+
+    def url_of(self, display: str) -> str | None:
+        """The URL a file was downloaded from: its own, or its archive's for a zip member
+        (displayed as ``archive.zip!member``)."""
+        if not self.urls:
+            return None
+        return (self.urls.get(os.path.abspath(display))
+                or self.urls.get(os.path.abspath(display.split("!", 1)[0])))
 
     def held(self) -> HeldGeography:
         if self._held is None:
@@ -171,7 +184,8 @@ class _Writer:
         con = self.con
         ids = ingest_log.start_ingests(con, self.run_id, [
             (item.log_kind, item.file.display, item.sha, item.file.size(), parsed.force,
-             parsed.month) for item, parsed in batch])
+             parsed.month) for item, parsed in batch],
+            [self.url_of(item.file.display) for item, _ in batch])
         records: list[IngestRecord] = []
         for (item, parsed), ingest_id in zip(batch, ids, strict=True):
             self.ids[item.sha] = ingest_id

@@ -83,6 +83,7 @@ class FetchResult:
     archives: list[Path] = field(default_factory=list)  # archive files downloaded (or reused)
     files: list[Path] = field(default_factory=list)     # extracted CSVs
     missing: list[str] = field(default_factory=list)    # 'YYYY-MM <kind>' wanted but not found
+    sources: dict[str, str] = field(default_factory=dict)  # extracted CSV -> its archive's URL
 
 
 @dataclass
@@ -142,8 +143,53 @@ def fetch_police(force: str, start: str, end: str, dest: Path, *,
         result.archives.append(path)
         result.files.extend(files)
         result.missing.extend(missing)
+        result.sources.update((str(f), archive.url) for f in files)
     result.files.sort()
     result.missing.sort(key=lambda item: (item[:7], KINDS.index(item[8:])))
+    return result
+
+
+def archives_for(start: str, end: str, base_url: str = DEFAULT_BASE_URL
+                 ) -> list[tuple[str, str]]:
+    """(file name, URL) of the archives that cover `start`..`end` when nothing is known of what
+    is published (no request is made): the archive named after the end month, and earlier
+    ones for a range longer than one archive holds. What an offline folder must contain."""
+    first, last = _month_index(start, "start"), _month_index(end, "end")
+    if first > last:
+        raise FetchError(f"start month {start} is after end month {end}")
+    plan, _ = _plan(first, last, None, base_url)
+    return [(archive.name, archive.url) for archive in plan]
+
+
+def newest_archive(base_url: str = DEFAULT_BASE_URL, timeout: float = 60.0) -> str | None:
+    """The month (YYYY-MM) of the newest archive the list page shows, or None if unreachable."""
+    listed = _list_archives(base_url, timeout)
+    return _month_text(max(listed)) if listed else None
+
+
+def extract_police(archive: Path, force: str, start: str, end: str, dest: Path, *,
+                   kinds: tuple[str, ...] = ("street",), url: str = "",
+                   limits: IngestLimits | None = None) -> FetchResult:
+    """Take `force`'s CSVs for `start`..`end` from an archive already on disk (named
+    YYYY-MM.zip, as data.police.uk names them), as `fetch_police` does after downloading."""
+    limits = limits or current_limits()
+    first, last = _month_index(start, "start"), _month_index(end, "end")
+    match = _ARCHIVE_HREF.search(archive.name)
+    if not match:
+        raise FetchError(f"{archive}: not named like a data.police.uk archive (YYYY-MM.zip)")
+    month = int(match[1]) * 12 + int(match[2]) - 1
+    months = list(range(max(first, month - ARCHIVE_MONTHS + 1), min(last, month) + 1))
+    kinds = _check_kinds(kinds)
+    plan = _Archive(month, url or str(archive), months)
+    try:
+        staged, missing = _extract(archive, plan, Path(dest), _force_id(force), kinds, limits)
+    except _Corrupt as exc:
+        raise FetchError(f"{archive} is not a sound zip archive ({exc})") from exc
+    result = FetchResult(archives=[archive], missing=missing)
+    for tmp, target in staged:
+        os.replace(tmp, target)
+        result.files.append(target)
+        result.sources[str(target)] = plan.url
     return result
 
 

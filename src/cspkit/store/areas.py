@@ -106,3 +106,98 @@ def district_history(con: duckdb.DuckDBPyConnection, area: Area) -> list[str]:
     return [f"includes {'' if change == 'merged' else 'part of '}the former district {name} "
             f"({code}{f', until {year}' if year else ''})"
             for code, name, year, change in former_districts(con, area.code)]
+
+
+# --- an area's districts, LSOAs and wards (what `cspkit setup` downloads for) -----------------
+
+def districts_within(con: duckdb.DuckDBPyConnection, area: Area) -> list[Area]:
+    """The districts (level 'lad') an area is made of: itself for a district, else the
+    districts the geography lookups link to it (a county, region or country)."""
+    if area.level == "lad":
+        return [area]
+    rows = con.execute(
+        """SELECT DISTINCT a.code, a.name FROM area_links l JOIN areas a ON a.code = l.child_code
+           WHERE l.parent_code = ? AND a.level = 'lad' ORDER BY a.code""", [area.code]).fetchall()
+    return [Area(code, name or code, "lad") for code, name in rows]
+
+
+def district_parents(con: duckdb.DuckDBPyConnection, codes: list[str] | None = None
+                     ) -> dict[str, dict[str, str]]:
+    """District code -> {'name': ..., 'county': code, 'region': code} for `codes` (default:
+    every district any LSOA of the 2021 edition is linked to)."""
+    rows = con.execute(
+        """WITH d AS (
+             SELECT code, name FROM areas WHERE level = 'lad'
+               AND (? OR code IN (SELECT unnest(?::VARCHAR[])))
+               AND code IN (SELECT parent_code FROM area_links WHERE parent_level = 'lad'
+                            AND child_vintage = '2021'))
+           SELECT d.code, d.name, l.parent_level, l.parent_code FROM d
+           LEFT JOIN area_links l ON l.child_code = d.code
+             AND l.parent_level IN ('county', 'region')
+           ORDER BY d.code, l.parent_vintage""",
+        [codes is None, codes or []]).fetchall()
+    found: dict[str, dict[str, str]] = {}
+    for code, name, level, parent in rows:
+        entry = found.setdefault(code, {"name": name or code})
+        if level:
+            entry[level] = parent  # the newest edition's parent wins (ordered by vintage)
+    return found
+
+
+def lsoas_in_districts(con: duckdb.DuckDBPyConnection, codes: list[str], vintage: str = "2021"
+                       ) -> dict[str, list[tuple[str, str]]]:
+    """District code -> its LSOAs of `vintage` as (code, name), from the lookups held."""
+    found: dict[str, list[tuple[str, str]]] = {code: [] for code in codes}
+    for lad, lsoa, name in con.execute(
+            """SELECT DISTINCT l.parent_code, l.child_code, a.name FROM area_links l
+               JOIN areas a ON a.code = l.child_code
+               WHERE l.parent_level = 'lad' AND l.child_vintage = ?
+                 AND l.parent_code IN (SELECT unnest(?::VARCHAR[]))
+               ORDER BY 1, 2""", [vintage, codes]).fetchall():
+        found[lad].append((lsoa, name or lsoa))
+    return found
+
+
+def wards_in_districts(con: duckdb.DuckDBPyConnection, codes: list[str],
+                       lsoa_vintage: str = "2021") -> dict[str, list[tuple[str, str, str]]]:
+    """District code -> the wards its LSOAs of `lsoa_vintage` are linked to, as (code, name,
+    ward vintage), the newest ward edition only."""
+    found: dict[str, list[tuple[str, str, str]]] = {code: [] for code in codes}
+    for lad, ward, name, vintage in con.execute(
+            """WITH lsoa AS (
+                 SELECT DISTINCT parent_code AS lad, child_code FROM area_links
+                 WHERE parent_level = 'lad' AND child_vintage = ?
+                   AND parent_code IN (SELECT unnest(?::VARCHAR[]))),
+               ward AS (
+                 SELECT DISTINCT s.lad, w.parent_code AS code, w.parent_vintage AS vintage
+                 FROM lsoa s JOIN area_links w ON w.child_code = s.child_code
+                   AND w.child_vintage = ? AND w.parent_level = 'ward')
+               SELECT w.lad, w.code, a.name, w.vintage FROM ward w
+               JOIN areas a ON a.code = w.code
+               WHERE w.vintage = (SELECT max(vintage) FROM ward)
+               ORDER BY 1, 2""", [lsoa_vintage, codes, lsoa_vintage]).fetchall():
+        found[lad].append((ward, name or ward, vintage))
+    return found
+
+
+def setup_summary(con: duckdb.DuckDBPyConnection, codes: list[str]) -> dict[str, dict[str, int]]:
+    """Per district: its 2021 LSOAs and newest wards, how many have a boundary held, and the
+    police.uk months held for its LSOAs (what an assessment needs)."""
+    rows = con.execute(
+        """WITH g AS (SELECT * FROM lsoa_geography WHERE lsoa_vintage = '2021'
+                      AND lad_code IN (SELECT unnest(?::VARCHAR[])))
+           SELECT g.lad_code,
+                  count(DISTINCT g.lsoa_code),
+                  count(DISTINCT g.lsoa_code) FILTER (WHERE EXISTS (
+                      SELECT 1 FROM area_geometry a WHERE a.code = g.lsoa_code
+                        AND a.vintage = '2021')),
+                  count(DISTINCT g.ward_code),
+                  count(DISTINCT g.ward_code) FILTER (WHERE EXISTS (
+                      SELECT 1 FROM area_geometry a WHERE a.code = g.ward_code
+                        AND a.vintage = g.ward_vintage)),
+                  (SELECT count(DISTINCT e.month) FROM events e
+                   WHERE e.source = 'police.uk' AND e.lsoa_code IN (
+                       SELECT lsoa_code FROM lsoa_geography x WHERE x.lad_code = g.lad_code))
+           FROM g GROUP BY g.lad_code""", [codes]).fetchall()
+    keys = ("lsoas", "lsoas_with_boundary", "wards", "wards_with_boundary", "police_months")
+    return {r[0]: dict(zip(keys, (int(v) for v in r[1:]), strict=True)) for r in rows}

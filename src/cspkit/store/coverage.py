@@ -60,10 +60,11 @@ class Coverage:
 def coverage(con: duckdb.DuckDBPyConnection) -> Coverage:
     result = Coverage()
     columns = ["ingest_id", "run_id", "kind", "file", "status", "force", "month", "lsoa_vintage",
-               "rows_in", "rows_loaded", "rows_quarantined", "note", "loaded_at"]
+               "rows_in", "rows_loaded", "rows_quarantined", "note", "loaded_at", "sha256",
+               "source_url"]
     for row in con.execute(
         f"""SELECT {", ".join(columns[:6])}, strftime(month, '%Y-%m'), {", ".join(columns[7:12])},
-                   strftime(loaded_at, '%Y-%m-%dT%H:%M:%S')
+                   strftime(loaded_at, '%Y-%m-%dT%H:%M:%S'), sha256, source_url
             FROM ingests ORDER BY ingest_id"""
     ).fetchall():
         result.ingests.append(dict(zip(columns, row, strict=True)))

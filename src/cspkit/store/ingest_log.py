@@ -34,25 +34,29 @@ class IngestRecord:
 
 
 def start_ingests(con: duckdb.DuckDBPyConnection, run_id: str,
-                  files: list[tuple[str, str, str, int | None, str | None, str | None]]
-                  ) -> list[int]:
+                  files: list[tuple[str, str, str, int | None, str | None, str | None]],
+                  source_urls: list[str | None] | None = None) -> list[int]:
     """Insert the ingest rows of many files in one statement, (kind, file, sha256, bytes,
-    force, month) each, as 'loading'; returns their ingest ids in the same order (the rest is
-    filled in by finish_ingests)."""
+    force, month) each, as 'loading', with the URL each was downloaded from where known;
+    returns their ingest ids in the same order (the rest is filled in by finish_ingests)."""
     if not files:
         return []
     kinds, names, hashes, sizes, forces, months = (list(c) for c in zip(*files, strict=True))
+    urls = list(source_urls) if source_urls is not None else [None] * len(files)
     table = pa.table({
         "ord": pa.array(range(len(files)), pa.int64()), "kind": pa.array(kinds, pa.string()),
         "file": pa.array(names, pa.string()), "sha256": pa.array(hashes, pa.string()),
         "bytes": pa.array(sizes, pa.int64()), "force": pa.array(forces, pa.string()),
         "month": pa.array([f"{m}-01" if m and len(m) == 7 else m for m in months],
-                          pa.string())})
+                          pa.string()),
+        "source_url": pa.array(urls, pa.string())})
     con.register("_starting", table)
     try:
         rows = con.execute(
-            """INSERT INTO ingests (run_id, kind, file, sha256, bytes, force, month, status)
-               SELECT ?, kind, file, sha256, bytes, force, CAST(month AS DATE), 'loading'
+            """INSERT INTO ingests (run_id, kind, file, sha256, bytes, force, month, status,
+                                   source_url)
+               SELECT ?, kind, file, sha256, bytes, force, CAST(month AS DATE), 'loading',
+                      source_url
                FROM _starting ORDER BY ord RETURNING ingest_id""", [run_id]).fetchall()
     finally:
         con.unregister("_starting")

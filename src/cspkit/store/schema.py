@@ -255,6 +255,9 @@ MIGRATIONS: list[str] = [
         PRIMARY KEY (old_code, new_code)
     );
     """,
+    # 5: where a file came from when cspkit downloaded it (`cspkit setup`): the URL, beside the
+    #    sha256 already logged, so `cspkit status` can show the source of every file.
+    "ALTER TABLE ingests ADD COLUMN source_url VARCHAR;",
 ]
 
 SCHEMA_VERSION = len(MIGRATIONS)
