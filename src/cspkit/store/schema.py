@@ -237,6 +237,21 @@ MIGRATIONS: list[str] = [
         PRIMARY KEY (lsoa_code, lsoa_vintage)
     );
     """,
+    # 4: residents by age band where a population table gives ages (for comparing districts'
+    #    age structure). From single years of age: 0-17, 18-64, 65+; from broad bands, the
+    #    bands as published. age_to NULL = and over.
+    """
+    CREATE TABLE population_age (
+        code VARCHAR NOT NULL,
+        vintage VARCHAR NOT NULL,
+        year INTEGER NOT NULL,
+        age_from INTEGER NOT NULL,
+        age_to INTEGER,
+        persons DOUBLE NOT NULL,
+        source VARCHAR,
+        PRIMARY KEY (code, vintage, year, age_from)
+    );
+    """,
 ]
 
 SCHEMA_VERSION = len(MIGRATIONS)
