@@ -62,8 +62,8 @@ def test_snapshot_reads_the_ingest_state_once(demo_warehouse):
 
 def test_custom_area_of_a_districts_lsoas_takes_the_districts_published_figure(
         demo_warehouse):
-    """All of Bedford's LSOAs listed as a custom area are Bedford: the same published mid-2019
-    figure (not the mid-2018 sum of LSOAs); one LSOA fewer is a different place."""
+    """All of Bedford's LSOAs listed as a custom area are Bedford: the same published mid-2022
+    figure (not the census 2021 sum of LSOAs); one LSOA fewer is a different place."""
     con = demo_warehouse
     bedford = select_area(con, "Bedford")
     codes = [c for (c,) in con.execute(
@@ -73,6 +73,6 @@ def test_custom_area_of_a_districts_lsoas_takes_the_districts_published_figure(
     named = population(con, bedford, 2023)
     assert (whole.persons, whole.households, whole.year) == (
         named.persons, named.households, named.year)
-    assert whole.persons == 173_292 and "published" in whole.source
+    assert whole.persons == 187_466 and whole.year == 2022 and "published" in whole.source
     fewer = population(con, custom_area(con, "Most of Bedford", codes[1:]), 2023)
-    assert fewer.year == 2018 and "sum of" in fewer.source
+    assert fewer.year == 2021 and "sum of" in fewer.source
