@@ -18,6 +18,7 @@ LSOA11_LOOKUP = "Lower_Layer_Super_Output_Area_(2011)_to_Ward_(2019)_Lookup_in_E
 WARD_LOOKUP = ("Ward_to_Local_Authority_District_to_County_to_Region_to_Country_(May_2023)_"
                "Lookup_in_United_Kingdom.csv.gz")
 MYE_FILE = Path("population") / "ukmidyearestimates20192020ladcodes.xls"
+MYE_2022_FILE = Path("population") / "mye22final.xlsx"
 ASB = "Anti-social behaviour"
 
 
@@ -104,8 +105,19 @@ def cambridgeshire_events(cambridgeshire_zip: Path, lsoa11_lookup: pd.DataFrame
 @pytest.fixture(scope="session")
 def mid2019_population() -> dict[str, int]:
     """ONS mid-2019 persons (all ages) by code, from sheet 'MYE2 - Persons'."""
-    raw = pd.read_excel(demo_data_dir() / MYE_FILE, sheet_name="MYE2 - Persons",
-                        engine="calamine", header=None, dtype=object)
+    return read_mye_persons(demo_data_dir() / MYE_FILE)
+
+
+@pytest.fixture(scope="session")
+def mid2022_population() -> dict[str, int]:
+    """ONS mid-2022 persons (all ages) by code, from sheet 'MYE2 - Persons' of mye22final: the
+    nearest estimate held for 2022 to 2024 districts' rates."""
+    return read_mye_persons(demo_data_dir() / MYE_2022_FILE)
+
+
+def read_mye_persons(path: Path) -> dict[str, int]:
+    raw = pd.read_excel(path, sheet_name="MYE2 - Persons", engine="calamine", header=None,
+                        dtype=object)
     header_row = next(i for i, row in raw.iterrows()
                       if "Code" in [str(v).strip() for v in row.tolist()])
     header = [str(v).strip() for v in raw.iloc[header_row].tolist()]

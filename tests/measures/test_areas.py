@@ -6,7 +6,14 @@ from __future__ import annotations
 import pytest
 
 from cspkit.measures import areas as areas_module
-from cspkit.measures.areas import children, custom_area, population, populations, select_area
+from cspkit.measures.areas import (
+    age_structures,
+    children,
+    custom_area,
+    population,
+    populations,
+    select_area,
+)
 
 
 @pytest.mark.parametrize("district, years", [("Bedford", [2019, 2023, 2030]),
@@ -62,8 +69,8 @@ def test_snapshot_reads_the_ingest_state_once(demo_warehouse):
 
 def test_custom_area_of_a_districts_lsoas_takes_the_districts_published_figure(
         demo_warehouse):
-    """All of Bedford's LSOAs listed as a custom area are Bedford: the same published mid-2019
-    figure (not the mid-2018 sum of LSOAs); one LSOA fewer is a different place."""
+    """All of Bedford's LSOAs listed as a custom area are Bedford: the same published mid-2022
+    figure (not the census 2021 sum of LSOAs); one LSOA fewer is a different place."""
     con = demo_warehouse
     bedford = select_area(con, "Bedford")
     codes = [c for (c,) in con.execute(
@@ -73,6 +80,20 @@ def test_custom_area_of_a_districts_lsoas_takes_the_districts_published_figure(
     named = population(con, bedford, 2023)
     assert (whole.persons, whole.households, whole.year) == (
         named.persons, named.households, named.year)
-    assert whole.persons == 173_292 and "published" in whole.source
+    assert whole.persons == 187_466 and whole.year == 2022 and "published" in whole.source
     fewer = population(con, custom_area(con, "Most of Bedford", codes[1:]), 2023)
-    assert fewer.year == 2018 and "sum of" in fewer.source
+    assert fewer.year == 2021 and "sum of" in fewer.source
+
+
+def test_age_structure_of_the_nearest_year_held(demo_warehouse, mid2022_population):
+    """Bedford's residents aged 0-17, 18-64 and 65+ come from the mid-2022 single years of age
+    for 2023 (the nearest held) and from mid-2019 for 2019; they add up to the year's total."""
+    found = age_structures(demo_warehouse, ["E06000055", "E99999999"], 2023)
+    assert set(found) == {"E06000055"}
+    bedford = found["E06000055"]
+    assert bedford.year == 2022 and bedford.persons == mid2022_population["E06000055"]
+    assert bedford.bands == {(0, 17): 42_333, (18, 64): 113_198, (65, None): 31_935}
+    assert bedford.share(65, None) == pytest.approx(31_935 / 187_466)
+    assert bedford.share(0, 64) == pytest.approx((42_333 + 113_198) / 187_466)
+    assert bedford.share(0, 15) is None           # not a sum of the held bands
+    assert age_structures(demo_warehouse, ["E06000055"], 2019)["E06000055"].year == 2019

@@ -48,7 +48,7 @@ def check_places(table: pd.DataFrame, counts: pd.Series, population: dict[str, i
 
 
 def test_bedford_beside_luton_and_central_bedfordshire(demo_warehouse, bedfordshire_events,
-                                                       mid2019_population):
+                                                       mid2022_population):
     table = siblings(demo_warehouse, select_area(demo_warehouse, "Bedford"),
                      parse_period("2023"))
     assert table["role"].tolist()[0] == "area" and table["code"].iloc[0] == "E06000055"
@@ -62,7 +62,8 @@ def test_bedford_beside_luton_and_central_bedfordshire(demo_warehouse, bedfordsh
     rows = bedfordshire_events[bedfordshire_events["lad_code"].isin(list(BEDFORDSHIRE))
                                & bedfordshire_events["month"].str.startswith("2023-")]
     counts = rows.groupby("lad_code").size()
-    check_places(table, counts, mid2019_population)
+    check_places(table, counts, mid2022_population)
+    assert set(table["population_year"]) == {2022}
     # The force's count is the sum of its three districts'.
     assert parent["count"] == table.loc[table["role"] != "parent", "count"].sum()
 

@@ -33,16 +33,19 @@ def months_of(first: str, last: str) -> list[str]:
 @pytest.mark.parametrize(("lad", "name", "year"), [(BEDFORD, "Bedford", 2023),
                                                    (LUTON, "Luton", 2022)])
 def test_calendar_year_counts_and_rates_by_category(demo_warehouse, bedfordshire_events,
-                                                    mid2019_population, lad, name, year):
+                                                    mid2022_population, lad, name, year):
     result = counts(demo_warehouse, select_area(demo_warehouse, name), parse_period(str(year)))
     expected = expected_counts(bedfordshire_events, lad, months_of(f"{year}-01", f"{year}-12"))
     assert list(result.columns[:3]) == ["category", "count", "rate_per_1000"]
     pd.testing.assert_series_equal(by_category(result), expected, check_names=False,
                                    check_dtype=False)
-    # Rates per 1,000 residents of the ONS mid-2019 estimate for the district.
-    persons = mid2019_population[lad]
+    # Rates per 1,000 residents of the ONS mid-2022 estimate for the district (the nearest
+    # held to 2023), and the rows say which year that is.
+    persons = mid2022_population[lad]
     assert (result["population"] == persons).all()
-    assert (result["population_year"] == 2019).all()
+    assert (result["population_year"] == 2022).all()
+    note = "" if year == 2022 else "population of 2022 used (nearest to 2023)"
+    assert (result["population_note"] == note).all()
     for count, rate in zip(result["count"], result["rate_per_1000"], strict=True):
         assert rate == pytest.approx(count * 1000 / persons, abs=5e-4)
     assert not result["partial"].any()
@@ -55,6 +58,10 @@ def test_calendar_year_counts_and_rates_by_category(demo_warehouse, bedfordshire
 
 def test_bedford_mid2019_population_read_independently(mid2019_population):
     assert mid2019_population[BEDFORD] == 173_292
+
+
+def test_bedford_mid2022_population_read_independently(mid2022_population):
+    assert mid2022_population[BEDFORD] == 187_466
 
 
 def test_financial_year_counts(demo_warehouse, bedfordshire_events):
@@ -95,7 +102,7 @@ def test_total_row_is_all_non_asb_categories(demo_warehouse, bedfordshire_events
     assert list(totals["category"]) == [ALL_CRIME]
     assert int(totals["count"].iloc[0]) == int(expected.drop(ASB).sum())
     assert totals["rate_per_1000"].iloc[0] == pytest.approx(
-        expected.drop(ASB).sum() * 1000 / 173_292, abs=5e-4)
+        expected.drop(ASB).sum() * 1000 / 187_466, abs=5e-4)
     # The other rows are the categories, unflagged, ASB among them.
     rest = result[~result["is_total"]]
     pd.testing.assert_series_equal(by_category(rest), expected, check_names=False,

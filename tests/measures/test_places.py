@@ -83,7 +83,7 @@ def test_deprivation_is_population_weighted_rank_index(demo_warehouse, bedford_w
     lsoas = demo_warehouse.execute(
         """SELECT g.ward_code, i.rank, p.persons FROM lsoa_geography g
            JOIN imd i ON i.lsoa_code = g.lsoa_code AND i.edition = '2025' AND i.domain = 'imd'
-           JOIN population p ON p.code = g.lsoa_code AND p.vintage = '2021' AND p.year = 2018
+           JOIN population p ON p.code = g.lsoa_code AND p.vintage = '2021' AND p.year = 2021
            WHERE g.lad_code = ? AND g.lsoa_vintage = '2021'""", [BEDFORD]).df()
     n = demo_warehouse.execute(
         "SELECT count(*) FROM imd WHERE edition = '2025' AND domain = 'imd'").fetchone()[0]

@@ -269,6 +269,52 @@ class Population:
         return None
 
 
+Band = tuple[int, int | None]     # (age_from, age_to); None = and over
+
+
+@dataclass(frozen=True)
+class AgeStructure:
+    """Residents by age band of one area in one year, as a population table published them
+    (0-17, 18-64, 65+ from single years of age; broad bands as published otherwise)."""
+
+    code: str
+    year: int
+    bands: dict[Band, float]
+
+    @property
+    def persons(self) -> float:
+        return sum(self.bands.values())
+
+    def share(self, age_from: int, age_to: int | None) -> float | None:
+        """The share of residents aged `age_from` to `age_to` (None = and over), if the held
+        bands add up to exactly that range."""
+        def end(hi: int | None) -> int:
+            return 10_000 if hi is None else hi
+        inside = sorted((lo, hi, n) for (lo, hi), n in self.bands.items()
+                        if lo >= age_from and end(hi) <= end(age_to))
+        if not inside or inside[0][0] != age_from or inside[-1][1] != age_to:
+            return None
+        return sum(n for *_, n in inside) / self.persons if self.persons else None
+
+
+def age_structures(con: duckdb.DuckDBPyConnection, codes: list[str], year: int
+                   ) -> dict[str, AgeStructure]:
+    """For each code with age bands held, those of the year nearest `year` (the later year on
+    a tie); codes without any are left out."""
+    rows = con.execute(
+        """SELECT code, year, age_from, age_to, persons FROM population_age
+           WHERE code IN (SELECT unnest(?::VARCHAR[]))""", [sorted(set(codes))]).fetchall()
+    years: dict[str, set[int]] = {}
+    for code, held, *_ in rows:
+        years.setdefault(code, set()).add(int(held))
+    chosen = {code: min(held, key=lambda y: (abs(y - year), -y)) for code, held in years.items()}
+    found: dict[str, dict[Band, float]] = {}
+    for code, held, lo, hi, persons in rows:
+        if int(held) == chosen[code]:
+            found.setdefault(code, {})[(int(lo), None if hi is None else int(hi))] = persons
+    return {code: AgeStructure(code, chosen[code], bands) for code, bands in found.items()}
+
+
 def population(con: duckdb.DuckDBPyConnection, area: AreaSelection, year: int,
                vintage: str | None = None) -> Population:
     """Residents (and households) of `area` in `year`, else the nearest year available.

@@ -258,6 +258,21 @@ MIGRATIONS: list[str] = [
     # 5: where a file came from when cspkit downloaded it (`cspkit setup`): the URL, beside the
     #    sha256 already logged, so `cspkit status` can show the source of every file.
     "ALTER TABLE ingests ADD COLUMN source_url VARCHAR;",
+    # 6: residents by age band where a population table gives ages (for comparing districts'
+    #    age structure). From single years of age: 0-17, 18-64, 65+; from broad bands, the
+    #    bands as published. age_to NULL = and over.
+    """
+    CREATE TABLE population_age (
+        code VARCHAR NOT NULL,
+        vintage VARCHAR NOT NULL,
+        year INTEGER NOT NULL,
+        age_from INTEGER NOT NULL,
+        age_to INTEGER,
+        persons DOUBLE NOT NULL,
+        source VARCHAR,
+        PRIMARY KEY (code, vintage, year, age_from)
+    );
+    """,
 ]
 
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -22,7 +22,13 @@ Rows = pa.Table | Path
 # Tables that grow by appending (one row per input row, tied to its ingest).
 APPEND = ("events", "indicators", "police_outcomes", "stop_search")
 # Reference tables keyed by area (and edition): a newer file's row replaces an older one.
-REPLACE = ("area_geometry", "area_centroids", "area_attributes", "population", "imd_district")
+REPLACE = ("area_geometry", "area_centroids", "area_attributes", "population", "population_age",
+           "imd_district")
+# The same figure may come twice in one file (a workbook's single-year sheet and its time
+# series both give the latest year): one row per key.
+ONE_PER_KEY = {"imd_district": ("lad_code", "edition", "domain", "measure"),
+               "population": ("code", "vintage", "year"),
+               "population_age": ("code", "vintage", "year", "age_from")}
 # Deprivation files complement each other (ranks from one, scores from another).
 MERGE_IMD = """
     INSERT INTO imd ({columns}) SELECT {select} FROM _rows
@@ -124,13 +130,12 @@ def _insert(con: duckdb.DuckDBPyConnection, target: str, names: list[str], offer
     quoted = ", ".join(f'"{c}"' for c in columns)
     if target == "imd":
         con.execute(MERGE_IMD.format(columns=quoted, select=", ".join(select)), params)
-    elif target == "imd_district":
-        # The same figure twice in a file: one row per key.
-        keys = ("lad_code", "edition", "domain", "measure")
+    elif target in ONE_PER_KEY:
+        keys = ONE_PER_KEY[target]
         chosen = [s if c in keys else f"any_value({s})" for c, s in zip(columns, select,
                                                                           strict=True)]
         group = ", ".join(f'"{k}"' for k in keys)
-        con.execute(f"INSERT OR REPLACE INTO imd_district ({quoted}) SELECT "
+        con.execute(f'INSERT OR REPLACE INTO "{target}" ({quoted}) SELECT '
                     f"{', '.join(chosen)} FROM _rows GROUP BY {group}", params)
     else:
         verb = "INSERT" if target in APPEND else "INSERT OR REPLACE"

@@ -32,6 +32,8 @@ CENSUS = POPULATION / "census_2011_population_hh.csv.gz"
 SAPE_2018 = POPULATION / "SAPE21DT11-mid-2018-lsoa-population-density.xlsx"
 SAPE_2017_ZIP = POPULATION / "sape20dt11mid2017lsoapopulationdensity.zip"
 MYE_2019 = POPULATION / "ukmidyearestimates20192020ladcodes.xls"
+MYE_2022 = POPULATION / "mye22final.xlsx"
+CENSUS_2021 = POPULATION / "census_2021_lsoa_usual_residents.csv.gz"
 IMD2019_FILE2 = DEMO / "imd2019" / "File_2_-_IoD2019_Domains_of_Deprivation.csv.gz"
 IMD2019_FILE10 = DEMO / "imd2019" / ("File_10_-_IoD2019_Local_Authority_District_Summaries__"
                                      "lower-tier__.xlsx")

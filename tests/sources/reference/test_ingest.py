@@ -25,7 +25,7 @@ from tests.sources.reference.helpers import (
 # Every shipped reference file and the kind it must be recognised as.
 EXPECTED_KINDS = {"reference-lookup": 5, "reference-classification": 1,
                   "reference-centroids": 1, "reference-boundaries": 17,
-                  "reference-population": 5, "reference-imd": 3, "reference-imd-district": 1}
+                  "reference-population": 7, "reference-imd": 3, "reference-imd-district": 1}
 
 
 def test_every_demo_file_recognised_and_logged(reference: Loaded) -> None:

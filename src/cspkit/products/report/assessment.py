@@ -369,7 +369,9 @@ def _comparison(ctx: Context, category: str, key: str) -> Section:
     figure = charts.bar_chart(f"{key}-rates", f"Rate per 1,000 residents, {ctx.period.label}",
                               chart_frame, category="name", value="rate_per_1000",
                               value_title="Per 1,000 residents", highlight=ctx.area.name)
-    figure.source = POLICE_SOURCE + "; population: ONS mid-year estimates"
+    held = sorted({int(y) for y in frame["population_year"].dropna()})
+    years = ", ".join(f"mid-{y}" for y in held) or "none held"
+    figure.source = POLICE_SOURCE + f"; population: ONS estimates, {years}"
     sub.blocks.append(figure)
     table = frame[["name", "role", "count", "population", "rate_per_1000", "verdict"]]
     table = table.reset_index(drop=True)
@@ -383,7 +385,9 @@ def _comparison(ctx: Context, category: str, key: str) -> Section:
                                 derived={"rate_per_1000": Rate("count", "population")},
                                 total_rows=parent_row if adds_up else ()),
                             source=POLICE_SOURCE,
-                            notes=["Each area is tested against the rest of the parent."]))
+                            notes=["Each area is tested against the rest of the parent.",
+                                   f"Populations: {years} (the nearest held to "
+                                   f"{ctx.period.start.year})."]))
     return sub
 
 
@@ -654,8 +658,9 @@ def data_quality(ctx: Context) -> Section:
         f"The police data for {ctx.area.name} uses {vintage} LSOA codes; figures on the other "
         "edition (deprivation, population) are carried across with the ONS LSOA 2011-2021 "
         "lookup.",
-        "Rates use the nearest population estimate held to each period; LSOA populations on the "
-        "2021 geography are apportioned from 2011-LSOA estimates.",
+        "Rates use the nearest population estimate held to each period's first year; LSOA "
+        "populations on the 2021 geography for years published only on 2011 LSOAs are "
+        "apportioned from the 2011-LSOA estimates.",
         "Counts of 1 to 4 are published as <5 (and a second cell where needed so they cannot be "
         "recovered from a total); the analysis behind them uses the exact counts.",
         "Statistical tests treat counts as Poisson; a 'significant' change can still be driven "

@@ -116,7 +116,7 @@ def _recognise_workbook(file: InputFile, tables: list[ModuleType],
                  if h.name is not None and find_header(h, module.matches) is not None]
         if names:
             if module is population:
-                names = population.preferred_sheets(names)
+                names = population.preferred_sheets([h for h in heads if h.name in names])
             return Recognised(file, module.KIND, {name: parsed[name] for name in names})
     _not_loaded(file, heads, tables)
     first = next((h for h in heads if h.rows), Sheet(None, []))
