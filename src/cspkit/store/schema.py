@@ -237,6 +237,22 @@ MIGRATIONS: list[str] = [
         PRIMARY KEY (lsoa_code, lsoa_vintage)
     );
     """,
+    # 4: residents by age (single years from the mid-year estimates; bands where a table
+    #    publishes bands), beside `population`'s all-ages figures. age_to NULL is open-ended
+    #    (90+); a single year has age_to = age_from.
+    """
+    CREATE TABLE population_age (
+        code VARCHAR NOT NULL,
+        vintage VARCHAR NOT NULL,
+        year INTEGER NOT NULL,
+        age_from INTEGER NOT NULL,
+        age_to INTEGER,
+        persons DOUBLE,
+        method VARCHAR NOT NULL,
+        source VARCHAR,
+        PRIMARY KEY (code, vintage, year, age_from)
+    );
+    """,
 ]
 
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -22,7 +22,8 @@ Rows = pa.Table | Path
 # Tables that grow by appending (one row per input row, tied to its ingest).
 APPEND = ("events", "indicators", "police_outcomes", "stop_search")
 # Reference tables keyed by area (and edition): a newer file's row replaces an older one.
-REPLACE = ("area_geometry", "area_centroids", "area_attributes", "population", "imd_district")
+REPLACE = ("area_geometry", "area_centroids", "area_attributes", "population", "population_age",
+           "imd_district")
 # Deprivation files complement each other (ranks from one, scores from another).
 MERGE_IMD = """
     INSERT INTO imd ({columns}) SELECT {select} FROM _rows

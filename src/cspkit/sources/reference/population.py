@@ -7,6 +7,11 @@ mid-year estimates for local authorities (``Code, Name, Geography, All ages``, w
 Geography column says each row's level). The year comes from the header, the title or the file
 name. LSOA rows take the LSOA edition their codes belong to (SAPE up to mid-2020 and census 2011
 are on 2011 LSOAs); other areas the edition of their codes as the file states it.
+
+Two optional parts are kept when a table has them: persons by single year of age (the mid-year
+estimates' ``0, 1, ... 89, 90+`` columns) into ``population_age``, and each area's land area
+(SAPE's ``Area Sq Km``, MYE5's ``Area (sq km)``) as the attribute ``area_km2``, from which
+densities are computed.
 """
 
 from __future__ import annotations
@@ -28,6 +33,9 @@ EXPECTED = ("a population table: a code column (Code, LSOA Code, LSOA11CD ...) a
 POPULATION = re.compile(r"^(mid-?\d{4} population|all ages|all persons|persons|population|"
                         r"all usual residents|usual residents)$", re.IGNORECASE)
 HOUSEHOLDS = re.compile(r"^(all )?households$", re.IGNORECASE)
+# A single year of age ('0' .. '89') or the open-ended top one ('90+').
+AGE = re.compile(r"^(\d{1,3})(\+)?$")
+AREA_KM2 = re.compile(r"^area\s*\(?sq\.?\s*km\)?$", re.IGNORECASE)
 CODE_HEADER = re.compile(r"\bcodes?\b", re.IGNORECASE)
 MID_YEAR = r"mid[\s_-]?(\d{4})"
 CENSUS_YEAR = r"census[\s_-]*(\d{4})"
@@ -92,11 +100,15 @@ def parse(table: Table, ctx: LoadContext) -> LoadResult:
     persons_index = table.column(lambda h: bool(POPULATION.match(h)))
     households_index = table.column(lambda h: bool(HOUSEHOLDS.match(h)))
     geography_index = table.column(lambda h: h.rstrip("0123456789").lower() == "geography")
+    area_index = table.column(lambda h: bool(AREA_KM2.match(h)))
+    ages = _age_columns(table.header)
     year = _year(table, source)
     result = LoadResult(rows_in=len(table.rows))
     seen: dict[str, int] = {}
     rows: list[tuple[str, str, float, float | None]] = []   # code, level, persons, households
     names: dict[str, str] = {}
+    by_age: dict[str, list[float]] = {}
+    area_km2: dict[str, float] = {}
     for line, cells in table.rows:
         code = cell(cells, code_index)
         column: int | None = code_index
@@ -117,12 +129,27 @@ def parse(table: Table, ctx: LoadContext) -> LoadResult:
             households = parse_number(cell(cells, households_index))
             if households is not None and households < 0:
                 raise ValueError(f"'{cell(cells, households_index)}' is not a household count")
+            counts: list[float] = []
+            for index, _, _ in ages:
+                column = index
+                value = parse_number(cell(cells, index))
+                if value is None or value < 0:
+                    raise ValueError(f"'{cell(cells, index)}' is not a population count")
+                counts.append(value)
+            column = area_index
+            area = parse_number(cell(cells, area_index))
+            if area is not None and area <= 0:
+                raise ValueError(f"'{cell(cells, area_index)}' is not a land area in sq km")
         except ValueError as exc:
             header = table.header[column] if column is not None else None
             result.reject(line, header, str(exc) + table.where(), table.raw(line, cells))
             continue
         seen[code] = line
         rows.append((code, level, persons, households))
+        if counts:
+            by_age[code] = counts
+        if area is not None:
+            area_km2[code] = area
         if name_index is not None and cell(cells, name_index):
             names[code] = cell(cells, name_index)
     result.rows_loaded = len(rows)
@@ -135,15 +162,50 @@ def parse(table: Table, ctx: LoadContext) -> LoadResult:
         "persons": [r[2] for r in rows], "households": [r[3] for r in rows],
         "method": ["published"] * len(rows),
     }, {"year": pa.int32(), "persons": pa.float64(), "households": pa.float64()}))
+    if by_age:
+        _add_ages(result, rows, vintages, year, ages, by_age)
+    if area_km2:
+        result.add_table("area_attributes", table_of({
+            "code": list(area_km2), "attribute": ["area_km2"] * len(area_km2),
+            "value": [repr(v) for v in area_km2.values()]}))
     areas: list[AreaRow] = [(r[0], r[1], names.get(r[0]), None) for r in rows]
     result.areas += areas
     result.rename_areas = False
     levels = sorted({r[1] for r in rows}, key=level_rank)
     result.notes.insert(0, f"population {year}: {', '.join(levels)}"
-                        + (" (with households)" if households_index is not None else ""))
+                        + (" (with households)" if households_index is not None else "")
+                        + (" (by single year of age)" if by_age else "")
+                        + (" (with land area)" if area_km2 else ""))
     if any(r[1] == "lsoa" for r in rows):
         result.lsoa_vintage = lsoa_vintage
     return result
+
+
+def _age_columns(header: list[str]) -> list[tuple[int, int, int | None]]:
+    """(column, age from, age to) of the age columns, when the header holds a whole run of
+    single years from 0 (a stray numeric header is not an age table); age to None is open."""
+    found = [(i, int(m.group(1)), None if m.group(2) else int(m.group(1)))
+             for i, h in enumerate(header) if (m := AGE.match(h))]
+    singles = sorted(a for _, a, b in found if b is not None)
+    if not singles or singles != list(range(len(singles))) or len(singles) < 10:
+        return []
+    return found
+
+
+def _add_ages(result: LoadResult, rows: list[tuple[str, str, float, float | None]],
+              vintages: list[str], year: int, ages: list[tuple[int, int, int | None]],
+              by_age: dict[str, list[float]]) -> None:
+    columns: dict[str, list[object]] = {"code": [], "vintage": [], "year": [], "age_from": [],
+                                        "age_to": [], "persons": [], "method": []}
+    for (code, _, _, _), vintage in zip(rows, vintages, strict=True):
+        for (_, age_from, age_to), persons in zip(ages, by_age.get(code, []), strict=True):
+            for name, value in (("code", code), ("vintage", vintage), ("year", year),
+                                ("age_from", age_from), ("age_to", age_to),
+                                ("persons", persons), ("method", "published")):
+                columns[name].append(value)
+    result.add_table("population_age", table_of(columns, {
+        "year": pa.int32(), "age_from": pa.int32(), "age_to": pa.int32(),
+        "persons": pa.float64()}))
 
 
 def _year(table: Table, source: str) -> int:
