@@ -30,8 +30,12 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+import duckdb
 import numpy as np
 import pandas as pd
+
+from cspkit.measures.areas import AreaSelection, memoised
+from cspkit.store.similar_inputs import district_inputs
 
 # (column, what it is, log10 before standardising)
 VARIABLES: list[tuple[str, str, bool]] = [
@@ -45,6 +49,9 @@ VARIABLES: list[tuple[str, str, bool]] = [
 ]
 WEIGHTS: dict[str, float] = {name: 1.0 for name, _, _ in VARIABLES}
 DEFAULT_SIZE = 15
+# Shown to a reader: enough digits to compare, no false precision.
+DECIMALS = {"density": 1, "share_15_29": 4, "share_65_plus": 4, "imd_score": 3,
+            "rural_share": 4, "household_size": 3}
 NAME = "cspkit similar districts"
 
 
@@ -155,8 +162,40 @@ def _why_not(inputs: pd.DataFrame, code: str) -> str:
 def method_text(size: int = DEFAULT_SIZE) -> str:
     """How the family is made, for a document's method section and notes."""
     listed = "; ".join(text for _, text, _ in VARIABLES)
-    return (f"{NAME.capitalize()} are the {size} districts nearest to the district on: "
-            f"{listed}. Each is standardised to a z-score across England's current districts "
-            "and weighted equally; nearness is the Euclidean distance between the z-scores, "
-            "ties broken by district code. This is cspkit's own grouping, not the Home "
+    return (f"A district's {NAME} are the {size} districts nearest to it on: {listed}. Each "
+            "is standardised to a z-score across England's current districts and weighted "
+            "equally; nearness is the Euclidean distance between the z-scores, ties broken by "
+            "district code. This is cspkit's own grouping from open data, not the Home "
             "Office's most similar groups.")
+
+
+# --------------------------------------------------------------------------- on a warehouse
+
+
+def inputs_of(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
+    """Every current district's inputs, from the store (kept until something is ingested)."""
+    return memoised(con, ("similar-inputs",), lambda: district_inputs(con)).copy()
+
+
+def family_of(con: duckdb.DuckDBPyConnection, area: AreaSelection,
+              size: int = DEFAULT_SIZE) -> SimilarFamily:
+    """The family of a district held in the warehouse."""
+    if area.level != "lad":
+        raise SimilarError(f"{area.name} is a {area.level}: cspkit similar districts are "
+                           "found for districts (local authority districts) only")
+    return similar_districts(inputs_of(con), area.code, size)
+
+
+def family_table(con: duckdb.DuckDBPyConnection, area: AreaSelection,
+                 size: int = DEFAULT_SIZE) -> pd.DataFrame:
+    """The `cspkit measure similar` table: the district itself (rank 0, distance 0), then
+    its family nearest first, each with its inputs."""
+    found = family_of(con, area, size)
+    inputs = inputs_of(con)
+    own = inputs[inputs["code"] == area.code].copy()
+    own.insert(0, "rank", 0)
+    own.insert(3, "distance", 0.0)
+    frame = pd.concat([own[found.members.columns], found.members], ignore_index=True)
+    frame = frame.round(DECIMALS)
+    frame.attrs["method"] = method_text(size)
+    return frame

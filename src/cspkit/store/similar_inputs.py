@@ -15,6 +15,8 @@ age for LSOAs, say): `year` picks the mid-year estimate, default the newest held
 
 from __future__ import annotations
 
+from datetime import date
+
 import duckdb
 import pandas as pd
 
@@ -144,3 +146,22 @@ def district_inputs(con: duckdb.DuckDBPyConnection, year: int | None = None) -> 
                    "rural_share", "household_size"):
         frame[column] = pd.to_numeric(frame[column], errors="coerce").astype(float)
     return frame
+
+
+def police_months(con: duckdb.DuckDBPyConnection, codes: list[str]) -> dict[str, set[date]]:
+    """The months of police.uk street data held for each district: the months loaded for the
+    force whose area it lies in (every force, where more than one covers it); a district in
+    no loaded force's area has none, whatever stray out-of-area records fall in it."""
+    rows = con.execute(
+        """WITH f AS (SELECT DISTINCT lad_code, force_code FROM lsoa_geography
+                      WHERE lad_code IN (SELECT unnest(?)) AND force_code IS NOT NULL)
+           SELECT f.lad_code, f.force_code, i.month FROM f
+           LEFT JOIN ingests i ON i.force = f.force_code AND i.kind = 'police-street'
+                AND i.status = 'loaded'""", [list(codes)]).fetchall()
+    by_force: dict[str, dict[str, set[date]]] = {}
+    for lad, force, month in rows:
+        months = by_force.setdefault(str(lad), {}).setdefault(str(force), set())
+        if month is not None:
+            months.add(month)
+    return {code: (set.intersection(*by_force[code].values()) if code in by_force else set())
+            for code in codes}
