@@ -131,9 +131,9 @@ def _sentences(ctx: Context, frame: pd.DataFrame, published: pd.DataFrame, membe
             across = ("the one similar district with data" if members == 1
                       else f"the {members} similar districts with data")
             out.append(Paragraph(
-                f"{row['issue']}: {rate} in {ctx.area.name} ({_count_text(shown['count'])} "
-                f"recorded) against {family_rate} across {across} "
-                f"({_count_text(shown['family_count'])} recorded): significantly {word}, a "
+                f"{row['issue']}: {rate} in {ctx.area.name} ({_count_text(shown['count'])}) "
+                f"against {family_rate} across {across} "
+                f"({_count_text(shown['family_count'])}): significantly {word}, a "
                 f"difference that survives the control across the {tests} issues tested.",
                 kind="finding"))
         elif row["verdict"] == SAME:
@@ -150,9 +150,13 @@ def _sentences(ctx: Context, frame: pd.DataFrame, published: pd.DataFrame, membe
 
 
 def _count_text(value: object) -> str:
-    """A published count as a reader writes it: '1,146'; '<5' and '*' as they are."""
+    """A published count as a reader writes it: '1,146 recorded'; a hidden one said so."""
     text = str(value)
-    return f"{int(text):,}" if text.isdigit() else text
+    if text.isdigit():
+        return f"{int(text):,} recorded"
+    if text.startswith("<"):
+        return f"fewer than {text[1:]} recorded"
+    return "the number recorded is not shown, to protect small numbers elsewhere"
 
 
 def _rate_text(value: object, per: int) -> str:
