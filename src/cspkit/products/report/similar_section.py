@@ -57,7 +57,8 @@ def similar_section(ctx: Context, issues: list[tuple[str, list[str]]], key: str 
         f"{_names([m.name for m in members])}. " + similar.method_text(size)))
     frame = family_rates(ctx.con, area, ctx.period, members, issues, settings=settings)
     with_data, months = frame.attrs["with_data"], frame.attrs["months"]
-    held = ctx.period.label if len(months) == ctx.period.n_months else months_text(months)
+    held = (months_text(months) if months and len(months) < ctx.period.n_months
+            else ctx.period.label)
     count_text = (f"{len(with_data)} of {size} similar districts "
                   f"{'has' if len(with_data) == 1 else 'have'} police data held for {held}"
                   + (f": {_names(with_data)}." if with_data else "."))
