@@ -195,6 +195,22 @@ def test_measure_csv_neutralises_formula_like_text(demo_warehouse_path: Path, mo
     assert [r[2] for r in rows[1:]] == ["-12", "+3.5", "-12%", "-1,234", "", "0", "1"]
 
 
+def test_measure_similar_lists_the_family_and_refuses_in_one_line(
+        demo_warehouse_path: Path, monkeypatch, capsys):
+    """`cspkit measure similar` needs no period (the demo holds no police data for most
+    districts); a district with no family is one error line, exit code non-zero."""
+    result = CliRunner().invoke(app, ["measure", "similar", "--area", "Bedford", "--db",
+                                      str(demo_warehouse_path), "--format", "csv"])
+    assert result.exit_code == 0, result.output
+    lines = result.stdout.splitlines()
+    assert lines[0].startswith("rank,code,name,distance,region,population,")
+    assert lines[1].startswith("0,E06000055,Bedford,0.0,") and len(lines) == 17
+    code, output = _main(["measure", "similar", "--area", "Cardiff", "--db",
+                          str(demo_warehouse_path)], monkeypatch, capsys)
+    assert code != 0
+    assert "Cardiff (W06000015) lacks imd_score" in _one_error_line(output)
+
+
 # --------------------------------------------------------------------------- bad paths
 
 OUT_COMMANDS = {

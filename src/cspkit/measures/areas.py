@@ -274,8 +274,8 @@ Band = tuple[int, int | None]     # (age_from, age_to); None = and over
 
 @dataclass(frozen=True)
 class AgeStructure:
-    """Residents by age band of one area in one year, as a population table published them
-    (0-17, 18-64, 65+ from single years of age; broad bands as published otherwise)."""
+    """Residents by age of one area in one year, as a population table published them (single
+    years of age, or broad bands)."""
 
     code: str
     year: int

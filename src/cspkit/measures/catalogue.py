@@ -20,6 +20,7 @@ from cspkit.measures import (
     hotspots,
     period_change,
     series,
+    similar,
 )
 from cspkit.measures.areas import (
     AreaSelection,
@@ -115,7 +116,13 @@ MEASURES: dict[str, tuple[str, Callable[[duckdb.DuckDBPyConnection, Request], pd
                  lambda con, r: getis_ord.lsoa_hotspots(con, r.area, r.need_period("hotspots"),
                                                         category=r.category,
                                                         settings=r.settings)),
+    "similar": ("cspkit similar districts: the district's family of most similar districts "
+                "(nearest first) with the distance and each input (population, density, ages, "
+                "IoD 2019 score, rurality, household size); not the Home Office's MSGs.",
+                lambda con, r: similar.family_table(con, r.area, r.settings.similar_size)),
 }
+# Measures of the area alone, with no period: no default period is looked for.
+NO_PERIOD = ("similar",)
 
 
 @reads_warehouse
@@ -127,7 +134,7 @@ def run_measure(con: duckdb.DuckDBPyConnection, name: str, *, area: str | AreaSe
     if name not in MEASURES:
         raise ValueError(f"no measure called {name!r}; measures: {', '.join(MEASURES)}")
     selection = (custom_area(con, str(area), lsoas) if lsoas else select_area(con, area))
-    if period is None:
+    if period is None and name not in NO_PERIOD:
         period = calendar_year(latest_full_year(con, selection))
     request = Request(
         area=selection,

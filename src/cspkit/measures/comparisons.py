@@ -13,9 +13,10 @@ import pandas as pd
 
 from cspkit.measures.areas import AreaSelection, children, parents
 from cspkit.measures.change import compare_counts
-from cspkit.measures.counts import ASB, area_period, event_scope
+from cspkit.measures.counts import ALL_CRIME, ASB, area_period, event_scope
 from cspkit.measures.periods import Period
 from cspkit.measures.settings import Settings
+from cspkit.store.similar_inputs import police_months
 
 HIGHER = "significantly higher"
 LOWER = "significantly lower"
@@ -104,3 +105,87 @@ def siblings(con: duckdb.DuckDBPyConnection, area: AreaSelection, period: Period
     frame["_o"] = frame["role"].map(order)
     frame = frame.sort_values(["_o", "rate_per_1000"], ascending=[True, False])
     return frame.drop(columns="_o").reset_index(drop=True)
+
+
+# --------------------------------------------------------------------------- similar districts
+
+NOT_COMPARED = "not compared"
+
+
+def _counts_by_category(con: duckdb.DuckDBPyConnection, area: AreaSelection, period: Period,
+                        source: str) -> dict[str, int]:
+    scope, params = event_scope(area, period, source)
+    return {str(c): int(n) for c, n in con.execute(
+        f"SELECT e.category, count(*) {scope} GROUP BY 1", params).fetchall()}
+
+
+def _issue_count(by_category: dict[str, int], categories: list[str]) -> int:
+    """The issue's count; the category 'All crime (excluding ASB)' is every category but ASB."""
+    if categories == [ALL_CRIME]:
+        return sum(n for c, n in by_category.items() if c != ASB)
+    return sum(by_category.get(c, 0) for c in categories)
+
+
+def family_rates(con: duckdb.DuckDBPyConnection, area: AreaSelection, period: Period,
+                 family: list[AreaSelection], issues: list[tuple[str, list[str]]], *,
+                 source: str = "police.uk", settings: Settings | None = None) -> pd.DataFrame:
+    """The area's rate for each issue beside the pooled rate of its similar districts.
+
+    A member counts when the police data held for it covers exactly the months of the period
+    held for the area (so both rates are over the same months). The family rate is the sum of
+    the members' counts over the sum of their populations (the area itself excluded), and the
+    area is tested against it with the Poisson test of the sibling comparisons. With fewer
+    than settings.similar_min_with_data members, nothing is tested (verdict 'not compared').
+
+    Columns: issue, count, population, rate_per_1000, family_count, family_population,
+    family_rate_per_1000, rate_ratio, p_value, verdict. attrs: 'with_data' and 'without_data'
+    (lists of names, family order), 'family_size', 'enough', 'months' (the area's months)."""
+    settings = settings or Settings()
+    own = area_period(con, area, period, source)
+    months = set(own.coverage.months_present)
+    with_data: list[tuple[AreaSelection, float]] = []
+    without: list[str] = []
+    others = [m for m in family if m.code != area.code]
+    held = police_months(con, [m.code for m in others]) if source == "police.uk" else {}
+    in_period = set(period.months())
+    for member in others:
+        member_months = (held.get(member.code, set()) if source == "police.uk"
+                         else set(area_period(con, member, period, source)
+                                  .coverage.months_present))
+        persons = (area_period(con, member, period, source).population.persons
+                   if months and member_months & in_period == months else None)
+        if persons:
+            with_data.append((member, float(persons)))
+        else:
+            without.append(member.name)
+    enough = bool(months) and len(with_data) >= settings.similar_min_with_data
+    own_counts = _counts_by_category(con, area, period, source)
+    member_counts = ([_counts_by_category(con, m, period, source) for m, _ in with_data]
+                     if enough else [])
+    pop = own.population.persons
+    family_pop = sum(p for _, p in with_data)
+    rows = []
+    for issue, categories in issues:
+        count = _issue_count(own_counts, categories)
+        family_count = sum(_issue_count(counts, categories) for counts in member_counts)
+        row: dict[str, object] = {
+            "issue": issue, "count": count, "population": pop,
+            "rate_per_1000": round(settings.rate_per * count / pop, 3) if pop else None,
+            "family_count": family_count if enough else None,
+            "family_population": family_pop if enough else None,
+            "family_rate_per_1000": (round(settings.rate_per * family_count / family_pop, 3)
+                                     if enough and family_pop else None),
+            "rate_ratio": None, "p_value": None, "verdict": NOT_COMPARED}
+        if enough and pop and family_pop:
+            result = compare_counts(count, family_count, pop, family_pop, settings)
+            row["rate_ratio"] = (round(count / pop / (family_count / family_pop), 3)
+                                 if family_count else None)
+            row["p_value"] = result.p_value
+            row["verdict"] = {"significant increase": HIGHER, "significant decrease": LOWER,
+                              "no significant change": SAME}.get(result.verdict, TOO_FEW)
+        rows.append(row)
+    frame = pd.DataFrame(rows)
+    frame.attrs.update({"with_data": [m.name for m, _ in with_data], "without_data": without,
+                        "family_size": len(others),
+                        "enough": enough, "months": sorted(months)})
+    return frame

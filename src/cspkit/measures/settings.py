@@ -44,6 +44,10 @@ class Settings:
     headline_share: a document's change claims share one error budget, `alpha`: this share
         goes to the change by type of crime, the rest is split equally across the ward
         tables (see `measures.error_control.budget`).
+    similar_size: how many districts make a district's family of cspkit similar districts
+        (`measures.similar`).
+    similar_min_with_data: a district is compared with its similar districts only when at
+        least this many of them have police data held for the period; with fewer, no claim.
     """
 
     alpha: float = 0.05
@@ -58,6 +62,8 @@ class Settings:
     findings_alpha: float = 0.05
     history_years: int = 2
     headline_share: float = 0.8
+    similar_size: int = 15
+    similar_min_with_data: int = 3
 
     def __post_init__(self) -> None:
         """Check types and ranges, naming the setting; keep the label in step."""
@@ -69,7 +75,8 @@ class Settings:
                                     f"got {getattr(self, name)}")
         for name, least in (("min_total_for_test", 0), ("small_count", 0),
                             ("suppress_below", 1), ("rate_per", 1), ("seasonal_min_years", 1),
-                            ("min_months_for_dispersion", 3), ("history_years", 0)):
+                            ("min_months_for_dispersion", 3), ("history_years", 0),
+                            ("similar_size", 1), ("similar_min_with_data", 1)):
             value = getattr(self, name)
             if value < least:
                 raise SettingsError(f"setting '{name}' must be {least} or more, got {value}")
@@ -88,7 +95,8 @@ _TYPES: dict[str, type] = {"alpha": float, "min_total_for_test": int, "small_cou
                            "suppress_below": int, "suppression_label": str, "rate_per": int,
                            "control_sigma": float, "seasonal_min_years": int,
                            "min_months_for_dispersion": int, "findings_alpha": float,
-                           "history_years": int, "headline_share": float}
+                           "history_years": int, "headline_share": float,
+                           "similar_size": int, "similar_min_with_data": int}
 
 
 def _check_type(name: str, value: Any) -> None:

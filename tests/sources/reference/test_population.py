@@ -172,3 +172,39 @@ def test_iod_population_denominators_are_the_2015_population_of_2011_lsoas(
                                                                  32_844, 32_844)
     assert "age-group columns not stored" in (record.note or "")
     assert total(reference.con, 2015, east_cambs_lsoas()) == 87_783
+
+def test_mid_year_estimates_by_single_year_of_age(reference: Loaded) -> None:
+    """MYE2's 0 .. 89 and 90+ columns become population_age rows that add up to All ages."""
+    raw = pd.read_excel(MYE_2019, sheet_name="MYE2 - Persons", header=4, engine="calamine")
+    raw = raw[raw["Geography1"].notna()]
+    raw.columns = [str(c).removesuffix(".0") for c in raw.columns]
+    con = reference.con
+    held = con.execute(
+        """SELECT code, sum(persons), count(*), count(*) FILTER (WHERE age_to IS NULL),
+                  max(age_from) FROM population_age WHERE year = 2019 AND vintage = '2020'
+           GROUP BY code""").fetchall()
+    assert len(held) == len(raw)
+    assert all(n == 91 and open_ended == 1 and top == 90 for _, _, n, open_ended, top in held)
+    sums = {code: total for code, total, *_ in held}
+    assert sums == dict(zip(raw["Code"], raw["All ages"].astype(float), strict=True))
+    bedford = raw[raw["Code"] == "E06000055"].iloc[0]
+    aged_15_29 = scalar(con, """SELECT sum(persons) FROM population_age WHERE code = 'E06000055'
+                                AND year = 2019 AND age_from BETWEEN 15 AND 29""")
+    assert aged_15_29 == sum(bedford[str(age)] for age in range(15, 30))
+    assert scalar(con, """SELECT persons FROM population_age WHERE code = 'E06000055'
+                          AND year = 2019 AND age_from = 90""") == bedford["90+"]
+
+
+def test_land_area_of_lsoas(reference: Loaded) -> None:
+    """SAPE's 'Area Sq Km' is kept as each LSOA's area_km2 attribute."""
+    raw = pd.read_excel(SAPE_2018, sheet_name="Mid-2018 Population Density", header=4,
+                        engine="calamine")
+    codes = east_cambs_lsoas()
+    expected = raw.loc[raw["Code"].isin(codes), "Area Sq Km"].sum()
+    held = scalar(reference.con, """SELECT sum(value::DOUBLE) FROM area_attributes
+                                    WHERE attribute = 'area_km2'
+                                      AND code IN (SELECT unnest(?::VARCHAR[]))""", [codes])
+    assert held == pytest.approx(expected)
+    assert 600 < expected < 700   # East Cambridgeshire: about 651 sq km
+    assert scalar(reference.con, "SELECT count(*) FROM area_attributes "
+                                 "WHERE attribute = 'area_km2'") == len(raw)

@@ -13,6 +13,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from cspkit.measures.areas import age_structures
 from tests.sources.reference.conftest import Loaded
 from tests.sources.reference.helpers import (
     BEDFORD,
@@ -65,26 +66,32 @@ def test_mid_2022_district_estimates(reference: Loaded) -> None:
     assert record.rows_in == record.rows_loaded == 2 * len(persons) == 808
 
 
-def test_mid_2022_age_bands(reference: Loaded) -> None:
+def test_mid_2022_residents_by_age(reference: Loaded) -> None:
     con = reference.con
     raw = pd.read_excel(MYE_2022, sheet_name="MYE2 - Persons", header=7, engine="calamine")
     ages = [str(a) for a in range(90)] + ["90+"]
     assert [str(c) for c in raw.columns[4:]] == ages
     raw.columns = [str(c) for c in raw.columns]
-    expected = pd.DataFrame({
-        (0, 17): raw[ages[:18]].sum(axis=1), (18, 64): raw[ages[18:65]].sum(axis=1),
-        (65, None): raw[ages[65:]].sum(axis=1)}).set_index(raw["Code"])
     held = con.execute(
         """SELECT code, age_from, age_to, persons FROM population_age
            WHERE year = 2022 AND source = ?""", [MYE_2022.name]).df()
-    assert len(held) == 3 * len(raw)
-    for (lo, hi), column in expected.items():
-        band = held[(held["age_from"] == lo)].set_index("code")
-        assert band["age_to"].isna().all() if hi is None else (band["age_to"] == hi).all()
-        np.testing.assert_array_equal(band["persons"].reindex(expected.index), column)
-    # The bands add up to All ages, area by area.
-    np.testing.assert_array_equal(expected.sum(axis=1), raw.set_index("Code")["All ages"])
-    assert bands(con, BEDFORD, 2022) == {(0, 17): 42_333, (18, 64): 113_198, (65, None): 31_935}
+    assert len(held) == 91 * len(raw)
+    by_code = raw.set_index("Code")
+    for age in (0, 17, 45, 89):
+        single = held[held["age_from"] == age].set_index("code")
+        assert (single["age_to"] == age).all()
+        np.testing.assert_array_equal(single["persons"].reindex(by_code.index),
+                                      by_code[str(age)])
+    top = held[held["age_from"] == 90].set_index("code")
+    assert top["age_to"].isna().all()
+    np.testing.assert_array_equal(top["persons"].reindex(by_code.index), by_code["90+"])
+    # The ages add up to All ages, area by area.
+    np.testing.assert_array_equal(held.groupby("code")["persons"].sum().reindex(by_code.index),
+                                  by_code["All ages"])
+    structure = age_structures(con, [BEDFORD], 2022)[BEDFORD]
+    assert structure.persons == 187_466
+    assert structure.share(0, 17) == pytest.approx(42_333 / 187_466)
+    assert structure.share(65, None) == pytest.approx(31_935 / 187_466)
 
 
 def test_census_2021_residents_on_2021_lsoas(reference: Loaded) -> None:
@@ -160,10 +167,11 @@ def test_lsoa_2021_single_year_of_age_workbook_SYNTHETIC(
         assert held == dict(zip(frame["LSOA 2021 Code"], frame["Total"].astype(float),
                                 strict=True))
         row = frame.iloc[0]
-        under18 = sum(row[f"{s}{a}"] for s in "FM" for a in range(18))
-        over64 = sum(row[f"{s}{a}"] for s in "FM" for a in range(65, 91))
-        assert bands(fresh, row["LSOA 2021 Code"], year) == {
-            (0, 17): under18, (18, 64): row["Total"] - under18 - over64, (65, None): over64}
+        # Single years kept as published, both sexes added; 90 is 90 and over.
+        held_ages = bands(fresh, row["LSOA 2021 Code"], year)
+        assert held_ages == {(a, None if a == 90 else a): row[f"F{a}"] + row[f"M{a}"]
+                             for a in range(91)}
+        assert sum(held_ages.values()) == row["Total"]
     # Codes in an 'LSOA 2021 Code' column are 2021 LSOAs, with no lookup loaded to say so.
     assert scalar(fresh, "SELECT lsoa_vintage FROM ingests") == "2021"
     assert "population 2021" in (record.note or "") or "population 2022" in (record.note or "")

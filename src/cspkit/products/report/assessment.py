@@ -33,6 +33,7 @@ from cspkit.products.report.config import LocalContent
 from cspkit.products.report.document import Block, Document, Paragraph, Section, Table
 from cspkit.products.report.hotspots_section import hotspot_blocks
 from cspkit.products.report.partners import held, partner_section
+from cspkit.products.report.similar_section import similar_section
 from cspkit.store.coverage import coverage
 
 POLICE_SOURCE = "Police recorded crime and ASB: data.police.uk"
@@ -306,7 +307,9 @@ def overall_crime(ctx: Context) -> Section:
                                     "change_pct": PercentChange(now_label, before_label)},
                            known_sums=tuple(KnownSum(c, int(crime.loc[list(crime_rows), c].sum()),
                                                      crime_rows)
-                                            for c in (now_label, before_label)))
+                                            for c in (now_label, before_label))
+                           + _group_sums(crime, now_label))
+    ctx.memo["overall-change-published"] = published
     section.blocks.append(Paragraph("{table:overall-change} lists every issue with its change "
                                     "and whether the change is statistically significant."))
     notes = [_verdict_note(full, ctx), "Counts of 1-4 are shown as <5."]
@@ -326,8 +329,22 @@ def overall_crime(ctx: Context) -> Section:
                 ctx.settings))
     if area.level in ("lad", "ward"):
         section.subsections.append(_comparison(ctx, ALL_CRIME, "overall"))
+    if area.level == "lad":
+        section.subsections.append(similar_section(
+            ctx, [(ALL_CRIME, [ALL_CRIME])] + [(title, cats) for _, title, cats in ISSUES]))
     section.blocks += _commentary(ctx, "overall-crime")
     return section
+
+
+def _group_sums(table: pd.DataFrame, column: str) -> tuple[KnownSum, ...]:
+    """The issues of several categories (acquisitive crime) are published as one count
+    beside the similar districts: protect each group's sum as if shown here."""
+    out = []
+    for _, _, categories in ISSUES:
+        rows = tuple(table.index[table["category"].isin(categories)])
+        if len(categories) > 1 and rows:
+            out.append(KnownSum(column, int(table.loc[list(rows), column].sum()), rows))
+    return tuple(out)
 
 
 def _verdict_note(frame: pd.DataFrame, ctx: Context) -> str:

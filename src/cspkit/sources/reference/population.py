@@ -13,8 +13,10 @@ SAPE on 2021 LSOAs); other areas the edition of their codes as the file states i
 Deprivation's population denominators (IoD File 6, ``LSOA code (2011) ... Total population: mid
 2015 (excluding prisoners)``) load as totals; their age groups are not stored.
 
-Where a table gives residents by age, persons in age bands go to `population_age`: from single
-years of age the bands 0-17, 18-64 and 65+; from broad bands, the bands as published.
+Two optional parts are kept when a table has them: residents by age into `population_age`
+(single years of age as published, both sexes added; broad bands as published), and each area's
+land area (SAPE's ``Area Sq Km``, MYE5's ``Area (sq km)``) as the attribute ``area_km2``, from
+which densities are computed.
 """
 
 from __future__ import annotations
@@ -51,6 +53,7 @@ AGE_GROUP = re.compile(r"^(dependent children|population aged|older population|w
 # One column per year: the mid-year estimates' time series (MYE4).
 YEAR_COLUMN = re.compile(r"^mid[\s_-]?(\d{4})$", re.IGNORECASE)
 HOUSEHOLDS = re.compile(r"^(all )?households$", re.IGNORECASE)
+AREA_KM2 = re.compile(r"^area\s*\(?sq\.?\s*km\)?$", re.IGNORECASE)
 CODE_HEADER = re.compile(r"\bcodes?\b", re.IGNORECASE)
 MID_YEAR = r"mid[\s_-]?(\d{4})"
 CENSUS_YEAR = r"census[\s_-]*(\d{4})"
@@ -62,8 +65,6 @@ NOT_PERSONS = re.compile(r"median age|people per|per sq", re.IGNORECASE)
 # 'F0 to 15', 'M65 and over' (SAPE broad ages).
 SINGLE_AGE = re.compile(r"^([FM])?\s*(\d{1,3})\s*(\+|and over|plus)?$", re.IGNORECASE)
 AGE_BAND = re.compile(r"^([FM])?\s*(\d{1,3})\s*(?:to|-)\s*(\d{1,3})$", re.IGNORECASE)
-# Bands made from single years of age: (from, to); None = and over.
-STANDARD_BANDS: list[tuple[int, int | None]] = [(0, 17), (18, 64), (65, None)]
 # The ONS mid-year estimates' Geography column -> level.
 GEOGRAPHY_LEVEL = {
     "country": "country", "region": "region", "county": "county",
@@ -174,6 +175,8 @@ def parse(table: Table, ctx: LoadContext) -> LoadResult:
         values = sorted(_year_columns(table.header).items(), key=lambda c: -c[1])
         households_index, ages = None, {}
     years = [y for _, y in values]
+    area_index = table.column(lambda h: bool(AREA_KM2.match(h)))
+    area_km2: dict[str, float] = {}
     result = LoadResult(rows_in=len(table.rows))
     seen: dict[str, int] = {}
     # code, level, {year: persons}, households
@@ -206,12 +209,18 @@ def parse(table: Table, ctx: LoadContext) -> LoadResult:
             households = parse_number(cell(cells, households_index))
             if households is not None and households < 0:
                 raise ValueError(f"'{cell(cells, households_index)}' is not a household count")
+            column = area_index
+            area = parse_number(cell(cells, area_index))
+            if area is not None and area <= 0:
+                raise ValueError(f"'{cell(cells, area_index)}' is not a land area in sq km")
         except ValueError as exc:
             header = table.header[column] if column is not None else None
             result.reject(line, header, str(exc) + table.where(), table.raw(line, cells))
             continue
         seen[code] = line
         rows.append((code, level, persons, households))
+        if area is not None:
+            area_km2[code] = area
         if name_index is not None and cell(cells, name_index):
             names[code] = cell(cells, name_index)
         if ages:
@@ -239,6 +248,10 @@ def parse(table: Table, ctx: LoadContext) -> LoadResult:
             "age_to": [a[2] for a in age_rows], "persons": [a[3] for a in age_rows],
         }, {"year": pa.int32(), "age_from": pa.int32(), "age_to": pa.int32(),
             "persons": pa.float64()}))
+    if area_km2:
+        result.add_table("area_attributes", table_of({
+            "code": list(area_km2), "attribute": ["area_km2"] * len(area_km2),
+            "value": [repr(v) for v in area_km2.values()]}))
     areas: list[AreaRow] = [(r[0], r[1], names.get(r[0]), None) for r in rows]
     result.areas += areas
     result.rename_areas = False
@@ -246,7 +259,8 @@ def parse(table: Table, ctx: LoadContext) -> LoadResult:
     shown = ", ".join(str(y) for y in sorted(years))
     result.notes.insert(0, f"population {shown}: {', '.join(levels)}"
                         + (" (with households)" if households_index is not None else "")
-                        + (" (with age bands)" if age_rows else ""))
+                        + (" (with residents by age)" if age_rows else "")
+                        + (" (with land area)" if area_km2 else ""))
     if ages_missing:
         result.notes.append(f"{ages_missing} area(s) without age bands (a blank or bad age "
                             f"cell){table.where()}")
@@ -291,21 +305,15 @@ def _age_columns(header: list[str], after: int) -> dict[int, Band]:
 
 
 def _bands(cells: list[str], ages: dict[int, Band]) -> dict[Band, float] | None:
-    """Persons by band for one row: the standard bands from single years of age, else the
-    bands as published. None if an age cell is blank or not a count."""
+    """Persons by age for one row, single years or bands as published (columns by sex added
+    together). None if an age cell is blank or not a count."""
     summed: dict[Band, float] = {}
     for index, band in ages.items():
         number = parse_number(cell(cells, index))
         if number is None or number < 0:
             return None
         summed[band] = summed.get(band, 0.0) + number
-    if not all(hi == lo or hi is None for lo, hi in summed):
-        return summed
-    out: dict[Band, float] = {}
-    for (lo, _), number in summed.items():
-        band = next(b for b in STANDARD_BANDS if lo >= b[0] and (b[1] is None or lo <= b[1]))
-        out[band] = out.get(band, 0.0) + number
-    return out
+    return summed
 
 
 def _year(table: Table, source: str) -> int:
