@@ -444,3 +444,20 @@ def test_ingest_reference_lists_unrecognised_files_or_skips_them(tmp_path, monke
     code, err = run_main([*args, "--skip-unknown"], monkeypatch, capsys)
     assert code == 0
     assert "skipped, not recognised" in err and "a.csv" in err
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--all"], "--all takes exactly one of --force, --county, --region or --areas"),
+    (["--all", "--force", "bedfordshire", "--county", "Cambridgeshire"], "exactly one of"),
+    (["--all", "--force", "bedfordshire", "--area", "Bedford"], "(and no --area)"),
+    (["--force", "bedfordshire"], "give --area, or --all with one of"),
+    ([], "give --area, or --all with one of"),
+    (["--all", "--areas", "missing.txt"], "--areas missing.txt: no such file"),
+    (["--all", "--force", "bedfordshire", "--jobs", "0"], "--jobs must be at least 1"),
+])
+def test_assess_all_arguments_are_one_clean_error(tmp_path, monkeypatch, capsys, args, message):
+    monkeypatch.chdir(tmp_path)
+    code, err = run_main(["assess", *args, "--db", str(tmp_path / "w.duckdb"), "--out",
+                          str(tmp_path / "out")], monkeypatch, capsys)
+    assert code == 2 and err.startswith("error: ") and message in err, err
+    assert len(err.strip().splitlines()) == 1
