@@ -253,6 +253,7 @@ def assess_all(jobs: Sequence[Job], *, db: str | None, config: str | None = None
             for i, job in enumerate(jobs):
                 finish(i, assess_one(job))
         finally:
+            _WORKER["con"].close()
             _WORKER.clear()
         return [done[i] for i in range(len(jobs))]
     context = multiprocessing.get_context(start_method())
