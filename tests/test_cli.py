@@ -499,3 +499,20 @@ def test_a_measure_given_a_former_district_uses_its_successor_and_says_so(
             "using Buckinghamshire") in " ".join(result.stderr.split())
     # Every 2011 LSOA of Buckinghamshire, Aylesbury Vale's (E01017663) among them.
     assert result.stdout.count("\nE01") == 319 and "\nE01017663," in result.stdout
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--all"], "--all takes exactly one of --force, --county, --region or --areas"),
+    (["--all", "--force", "bedfordshire", "--county", "Cambridgeshire"], "exactly one of"),
+    (["--all", "--force", "bedfordshire", "--area", "Bedford"], "(and no --area)"),
+    (["--force", "bedfordshire"], "give --area, or --all with one of"),
+    ([], "give --area, or --all with one of"),
+    (["--all", "--areas", "missing.txt"], "--areas missing.txt: no such file"),
+    (["--all", "--force", "bedfordshire", "--jobs", "0"], "--jobs must be at least 1"),
+])
+def test_assess_all_arguments_are_one_clean_error(tmp_path, monkeypatch, capsys, args, message):
+    monkeypatch.chdir(tmp_path)
+    code, err = run_main(["assess", *args, "--db", str(tmp_path / "w.duckdb"), "--out",
+                          str(tmp_path / "out")], monkeypatch, capsys)
+    assert code == 2 and err.startswith("error: ") and message in err, err
+    assert len(err.strip().splitlines()) == 1

@@ -439,8 +439,8 @@ def _write_frame(frame, format: TableFormat) -> None:  # type: ignore[no-untyped
 
 @app.command("assess")
 def assess_cmd(
-    area: Annotated[str, typer.Option(help="District (or other area) name or code.",
-                                      show_default=False)],
+    area: Annotated[str | None, typer.Option(help="District (or other area) name or code.",
+                                             show_default=False)] = None,
     out_dir: Annotated[Path, typer.Option("--out", help="Folder to write the document into.")
                        ] = Path("assessment"),
     db: DbOption = None,
@@ -456,13 +456,31 @@ def assess_cmd(
         help="YAML file of local content: priorities, recommendations, commentary, "
              "sections, comparators.")] = None,
     pdf: Annotated[bool, typer.Option(help="Also write the PDF.")] = True,
+    every: Annotated[bool, typer.Option(
+        "--all", help="Every district of --force, --county or --region (or of --areas), each "
+                      "into OUT/<district code>/, with OUT/index.html and index.csv.")] = False,
+    force: Annotated[str | None, typer.Option(help="With --all: a police force area.",
+                                              show_default=False)] = None,
+    county: Annotated[str | None, typer.Option(help="With --all: a county.",
+                                               show_default=False)] = None,
+    region: Annotated[str | None, typer.Option(help="With --all: a region.",
+                                               show_default=False)] = None,
+    areas: Annotated[Path | None, typer.Option(
+        help="With --all: a text or CSV file of district names or codes, one a line.",
+        show_default=False)] = None,
+    jobs: Annotated[int | None, typer.Option(
+        help="With --all: districts built at once (default: the number of CPUs).",
+        show_default=False)] = None,
 ) -> None:
     """Write the strategic assessment for an area: one self-contained HTML file, a PDF of the
-    same content, every table as CSV and all of them in one XLSX workbook.
+    same content, every table as CSV and all of them in one XLSX workbook. With --all, the
+    assessment of every district of a force, county or region, on every core, and an index.
 
     Example:
 
         cspkit assess --area Bedford --year 2023 --out reports/ --db demo.duckdb
+
+        cspkit assess --all --force bedfordshire --year 2023 --out reports/ --db demo.duckdb
     """
     from cspkit.cli_checks import output_folder
     from cspkit.measures.periods import parse_period
@@ -474,6 +492,19 @@ def assess_cmd(
     chosen = [p for p in (str(year) if year else None, financial_year, period) if p]
     if len(chosen) > 1:
         raise CspkitError("give at most one of --year, --financial-year or --period")
+    scopes = [x for x in (force, county, region, areas) if x is not None]
+    if every:
+        if area is not None or len(scopes) != 1:
+            raise CspkitError("--all takes exactly one of --force, --county, --region or "
+                              "--areas (and no --area)")
+        output_folder(out_dir)
+        _assess_all(db, out_dir, force=force, county=county, region=region, areas=areas,
+                    period=chosen[0] if chosen else None, compare=compare, config=config,
+                    pdf=pdf, jobs=jobs)
+        return
+    if area is None or scopes or jobs is not None:
+        raise CspkitError("give --area, or --all with one of --force, --county, --region or "
+                          "--areas")
     output_folder(out_dir)
     local = load_local_content(config)
     con = open_reader(db)
@@ -495,6 +526,57 @@ def assess_cmd(
     for kind in ("html", "pdf", "xlsx"):
         if kind in paths:
             sys.stdout.write(f"{kind}: {paths[kind]}\n")
+
+
+def _assess_all(db: Path | None, out_dir: Path, *, force: str | None, county: str | None,
+                region: str | None, areas: Path | None, period: str | None,
+                compare: str | None, config: Path | None, pdf: bool,
+                jobs: int | None) -> None:
+    """`assess --all`: the districts listed, built on every core under one progress bar, the
+    index written, and every failure summarised; exit code 1 if any district failed."""
+    from cspkit.cli_checks import input_file
+    from cspkit.products.report import batch
+    from cspkit.products.report.config import load_local_content
+    from cspkit.store import open_reader
+
+    if jobs is not None and jobs < 1:
+        raise CspkitError(f"--jobs must be at least 1, not {jobs}")
+    load_local_content(config)   # a bad config is one error now, not one per district
+    if areas is not None:
+        input_file(areas, "--areas", "a text or CSV file of district names or codes")
+        queries = batch.read_areas_file(areas)
+        scope = areas.name
+    else:
+        con = open_reader(db)
+        try:
+            queries = batch.districts(con, force=force, county=county, region=region)
+        finally:
+            con.close()
+        scope = str(force or county or region)
+    job_list = [batch.Job(q, str(out_dir), period=period, compare=compare, pdf=pdf)
+                for q in queries]
+    with _progress() as progress:
+        task = progress.add_task("districts", total=len(job_list), item="")
+
+        def on_done(outcome: batch.Outcome) -> None:
+            mark = "" if outcome.ok else " (failed)"
+            progress.update(task, advance=1, item=f"{outcome.label}{mark}")
+
+        outcomes = batch.assess_all(job_list, db=str(db) if db else None,
+                                    config=str(config) if config else None, workers=jobs,
+                                    on_done=on_done)
+    index = batch.write_index(outcomes, out_dir,
+                              title=f"Strategic assessments: {scope}"
+                                    + (f", {period}" if period else ""))
+    failed = [o for o in outcomes if not o.ok]
+    console.print(f"{len(outcomes) - len(failed)} of {len(outcomes)} districts written in "
+                  f"{out_dir}", highlight=False)
+    for o in failed:
+        console.print(f"[bold red]failed:[/] {o.label}{f' ({o.code})' if o.code else ''}: "
+                      f"{o.reason}", highlight=False, soft_wrap=True)
+    sys.stdout.write(f"index: {index['html']}\nindex csv: {index['csv']}\n")
+    if failed:
+        raise typer.Exit(code=1)
 
 
 # --------------------------------------------------------------------------- places

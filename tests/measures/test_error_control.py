@@ -39,6 +39,18 @@ def test_adjusted_p_values_equal_direct_implementations(seed):
     assert adjust(p, HOLM) == pytest.approx(holm_by_hand(p))
 
 
+@pytest.mark.parametrize("seed", range(5))
+def test_holm_is_statsmodels_holm_exactly(seed):
+    """Holm is computed here (statsmodels' runs a full garbage collection per call): the
+    same floating-point values, ties and values capped at 1 included."""
+    from statsmodels.stats.multitest import multipletests
+
+    rng = np.random.default_rng(seed)
+    p = rng.uniform(0, 0.3, 40) ** 2
+    p[:6] = p[0]
+    assert np.array_equal(adjust(p, HOLM), multipletests(p, method="holm")[1])
+
+
 def test_control_demotes_what_does_not_survive_and_skips_untested_rows():
     frame = pd.DataFrame({
         "p_value": [0.001, 0.02, 0.04, None, 0.3],

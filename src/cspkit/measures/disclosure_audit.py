@@ -426,6 +426,8 @@ def audit_table(frame: pd.DataFrame, spec: Arithmetic, *, name: str = "table",
     that the spec does not declare. Raises ArithmeticMismatch (a ValueError) when the table
     contradicts its arithmetic or names columns or rows it does not have."""
     where = f"table {name}"
+    # The same data without its attrs: pandas deep-copies attrs on every column read.
+    frame = pd.DataFrame(frame)
     _check_spec(frame, spec, where)
     labels = list(frame.index)
     position = {label: i for i, label in enumerate(labels)}

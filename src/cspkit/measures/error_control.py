@@ -11,8 +11,8 @@ document. So:
   (controls the family-wise error rate: the chance of any false finding is at most alpha).
 
 Only tests that were actually run count towards a family: a 'too few to tell' row makes no
-claim and is not a test. The adjusted p-values are statsmodels' `multipletests` (tested equal
-to a direct implementation).
+claim and is not a test. The adjusted p-values are statsmodels' `multipletests` for BH and its
+Holm arithmetic done here (both tested equal to a direct implementation).
 """
 
 from __future__ import annotations
@@ -51,7 +51,20 @@ def adjust(p_values: Sequence[float], procedure: str = BH) -> np.ndarray:
     if np.isnan(values).any() or (values < -1e-9).any() or (values > 1 + 1e-9).any():
         raise ValueError("p-values must be numbers between 0 and 1")
     values = np.clip(values, 0.0, 1.0)
+    if procedure == HOLM:
+        return _holm(values)
     return np.asarray(multipletests(values, method=_METHODS[procedure])[1])
+
+
+def _holm(values: np.ndarray) -> np.ndarray:
+    """statsmodels' Holm step-down, operation for operation, without the full garbage
+    collection it runs on every call (about 0.2 s each with a report's objects alive)."""
+    order = np.argsort(values)
+    stepped = np.maximum.accumulate(values[order] * np.arange(values.size, 0, -1))
+    stepped[stepped > 1] = 1
+    out = np.empty_like(stepped)
+    out[order] = stepped
+    return out
 
 
 @dataclass(frozen=True)

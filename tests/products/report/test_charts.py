@@ -16,6 +16,7 @@ from shapely.geometry.polygon import orient
 
 from cspkit.demo import demo_data_dir
 from cspkit.ingest import ingest_reference
+from cspkit.products.report import charts
 from cspkit.products.report.charts import (
     NO_BOUNDARIES,
     NOT_SHOWN_COLOUR,
@@ -33,6 +34,12 @@ BEDFORD_WARDS = "geography/boundaries/ward2025/E06000055_Bedford_wards2025.geojs
 
 
 # -- helpers ------------------------------------------------------------------------------------
+
+@pytest.fixture(autouse=True)
+def validated_specs(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Reports skip the schema check of each chart's spec; these tests make every one."""
+    monkeypatch.setattr(charts, "VALIDATE_SPECS", True)
+
 
 def parse(figure: Figure) -> ET.Element:
     return ET.fromstring(figure.svg)

@@ -298,6 +298,27 @@ def test_pdf_refuses_to_fetch(tmp_path: Path, caplog: pytest.LogCaptureFixture) 
     assert (tmp_path / "x.pdf").stat().st_size > 0
 
 
+def test_the_pdf_draws_each_figure_from_its_own_svg(html: str, doc: Document) -> None:
+    """WeasyPrint meets each figure as one image of the very SVG the HTML holds, described by
+    the figure's text alternative; the HTML file itself keeps the SVG inline."""
+    import base64
+
+    from cspkit.products.report.render import SVG_DATA_URL, svg_as_images
+
+    printed = svg_as_images(html)
+    assert "<svg" not in printed and "<svg" in html
+    images = re.findall(r'<img class="figure-svg" alt="([^"]*)" src="([^"]*)">', printed)
+    assert len(images) == len(doc.figures()) == html.count("<svg")
+    inline = re.findall(r"<svg\b.*?</svg>", html, re.DOTALL)
+    for (alt, src), svg in zip(images, inline, strict=True):
+        assert src.startswith(SVG_DATA_URL)
+        drawn = base64.b64decode(src[len(SVG_DATA_URL):]).decode("utf-8")
+        assert drawn.replace(' xmlns="http://www.w3.org/2000/svg"', "", 1) == svg.replace(
+            ' xmlns="http://www.w3.org/2000/svg"', "", 1)
+        assert alt and alt in html
+    assert printed.replace("\n", "").count('class="figure-graphic"') == len(images)
+
+
 # ---------------------------------------------------------------------------------------------
 # CSV and XLSX
 

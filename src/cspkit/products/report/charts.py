@@ -61,6 +61,10 @@ EXPECTED_RANGE, EXPECTED = "Expected range", "Expected"
 THRESHOLD = Settings().suppress_below   # counts below this are never drawn nor stated
 NO_BOUNDARIES = "No boundaries loaded for this map"
 NO_DATA = "No data for this chart"
+# Check each spec against the Vega-Lite schema before drawing. The specs come from this module's
+# code, so the tests check them (tests/products/report/test_charts.py turns this on) and a
+# report skips the check, which costs more than a report's statistics.
+VALIDATE_SPECS = False
 
 Datasets = dict[str, list[dict[str, Any]]]
 
@@ -362,7 +366,7 @@ def _render(chart: alt.LayerChart, key: str, alt_text: str,
                                   labelColor="#333333")
                   .configure_legend(labelFontSize=11, titleFontSize=11, labelLimit=240))
     # allowed_base_urls=[]: no spec may pull anything over the network, even by accident.
-    spec = configured.to_dict()
+    spec = configured.to_dict(validate=VALIDATE_SPECS)
     spec.setdefault("datasets", {}).update(datasets or {})
     svg = vl_convert.vegalite_to_svg(spec, vl_version=_vl_version(),
                                      allowed_base_urls=[])

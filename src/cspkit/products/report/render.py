@@ -20,6 +20,7 @@ table or figure and the cell or sentence.
 
 from __future__ import annotations
 
+import base64
 import logging
 import math
 import numbers
@@ -168,7 +169,7 @@ def column_labels(table: Table, rate_per: int = 1000) -> list[labels.ColumnLabel
 def table_view(table: Table, rate_per: int = 1000) -> TableView:
     """Headers in words and cells formatted by kind; the index is dropped as tables publish
     columns only."""
-    frame = table.frame
+    frame = _bare(table.frame)
     named = column_labels(table, rate_per)
     rows = [
         [_cell(value, column.kind) for value, column in zip(row, named, strict=True)]
@@ -181,6 +182,12 @@ def table_view(table: Table, rate_per: int = 1000) -> TableView:
         for i, column in enumerate(named)
     ]
     return TableView(columns, rows)
+
+
+def _bare(frame: pd.DataFrame) -> pd.DataFrame:
+    """The same data without its attrs (the arithmetic `publish` records): pandas deep-copies
+    attrs on every column read, which costs more than the rendering itself."""
+    return pd.DataFrame(frame)
 
 
 def table_notes(table: Table) -> list[str]:
@@ -369,6 +376,35 @@ def check_document(doc: Document) -> AuditReport:
 # PDF
 
 
+# A figure's wrapper and its inline SVG, as `figure_block` writes them. Text inside is escaped
+# by the template, so "<svg" and "</svg>" occur only as the tags themselves.
+_FIGURE_SVG = re.compile(r'(?:(<div class="figure-graphic" role="img" aria-label="([^"]*)">)\s*)?'
+                         r"(<svg\b[^>]*>.*?</svg>)", re.DOTALL)
+_ARIA_LABEL = re.compile(r'\baria-label="([^"]*)"')
+SVG_DATA_URL = "data:image/svg+xml;base64,"
+
+
+def svg_as_images(html: str) -> str:
+    """The HTML with each inline SVG as an <img> of that same SVG (a data: URL), for WeasyPrint.
+
+    The PDF draws the same vector figure either way, but inline, WeasyPrint parses and styles
+    every mark of every chart and map as an element of the page (thousands per document);
+    as an image it meets one element each. The image's alt text is the figure's description,
+    which also tags it as a figure with alternative text in the tagged PDF."""
+    def image(match: re.Match[str]) -> str:
+        wrapper, label, svg = match.group(1) or "", match.group(2), match.group(3)
+        opening = svg[: svg.index(">")]
+        if label is None:
+            found = _ARIA_LABEL.search(opening)
+            label = found.group(1) if found else "Figure"
+        if 'xmlns="http://www.w3.org/2000/svg"' not in opening:  # a file of its own needs it
+            svg = '<svg xmlns="http://www.w3.org/2000/svg"' + svg[len("<svg"):]
+        data = base64.b64encode(svg.encode("utf-8")).decode("ascii")
+        return f'{wrapper}<img class="figure-svg" alt="{label}" src="{SVG_DATA_URL}{data}">'
+
+    return _FIGURE_SVG.sub(image, html)
+
+
 def _refuse(url: str) -> None:
     raise PermissionError(f"cspkit PDFs fetch nothing; refused {url[:80]}")
 
@@ -379,10 +415,19 @@ def _url_fetcher() -> Any:
     try:
         from weasyprint.urls import URLFetcher
     except ImportError:  # pragma: no cover - WeasyPrint before URLFetcher existed
-        return _refuse
+        from weasyprint import default_url_fetcher
+
+        def refuse_all(url: str) -> Any:
+            if url.startswith(SVG_DATA_URL):
+                return default_url_fetcher(url)
+            _refuse(url)
+
+        return refuse_all
 
     class RefuseAll(URLFetcher):  # type: ignore[misc]
         def fetch(self, url: str, headers: Any = None) -> Any:
+            if url.startswith(SVG_DATA_URL):   # our own figures (svg_as_images): no fetch
+                return super().fetch(url, headers)
             _refuse(url)
 
     return RefuseAll()
@@ -410,7 +455,8 @@ def write_pdf(html: str, path: Path) -> None:
     quiet = _BrowserOnlyCss()
     logger.addFilter(quiet)
     try:
-        HTML(string=html, url_fetcher=_url_fetcher()).write_pdf(path, pdf_tags=True)
+        HTML(string=svg_as_images(html), url_fetcher=_url_fetcher()).write_pdf(
+            path, pdf_tags=True)
     finally:
         logger.removeFilter(quiet)
 
@@ -473,8 +519,8 @@ def _write_tables(doc: Document, out_dir: Path) -> list[Path]:
 
 def _csv_frame(table: Table) -> pd.DataFrame:
     if not table.synthetic:
-        return table.frame
-    return table.frame.assign(**{labels.SYNTHETIC_COLUMN: labels.SYNTHETIC_VALUE})
+        return _bare(table.frame)
+    return _bare(table.frame).assign(**{labels.SYNTHETIC_COLUMN: labels.SYNTHETIC_VALUE})
 
 
 def data_dictionary(doc: Document) -> pd.DataFrame:
@@ -543,7 +589,7 @@ def _write_sheet(sheet: Any, table: Table, rate_per: int = 1000) -> None:
         sheet.append([f"Note {i}: {note}"])
         if table.synthetic and i == 1:
             sheet.cell(row=sheet.max_row, column=1).font = Font(bold=True, color="B10E1E")
-    frame = table.frame
+    frame = _bare(table.frame)
     named = column_labels(table, rate_per)
     sheet.append([safe_cell(c.header) for c in named])
     header = sheet.max_row
