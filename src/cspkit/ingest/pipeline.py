@@ -76,7 +76,10 @@ def run_ingest(con: duckdb.DuckDBPyConnection, source: Source,
                 record.note = f"the same bytes were loaded by ingest {record.ingest_id}"
         order = {file.display: index for index, file in enumerate(files)}
         report.files.sort(key=lambda r: order.get(r.file, 0))   # as the user gave them
-        source.after(con, any(r.status == LOADED for r in report.files))
+    # Derived tables are rebuilt outside the cap: their size follows the geography held, not
+    # the files read, and some of their operators cannot spill (an out-of-memory error at
+    # 256 MiB was seen rebuilding the LSOA hierarchy).
+    source.after(con, any(r.status == LOADED for r in report.files))
     vintages = ingest_log.ingest_vintages(con, run_id)
     for record in report.records:
         record.lsoa_vintage = vintages.get(record.ingest_id, record.lsoa_vintage)

@@ -9,7 +9,7 @@ the table and is settled here, whatever file the rows came from.
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
 
 import duckdb
@@ -62,9 +62,16 @@ def memory_capped(con: duckdb.DuckDBPyConnection, limit_bytes: int) -> Iterator[
     con.execute(f"SET memory_limit = '{int(limit_bytes) // (1 << 20)}MiB'")
     try:
         yield
-    finally:
+    except BaseException:
+        # The transaction may be aborted, when no statement runs until the rollback: the
+        # caller's rollback ends it; the setting is restored if it can be, and the original
+        # error is the one raised.
         if before:
-            con.execute(f"SET memory_limit = '{before}'")
+            with suppress(duckdb.Error):
+                con.execute(f"SET memory_limit = '{before}'")
+        raise
+    if before:
+        con.execute(f"SET memory_limit = '{before}'")
 
 
 _COLUMNS: dict[str, list[str]] = {}
