@@ -36,6 +36,15 @@ def comparison_parent(con: duckdb.DuckDBPyConnection, area: AreaSelection,
     return preferred[0]
 
 
+def _rate_test(count: int, other_count: int, pop: float, other_pop: float,
+               settings: Settings) -> tuple[float | None, str]:
+    """One place's rate against another population's: the change test of two counts over
+    their populations, with the verdict in comparison words."""
+    result = compare_counts(count, other_count, pop, other_pop, settings)
+    return result.p_value, {"significant increase": HIGHER, "significant decrease": LOWER,
+                            "no significant change": SAME}.get(result.verdict, TOO_FEW)
+
+
 def _count(con: duckdb.DuckDBPyConnection, area: AreaSelection, period: Period,
            category: str | None, source: str) -> int:
     scope, params = event_scope(area, period, source)
@@ -85,12 +94,10 @@ def siblings(con: duckdb.DuckDBPyConnection, area: AreaSelection, period: Period
                "category": category or "all"}
         rest_count, rest_pop = parent_count - count, (parent_pop or 0) - (pop or 0)
         if pop and parent_pop and rest_pop > 0:
-            result = compare_counts(count, rest_count, pop, rest_pop, settings)
+            p_value, verdict = _rate_test(count, rest_count, pop, rest_pop, settings)
             row["rate_ratio_vs_parent"] = (round(count / pop / (parent_count / parent_pop), 3)
                                            if parent_count else None)
-            row["p_value"] = result.p_value
-            row["verdict"] = {"significant increase": HIGHER, "significant decrease": LOWER,
-                              "no significant change": SAME}.get(result.verdict, TOO_FEW)
+            row["p_value"], row["verdict"] = p_value, verdict
         rows.append(row)
     rows.append({"code": parent.code, "name": parent.name, "level": parent.level,
                  "role": "parent", "count": parent_count, "population": parent_pop,
@@ -177,12 +184,10 @@ def family_rates(con: duckdb.DuckDBPyConnection, area: AreaSelection, period: Pe
                                      if enough and family_pop else None),
             "rate_ratio": None, "p_value": None, "verdict": NOT_COMPARED}
         if enough and pop and family_pop:
-            result = compare_counts(count, family_count, pop, family_pop, settings)
+            p_value, verdict = _rate_test(count, family_count, pop, family_pop, settings)
             row["rate_ratio"] = (round(count / pop / (family_count / family_pop), 3)
                                  if family_count else None)
-            row["p_value"] = result.p_value
-            row["verdict"] = {"significant increase": HIGHER, "significant decrease": LOWER,
-                              "no significant change": SAME}.get(result.verdict, TOO_FEW)
+            row["p_value"], row["verdict"] = p_value, verdict
         rows.append(row)
     frame = pd.DataFrame(rows)
     frame.attrs.update({"with_data": [m.name for m, _ in with_data], "without_data": without,
