@@ -952,6 +952,39 @@ def setup_cmd(
 # --------------------------------------------------------------------------- doctor
 
 
+@app.command("serve")
+def serve_cmd(
+    db: DbOption = None,
+    host: Annotated[str, typer.Option(help="Address to listen on (127.0.0.1: this machine "
+                                           "only).")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on.", min=1, max=65535)] = 8000,
+    data_dir: Annotated[Path | None, typer.Option(
+        "--data-dir", help="Folder for the accounts database, built reports and uploads "
+                           "(default: beside the warehouse, <db>.web).", show_default=False)
+    ] = None,
+) -> None:
+    """Start the partnership's web dashboard over the warehouse: Overview, Issue explorer,
+    Places, Custom area, Reports and Data, with a JSON API (OpenAPI at /docs and
+    /openapi.json). It reads the last committed snapshot and never blocks an ingest.
+
+    Example:
+
+        cspkit serve --db demo.duckdb --port 8000
+
+    then open http://127.0.0.1:8000/ in a browser.
+    """
+    import uvicorn
+
+    from cspkit.products.web.app import create_app
+    from cspkit.store.warehouse import check_warehouse, resolve_db_path
+
+    path = resolve_db_path(db)
+    check_warehouse(path, for_writing=False)   # no warehouse: says how to build one
+    web = create_app(path, data_dir=data_dir)
+    console.print(f"cspkit dashboard on http://{host}:{port}/ (Ctrl+C stops it)")
+    uvicorn.run(web, host=host, port=port, log_level="warning")
+
+
 @app.command("doctor")
 def doctor_cmd() -> None:
     """Check this machine: the Python version, and the system libraries and programs cspkit

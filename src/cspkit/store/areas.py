@@ -201,3 +201,30 @@ def setup_summary(con: duckdb.DuckDBPyConnection, codes: list[str]) -> dict[str,
            FROM g GROUP BY g.lad_code""", [codes]).fetchall()
     keys = ("lsoas", "lsoas_with_boundary", "wards", "wards_with_boundary", "police_months")
     return {r[0]: dict(zip(keys, (int(v) for v in r[1:]), strict=True)) for r in rows}
+
+
+@dataclass(frozen=True)
+class HeldDistrict:
+    code: str
+    name: str
+    force_code: str
+    force_name: str
+    first_month: str     # YYYY-MM: the force's first police.uk month held
+    last_month: str
+
+
+def districts_held(con: duckdb.DuckDBPyConnection) -> list[HeldDistrict]:
+    """The current districts policed by a force whose police.uk months are loaded, by name:
+    the districts a dashboard or a batch can report on (a stray event placed in another
+    force's district does not make that district held)."""
+    rows = con.execute(
+        """WITH held AS (
+               SELECT force, strftime(min(month), '%Y-%m') AS first,
+                      strftime(max(month), '%Y-%m') AS last
+               FROM ingests WHERE kind = 'police-street' AND status = 'loaded'
+               GROUP BY 1)
+           SELECT DISTINCT g.lad_code, g.lad_name, g.force_code, g.force_name, h.first, h.last
+           FROM lsoa_geography g JOIN held h ON h.force = g.force_code
+           WHERE g.lad_code IS NOT NULL
+           ORDER BY g.lad_name, g.lad_code""").fetchall()
+    return [HeldDistrict(*map(str, row)) for row in rows]

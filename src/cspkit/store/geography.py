@@ -85,3 +85,22 @@ def lsoa_shapes_by_ward(con: duckdb.DuckDBPyConnection, ward_codes: list[str]
     for code, wkb in rows:
         out.setdefault(str(code), []).append(bytes(wkb))
     return out
+
+
+def area_boundaries(con: duckdb.DuckDBPyConnection, codes: list[str], level: str,
+                    vintage: str | None = None) -> dict[str, bytes]:
+    """The boundary (WKB) of each code at `level`: the given vintage first, else the newest
+    held. Codes with no boundary are absent; a warehouse without boundaries gives {}."""
+    if not codes:
+        return {}
+    try:
+        rows = con.execute(
+            """SELECT code, geometry_wkb FROM (
+                   SELECT code, geometry_wkb, row_number() OVER (
+                       PARTITION BY code ORDER BY vintage = ? DESC, vintage DESC) AS rn
+                   FROM area_geometry
+                   WHERE code IN (SELECT unnest(?)) AND lower(level) = lower(?))
+               WHERE rn = 1""", [vintage or "", list(codes), level]).fetchall()
+    except duckdb.Error:
+        return {}   # e.g. an older warehouse without boundaries: maps just say so
+    return {str(code): bytes(wkb) for code, wkb in rows}

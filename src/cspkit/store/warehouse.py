@@ -482,6 +482,14 @@ def open_reader(db: str | os.PathLike[str] | None = None, *, wait: float | None 
     return _attach(path, wait, on_wait)
 
 
+def reader_cursor(con: duckdb.DuckDBPyConnection) -> duckdb.DuckDBPyConnection:
+    """A cursor of a reader for one thread (a connection is not shared between threads),
+    reading the same snapshot: `USE` is per connection, so it is said again."""
+    cursor = con.cursor()
+    cursor.execute("USE warehouse")
+    return cursor
+
+
 def snapshot_token(db: str | os.PathLike[str] | None = None) -> tuple[int, int] | None:
     """Changes whenever a writer swaps in a new snapshot: (inode, mtime_ns), or None if there is
     no warehouse. A long-lived reader takes it before opening and reopens when it differs."""

@@ -37,7 +37,7 @@ from shapely.geometry.polygon import orient
 
 from cspkit.measures.settings import Settings
 from cspkit.products.report.document import Figure
-from cspkit.store.geography import lsoa_shapes_by_ward
+from cspkit.store.geography import area_boundaries, lsoa_shapes_by_ward
 
 FONT = "DejaVu Sans, Liberation Sans, Arial, sans-serif"
 WIDTH = 600                 # overall SVG width: fits an A4 text block at 96 dpi
@@ -257,7 +257,7 @@ def choropleth(key: str, title: str, con: duckdb.DuckDBPyConnection, *,
     if counts:
         data["value"] = _without_small(data["value"], threshold)
     dissolved: set[str] = set()
-    shapes = _geometries(con, data["code"].tolist(), level, vintage, dissolved)
+    shapes = map_shapes(con, data["code"].tolist(), level, vintage, dissolved)
     singular = LEVEL_WORDS.get(level.lower(), level)
     plural = _plural(singular)
     if not shapes:
@@ -305,7 +305,7 @@ def category_map(key: str, title: str, con: duckdb.DuckDBPyConnection, *,
     data["label"] = data["code"].map(dict(zip(codes_classes["code"].astype(str).str.strip(),
                                               codes_classes["value"].astype(str), strict=True)))
     dissolved: set[str] = set()
-    shapes = _geometries(con, data["code"].tolist(), level, vintage, dissolved)
+    shapes = map_shapes(con, data["code"].tolist(), level, vintage, dissolved)
     singular = LEVEL_WORDS.get(level.lower(), level)
     plural = _plural(singular)
     if not shapes:
@@ -510,7 +510,7 @@ def _map_frame(codes_values: pd.DataFrame) -> pd.DataFrame:
     return data.drop_duplicates("code").reset_index(drop=True)
 
 
-def _geometries(con: duckdb.DuckDBPyConnection, codes: Sequence[str], level: str,
+def map_shapes(con: duckdb.DuckDBPyConnection, codes: Sequence[str], level: str,
                 vintage: str | None, dissolved: set[str] | None = None
                 ) -> dict[str, Polygon | MultiPolygon]:
     """The boundary for each code (the given vintage first, else the newest held), rings wound
@@ -520,17 +520,8 @@ def _geometries(con: duckdb.DuckDBPyConnection, codes: Sequence[str], level: str
     dissolved = set() if dissolved is None else dissolved
     if not codes:
         return {}
-    try:
-        rows = con.execute(
-            """SELECT code, geometry_wkb FROM (
-                   SELECT code, geometry_wkb, row_number() OVER (
-                       PARTITION BY code ORDER BY vintage = ? DESC, vintage DESC) AS rn
-                   FROM area_geometry
-                   WHERE code IN (SELECT unnest(?)) AND lower(level) = lower(?))
-               WHERE rn = 1""", [vintage or "", list(codes), level]).fetchall()
-    except duckdb.Error:
-        return {}   # e.g. an older warehouse without boundaries: the map just says so
-    geoms = {code: shapely.from_wkb(bytes(wkb)) for code, wkb in rows}
+    geoms = {code: shapely.from_wkb(wkb)
+             for code, wkb in area_boundaries(con, list(codes), level, vintage).items()}
     missing = [c for c in codes if c not in geoms]
     if level.lower() == "ward" and missing:
         # No ward boundary held: the ward drawn as the union of its LSOAs (said under the map).

@@ -506,7 +506,7 @@ def _write_tables(doc: Document, out_dir: Path) -> list[Path]:
     paths: list[Path] = []
     for table in tables:
         path = out_dir / table_file_name(table)
-        write_csv(_csv_frame(table), path)
+        write_csv(csv_frame(table), path)
         paths.append(path)
     dictionary = out_dir / DICTIONARY
     write_csv(data_dictionary(doc), dictionary)
@@ -517,7 +517,7 @@ def _write_tables(doc: Document, out_dir: Path) -> list[Path]:
     return paths
 
 
-def _csv_frame(table: Table) -> pd.DataFrame:
+def csv_frame(table: Table) -> pd.DataFrame:
     if not table.synthetic:
         return _bare(table.frame)
     return _bare(table.frame).assign(**{labels.SYNTHETIC_COLUMN: labels.SYNTHETIC_VALUE})
@@ -530,7 +530,7 @@ def data_dictionary(doc: Document) -> pd.DataFrame:
     for table in doc.tables():
         title = f"Table {table.number}: {table.title}" + (
             f" ({SYNTHETIC_LABEL})" if table.synthetic else "")
-        named = column_labels(Table(table.key, table.title, _csv_frame(table).head(0),
+        named = column_labels(Table(table.key, table.title, csv_frame(table).head(0),
                                     headers=table.headers), doc.rate_per)
         for column in named:
             rows.append({"file": table_file_name(table), "table": title,
