@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import shutil
 import zipfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -55,8 +57,13 @@ def table_counts(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
 
 @pytest.fixture(scope="session")
 def demo_warehouse_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The full demo warehouse, built once per session (about 30-40 s)."""
+    """The full demo warehouse, built once per session (about 30-40 s). While developing,
+    CSPKIT_TEST_DEMO_DB may name a demo warehouse built by this same code to copy instead."""
     path = tmp_path_factory.mktemp("demo_warehouse") / "demo.duckdb"
+    prebuilt = os.environ.get("CSPKIT_TEST_DEMO_DB")
+    if prebuilt:
+        shutil.copyfile(prebuilt, path)
+        return path
     con = connect(path)
     try:
         build_demo(con)
