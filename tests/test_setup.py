@@ -26,7 +26,7 @@ from cspkit.demo import demo_data_dir, national_reference_paths, reference_paths
 from cspkit.errors import AreaNotFound, CspkitError
 from cspkit.ingest import ingest_reference
 from cspkit.setup import Reporter, SetupError, Sources, default_cache, run_setup
-from cspkit.sources import download, police_fetch
+from cspkit.sources import download
 from cspkit.store import connect, writer
 from cspkit.store.ingest_log import new_run_id
 from tests.fake_services import Layer, State, serve
@@ -74,8 +74,7 @@ def _cut_lookups(dest: Path) -> None:
 
 @pytest.fixture(autouse=True)
 def no_waiting(monkeypatch: pytest.MonkeyPatch) -> None:
-    for module in (download, police_fetch):
-        monkeypatch.setattr(module, "_BACKOFF_BASE", 0.0)
+    monkeypatch.setattr(download, "_BACKOFF_BASE", 0.0)
 
 
 @pytest.fixture(scope="module")

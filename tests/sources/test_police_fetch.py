@@ -24,7 +24,7 @@ from urllib.parse import urlsplit
 import pytest
 
 from cspkit.errors import CspkitError
-from cspkit.sources import police_fetch
+from cspkit.sources import download, police_fetch
 from cspkit.sources.police_fetch import FetchError, fetch_police
 
 FORCES = ("bedfordshire", "cambridgeshire")
@@ -248,8 +248,8 @@ def server() -> Iterator[State]:
 @pytest.fixture(autouse=True)
 def fast_retries(monkeypatch: pytest.MonkeyPatch) -> None:
     # No real backoff in tests; small chunks so downloads take several reads.
-    monkeypatch.setattr(police_fetch, "_BACKOFF_BASE", 0.0)
-    monkeypatch.setattr(police_fetch, "_CHUNK", 4096)
+    monkeypatch.setattr(download, "_BACKOFF_BASE", 0.0)
+    monkeypatch.setattr(download, "_CHUNK", 4096)
 
 
 def closed_port_url() -> str:

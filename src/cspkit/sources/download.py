@@ -107,9 +107,9 @@ def download(url: str, path: Path, *, progress: Progress | None = None,
     limits = limits or current_limits()
     path.parent.mkdir(parents=True, exist_ok=True)
     part = path.with_name(path.name + ".part")
-    _download(url, part, path.name, progress, timeout, limits)
+    fetch_part(url, part, path.name, progress, timeout, limits)
     os.replace(part, path)
-    _sidecar(part).unlink(missing_ok=True)
+    sidecar(part).unlink(missing_ok=True)
     return record(path, url)
 
 
@@ -145,7 +145,7 @@ def _get_once(url: str, timeout: float, limit: int) -> bytes:
                                                    "Accept-Encoding": "identity"})
     try:
         with urllib.request.urlopen(request, timeout=timeout) as response:
-            total = _int_or_none(response.headers.get("Content-Length"))
+            total = int_or_none(response.headers.get("Content-Length"))
             if total is not None and total > limit:
                 raise DownloadError(_over_limit(url, total, limit))
             body = response.read(limit + 1)
@@ -163,40 +163,60 @@ def _get_once(url: str, timeout: float, limit: int) -> bytes:
     raise AssertionError("unreachable")
 
 
-def _download(url: str, part: Path, label: str, progress: Progress | None,
-              timeout: float, limits: IngestLimits) -> None:
+@dataclass(frozen=True)
+class Expect:
+    """What one kind of download must look like, for `fetch_part`: `check_head(chunk, url)`
+    raises on a first chunk that is not the file (an error page served with status 200) before
+    a resumable partial file is truncated; `not_found(url)` words an HTTP 404; `error` is the
+    exception the caller's users see."""
+
+    error: type[CspkitError] = DownloadError
+    user_agent: str = USER_AGENT
+    check_head: Callable[[bytes, str], None] | None = None
+    not_found: Callable[[str], str] | None = None
+    refuse_html: str | None = None   # message for a response of type text/html, if refused
+
+
+def fetch_part(url: str, part: Path, label: str, progress: Progress | None, timeout: float,
+               limits: IngestLimits, expect: Expect = Expect()) -> None:
+    """Bring `part` to the complete bytes of `url`, resuming what is already there (Range +
+    If-Range), retrying transient failures with backoff; only attempts that add no bytes
+    count towards giving up. Raises `expect.error`."""
     failures = 0
     best = part.stat().st_size if part.exists() else 0
     last = ""
     while True:
         try:
-            _attempt(url, part, label, progress, timeout, limits)
+            _attempt(url, part, label, progress, timeout, limits, expect)
             return
         except _Restart:
             part.unlink(missing_ok=True)
-            _sidecar(part).unlink(missing_ok=True)
+            sidecar(part).unlink(missing_ok=True)
             last = "the server could not continue the partial download"
         except _Transient as exc:
             last = str(exc)
         size = part.stat().st_size if part.exists() else 0
-        failures = 0 if size > best else failures + 1   # only new bytes count as progress
+        # Only new bytes count as progress: a server that keeps restarting must not loop forever.
+        failures = 0 if size > best else failures + 1
         best = max(best, size)
         if failures >= _MAX_ATTEMPTS:
-            kept = f"; {size:,} bytes kept, run again to resume" if size else ""
-            raise DownloadError(f"download of {url} failed after {failures} attempts: "
-                                f"{last}{kept}")
+            kept = f"; {size} bytes kept, run again to resume" if size else ""
+            raise expect.error(f"download of {url} failed after {failures} attempts: "
+                               f"{last}{kept}")
         _sleep(failures)
 
 
 def _attempt(url: str, part: Path, label: str, progress: Progress | None,
-             timeout: float, limits: IngestLimits) -> None:
-    meta = read_json(_sidecar(part)) if part.exists() else {}
+             timeout: float, limits: IngestLimits, expect: Expect) -> None:
+    """One request; returns when `part` is complete, else raises _Transient, _Restart or
+    `expect.error`."""
+    meta = read_json(sidecar(part)) if part.exists() else {}
     have = part.stat().st_size if part.exists() else 0
     same = meta.get("url") == url
     total = meta.get("total") if same else None
     if have and total is not None and have == total:
-        return
-    headers = {"User-Agent": USER_AGENT, "Accept-Encoding": "identity"}
+        return   # an earlier run got every byte; verification is the caller's
+    headers = {"User-Agent": expect.user_agent, "Accept-Encoding": "identity"}
     if have:
         validator = meta.get("validator") if same else None
         if not validator or (total is not None and have > total):
@@ -204,60 +224,96 @@ def _attempt(url: str, part: Path, label: str, progress: Progress | None,
         headers["Range"] = f"bytes={have}-"
         headers["If-Range"] = validator
     done = have
+    error = expect.error
     try:
         with urllib.request.urlopen(urllib.request.Request(url, headers=headers),
                                     timeout=timeout) as response:
+            if expect.refuse_html and response.headers.get_content_type() == "text/html":
+                # Not our file; keep any partial download so a later run can still resume.
+                raise error(expect.refuse_html.format(url=url))
             if response.status == 206:
                 start, total = _content_range(response.headers.get("Content-Range"))
                 if start != have or (meta.get("total") is not None and total != meta["total"]):
                     raise _Restart
+                _check_announced(url, total, limits, error)
                 mode = "ab"
+                chunk = response.read(_CHUNK)
             elif response.status == 200:
-                total = _int_or_none(response.headers.get("Content-Length"))
-                write_json(_sidecar(part), {"url": url, "total": total,
+                # Full body: a first download, or the server ignored or refused Range.
+                total = int_or_none(response.headers.get("Content-Length"))
+                _check_announced(url, total, limits, error)
+                # Look before truncating: an error page must not destroy a resumable file.
+                chunk = response.read(_CHUNK)
+                if expect.check_head:
+                    expect.check_head(chunk, url)
+                write_json(sidecar(part), {"url": url, "total": total,
                                             "validator": _validator(response)})
                 done, mode = 0, "wb"
             else:
-                raise DownloadError(f"{url}: unexpected HTTP status {response.status}")
-            if total is not None and total > limits.max_download_bytes:
-                raise DownloadError(_over_limit(url, total, limits.max_download_bytes))
+                raise error(f"{url}: unexpected HTTP status {response.status}")
+            # Never read past what was announced; without an announcement, past the limit.
             ceiling = limits.max_download_bytes if total is None else total
             if progress:
                 progress(label, done, total)
             with open(part, mode) as out:
-                while chunk := response.read(max(1, min(_CHUNK, ceiling - done + 1))):
+                while chunk:
                     if done + len(chunk) > ceiling:
                         out.close()
                         part.unlink(missing_ok=True)
-                        raise DownloadError(f"{url}: the server sent more than "
-                                            f"{format_bytes(ceiling)}; download stopped")
+                        sidecar(part).unlink(missing_ok=True)
+                        raise error(_too_long(url, total, limits))
                     out.write(chunk)
                     done += len(chunk)
                     if progress:
                         progress(label, done, total)
+                    # One byte past the ceiling is enough to know the body is too long.
+                    chunk = response.read(max(1, min(_CHUNK, ceiling - done + 1)))
     except urllib.error.HTTPError as exc:
+        if exc.code == 404 and expect.not_found:
+            raise error(expect.not_found(url)) from exc
         if exc.code == 416:
-            raise _Restart from exc
-        _http_error(url, exc)
+            raise _Restart from exc   # our partial file is longer than the server's file
+        _http_error(url, exc, error)
     except (OSError, http.client.HTTPException) as exc:
-        _network_error(url, exc)
+        _network_error(url, exc, error)
     except ValueError as exc:
-        raise DownloadError(f"'{url}' is not a usable URL ({exc})") from exc
+        raise error(f"'{url}' is not a usable URL ({exc})") from exc
     if total is not None and done != total:
-        raise _Transient(f"connection closed after {done:,} of {total:,} bytes")
+        raise _Transient(f"connection closed after {done} of {total} bytes")
 
 
-def _http_error(url: str, exc: urllib.error.HTTPError) -> None:
+def _check_announced(url: str, total: int | None, limits: IngestLimits,
+                     error: type[CspkitError]) -> None:
+    # Refused before a byte is written: a server may announce anything.
+    if total is not None and total > limits.max_download_bytes:
+        raise error(f"{url}: the server announces {format_bytes(total)}, over the limit "
+                    f"of {format_bytes(limits.max_download_bytes)} for one download "
+                    f"(max_download_bytes); {raise_hint('max_download_bytes')}")
+
+
+def _too_long(url: str, total: int | None, limits: IngestLimits) -> str:
+    if total is None:
+        return (f"{url}: the server announced no size and sent more than "
+                f"{format_bytes(limits.max_download_bytes)} (max_download_bytes); "
+                f"the download was stopped and its partial file deleted; "
+                f"{raise_hint('max_download_bytes')}")
+    return (f"{url}: the server sent more than the {format_bytes(total)} it "
+            f"announced; the download was stopped and its partial file deleted")
+
+
+def _http_error(url: str, exc: urllib.error.HTTPError,
+                error: type[CspkitError] = DownloadError) -> None:
     if exc.code in (408, 429) or exc.code >= 500:
         raise _Transient(f"HTTP {exc.code} {exc.reason}") from exc
-    raise DownloadError(f"{url}: HTTP {exc.code} {exc.reason}") from exc
+    raise error(f"{url}: HTTP {exc.code} {exc.reason}") from exc
 
 
-def _network_error(url: str, exc: BaseException) -> None:
+def _network_error(url: str, exc: BaseException,
+                   error: type[CspkitError] = DownloadError) -> None:
     reason = getattr(exc, "reason", exc)
     if isinstance(reason, socket.gaierror):
         host = urllib.parse.urlsplit(url).hostname
-        raise DownloadError(f"cannot reach {host} ({reason}); check the network") from exc
+        raise error(f"cannot reach {host} ({reason}); check the network") from exc
     raise _Transient(f"{type(reason).__name__}: {reason}" if str(reason)
                      else type(reason).__name__) from exc
 
@@ -285,11 +341,12 @@ def _sleep(failures: int) -> None:
     time.sleep(min(_BACKOFF_CAP, _BACKOFF_BASE * 2 ** max(failures - 1, 0)))
 
 
-def _sidecar(path: Path) -> Path:
+def sidecar(path: Path) -> Path:
+    """The partial download's notes (URL, announced size, validator) beside `path`."""
     return path.with_name(path.name + ".json")
 
 
-def _int_or_none(value: str | None) -> int | None:
+def int_or_none(value: str | None) -> int | None:
     try:
         return int(value) if value is not None else None
     except ValueError:

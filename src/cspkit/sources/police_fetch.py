@@ -33,11 +33,8 @@ from __future__ import annotations
 
 import difflib
 import http.client
-import json
 import os
 import re
-import socket
-import time
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -46,12 +43,12 @@ import zlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 from cspkit.errors import CspkitError, InputError
 from cspkit.police_forces import force_id_from_name
+from cspkit.sources.download import Expect, fetch_part, int_or_none, read_json, sidecar
 from cspkit.sources.inputs import ArchiveBudget, check_archive, extract_member, looks_like_html
-from cspkit.sources.limits import IngestLimits, current_limits, format_bytes, raise_hint
+from cspkit.sources.limits import IngestLimits, current_limits
 
 DEFAULT_BASE_URL = "https://data.police.uk"
 KINDS = ("street", "outcomes", "stop-and-search")
@@ -59,11 +56,7 @@ ARCHIVE_MONTHS = 36  # months held by one archive, ending at its own month
 
 Progress = Callable[[str, int, int | None], None]
 
-# Module-level so tests can shrink them; not part of the public signature.
-_CHUNK = 1 << 20
-_MAX_ATTEMPTS = 5          # consecutive attempts without new bytes before giving up
-_BACKOFF_BASE = 1.0        # seconds; doubled per consecutive failure
-_BACKOFF_CAP = 30.0
+# Chunk size, retries and backoff are download.py's (tests shrink them there).
 _LIST_PAGE_LIMIT = 4 << 20  # the list page is a few KB; never read an unbounded body
 _USER_AGENT = "cspkit (data.police.uk archive fetcher)"
 
@@ -76,6 +69,24 @@ _MEMBER_RE = re.compile(r"(?:^|/)(\d{4}-\d{2})-([a-z0-9-]+?)-(street|outcomes|st
 
 class FetchError(CspkitError):
     """A download or archive problem the user can act on (message says what and where)."""
+
+
+def _check_zip_head(chunk: bytes, url: str) -> None:
+    # Catch an error page served with status 200 before downloading gigabytes of it.
+    if looks_like_html(chunk):
+        raise FetchError(f"{url} returned an HTML page instead of a zip archive "
+                         f"(is the address right, or is the site down?)")
+    if not chunk.startswith(b"PK"):
+        raise FetchError(f"{url} returned data that is not a zip archive "
+                         f"(it starts {chunk[:8]!r})")
+
+
+_ARCHIVE = Expect(
+    error=FetchError, user_agent=_USER_AGENT, check_head=_check_zip_head,
+    not_found=lambda url: (f"no archive at {url} (HTTP 404): data.police.uk may not have "
+                           "published it yet, try an earlier end month"),
+    refuse_html="{url} returned an HTML page instead of a zip archive (is the address "
+                "right, or is the site down?)")
 
 
 @dataclass
@@ -95,14 +106,6 @@ class _Archive:
     @property
     def name(self) -> str:
         return f"{_month_text(self.month)}.zip"
-
-
-class _Transient(Exception):
-    """A failure worth retrying (the download resumes from what it has)."""
-
-
-class _Restart(Exception):
-    """The partial file cannot be continued; the next attempt starts from zero."""
 
 
 class _Corrupt(Exception):
@@ -292,13 +295,13 @@ def _fetch_one(archive: _Archive, store: Path, dest: Path, force: str, kinds: tu
             size = final.stat().st_size
             _report(progress, archive.name, size, size)
         else:
-            _remove(final, _sidecar(final))
+            _remove(final, sidecar(final))
             _download(archive.url, part, archive.name, progress, timeout, limits)
         source = final if reused else part
         try:
             staged, missing = _extract(source, archive, dest, force, kinds, limits)
         except _Corrupt as exc:
-            _remove(source, _sidecar(source))
+            _remove(source, sidecar(source))
             if reused:
                 reused = False  # the cached copy went bad on disk: download it afresh, once
                 continue
@@ -321,8 +324,8 @@ def _fetch_one(archive: _Archive, store: Path, dest: Path, force: str, kinds: tu
 
 def _finalise(part: Path, final: Path) -> None:
     os.replace(part, final)
-    if _sidecar(part).exists():
-        os.replace(_sidecar(part), _sidecar(final))
+    if sidecar(part).exists():
+        os.replace(sidecar(part), sidecar(final))
 
 
 def _reusable(final: Path, url: str, timeout: float) -> bool:
@@ -331,7 +334,7 @@ def _reusable(final: Path, url: str, timeout: float) -> bool:
     size = final.stat().st_size
     expected = _remote_size(url, timeout)
     if expected is None:
-        expected = _read_json(_sidecar(final)).get("total")
+        expected = read_json(sidecar(final)).get("total")
     return expected is None or expected == size
 
 
@@ -341,7 +344,7 @@ def _remote_size(url: str, timeout: float) -> int | None:
         with urllib.request.urlopen(request, timeout=timeout) as response:
             if response.headers.get_content_type() == "text/html":
                 return None
-            return _int_or_none(response.headers.get("Content-Length"))
+            return int_or_none(response.headers.get("Content-Length"))
     except (OSError, http.client.HTTPException, ValueError):
         return None
 
@@ -417,148 +420,7 @@ def _unknown_force(force: str, forces: set[str], archive_name: str) -> FetchErro
 def _download(url: str, part: Path, label: str, progress: Progress | None,
               timeout: float, limits: IngestLimits) -> None:
     """Bring `part` to the complete bytes of `url`, resuming what is already there."""
-    failures = 0
-    best = part.stat().st_size if part.exists() else 0
-    last_error = ""
-    while True:
-        try:
-            _attempt(url, part, label, progress, timeout, limits)
-            return
-        except _Restart:
-            _remove(part, _sidecar(part))
-            last_error = "the server could not continue the partial download"
-        except _Transient as exc:
-            last_error = str(exc)
-        size = part.stat().st_size if part.exists() else 0
-        # Only new bytes count as progress: a server that keeps restarting must not loop forever.
-        failures = 0 if size > best else failures + 1
-        best = max(best, size)
-        if failures >= _MAX_ATTEMPTS:
-            raise FetchError(f"download of {url} failed after {failures} attempts: {last_error}"
-                             + (f"; {size} bytes kept, run again to resume" if size else ""))
-        time.sleep(min(_BACKOFF_CAP, _BACKOFF_BASE * 2 ** max(failures - 1, 0)))
-
-
-def _attempt(url: str, part: Path, label: str, progress: Progress | None,
-             timeout: float, limits: IngestLimits) -> None:
-    """One request; returns when `part` is complete, else raises _Transient, _Restart or
-    FetchError."""
-    meta = _read_json(_sidecar(part)) if part.exists() else {}
-    have = part.stat().st_size if part.exists() else 0
-    total = meta.get("total") if meta.get("url") == url else None
-    if have and total is not None and have == total:
-        return  # an earlier run got every byte; verification follows
-    headers = {"User-Agent": _USER_AGENT, "Accept-Encoding": "identity"}
-    if have:
-        validator = meta.get("validator") if meta.get("url") == url else None
-        if not validator or (total is not None and have > total):
-            raise _Restart  # without a validator a resumed file could mix two versions
-        headers["Range"] = f"bytes={have}-"
-        headers["If-Range"] = validator
-    request = urllib.request.Request(url, headers=headers)
-    done = have
-    try:
-        with urllib.request.urlopen(request, timeout=timeout) as response:
-            if response.headers.get_content_type() == "text/html":
-                # Not our file; keep any partial download so a later run can still resume.
-                raise FetchError(f"{url} returned an HTML page instead of a zip archive "
-                                 f"(is the address right, or is the site down?)")
-            if response.status == 206:
-                start, total = _content_range(response.headers.get("Content-Range"))
-                if start != have or (meta.get("total") is not None and total != meta["total"]):
-                    raise _Restart
-                _check_announced(url, total, limits)
-                mode = "ab"
-                chunk = response.read(_CHUNK)
-            elif response.status == 200:
-                # Full body: either a first download, or the server ignored / refused Range.
-                total = _int_or_none(response.headers.get("Content-Length"))
-                _check_announced(url, total, limits)
-                # Look before truncating: an error page must not destroy a resumable file.
-                chunk = response.read(_CHUNK)
-                _check_zip_head(chunk, url)
-                _write_json(_sidecar(part), {"url": url, "validator": _validator(response),
-                                             "total": total})
-                done, mode = 0, "wb"
-            else:
-                raise FetchError(f"{url}: unexpected HTTP status {response.status}")
-            # Never read past what was announced; without an announcement, past the limit.
-            ceiling = limits.max_download_bytes if total is None else total
-            _report(progress, label, done, total)
-            with open(part, mode) as out:
-                while chunk:
-                    if done + len(chunk) > ceiling:
-                        _remove(part, _sidecar(part))
-                        raise _too_long(url, total, limits)
-                    out.write(chunk)
-                    done += len(chunk)
-                    _report(progress, label, done, total)
-                    # One byte past the ceiling is enough to know the body is too long.
-                    chunk = response.read(max(1, min(_CHUNK, ceiling - done + 1)))
-    except urllib.error.HTTPError as exc:
-        if exc.code == 404:
-            raise FetchError(f"no archive at {url} (HTTP 404): data.police.uk may not have "
-                             f"published it yet, try an earlier end month") from exc
-        if exc.code == 416:
-            raise _Restart from exc  # our partial file is longer than the server's file
-        if exc.code in (408, 429) or exc.code >= 500:
-            raise _Transient(f"HTTP {exc.code} {exc.reason}") from exc
-        raise FetchError(f"{url}: HTTP {exc.code} {exc.reason}") from exc
-    except (OSError, http.client.HTTPException) as exc:
-        reason = getattr(exc, "reason", exc)
-        if isinstance(reason, socket.gaierror):
-            host = urllib.parse.urlsplit(url).hostname
-            raise FetchError(f"cannot reach {host} ({reason}); check the network") from exc
-        raise _Transient(f"{type(reason).__name__}: {reason}" if str(reason)
-                         else type(reason).__name__) from exc
-    except ValueError as exc:
-        raise FetchError(f"'{url}' is not a usable URL ({exc})") from exc
-    if total is None or done == total:
-        return
-    raise _Transient(f"connection closed after {done} of {total} bytes")
-
-
-def _check_announced(url: str, total: int | None, limits: IngestLimits) -> None:
-    # Refused before a byte is written: a server may announce anything.
-    if total is not None and total > limits.max_download_bytes:
-        raise FetchError(f"{url}: the server announces {format_bytes(total)}, over the limit "
-                         f"of {format_bytes(limits.max_download_bytes)} for one download "
-                         f"(max_download_bytes); {raise_hint('max_download_bytes')}")
-
-
-def _too_long(url: str, total: int | None, limits: IngestLimits) -> FetchError:
-    if total is None:
-        return FetchError(f"{url}: the server announced no size and sent more than "
-                          f"{format_bytes(limits.max_download_bytes)} (max_download_bytes); "
-                          f"the download was stopped and its partial file deleted; "
-                          f"{raise_hint('max_download_bytes')}")
-    return FetchError(f"{url}: the server sent more than the {format_bytes(total)} it "
-                      f"announced; the download was stopped and its partial file deleted")
-
-
-def _check_zip_head(chunk: bytes, url: str) -> None:
-    # Catch an error page served with status 200 before downloading gigabytes of it.
-    if looks_like_html(chunk):
-        raise FetchError(f"{url} returned an HTML page instead of a zip archive "
-                         f"(is the address right, or is the site down?)")
-    if not chunk.startswith(b"PK"):
-        raise FetchError(f"{url} returned data that is not a zip archive "
-                         f"(it starts {chunk[:8]!r})")
-
-
-def _content_range(value: str | None) -> tuple[int, int | None]:
-    match = re.fullmatch(r"\s*bytes\s+(\d+)-(\d+)/(\d+|\*)\s*", value or "")
-    if not match:
-        raise _Restart  # a 206 we cannot place in the file
-    return int(match[1]), None if match[3] == "*" else int(match[3])
-
-
-def _validator(response: http.client.HTTPResponse) -> str | None:
-    # If-Range needs a strong ETag; a weak one cannot be used, Last-Modified can.
-    etag = response.headers.get("ETag")
-    if etag and not etag.startswith("W/"):
-        return etag
-    return response.headers.get("Last-Modified")
+    fetch_part(url, part, label, progress, timeout, limits, _ARCHIVE)
 
 
 # --- small helpers -----------------------------------------------------------------------------
@@ -566,31 +428,6 @@ def _validator(response: http.client.HTTPResponse) -> str | None:
 def _report(progress: Progress | None, label: str, done: int, total: int | None) -> None:
     if progress is not None:
         progress(label, done, total)
-
-
-def _sidecar(path: Path) -> Path:
-    return path.with_name(path.name + ".json")
-
-
-def _read_json(path: Path) -> dict[str, Any]:
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return {}
-    return data if isinstance(data, dict) else {}
-
-
-def _write_json(path: Path, data: dict[str, Any]) -> None:
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(json.dumps(data), encoding="utf-8")
-    os.replace(tmp, path)
-
-
-def _int_or_none(value: str | None) -> int | None:
-    try:
-        return int(value) if value is not None else None
-    except ValueError:
-        return None
 
 
 def _remove(*paths: Path) -> None:
