@@ -80,18 +80,26 @@ class _Server(ThreadingHTTPServer):
     state: State
 
 
-class _Handler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
-    server: _Server
+class QuietHandler(BaseHTTPRequestHandler):
+    """A stand-in server's handler: HTTP/1.1, no log lines, HEAD and GET both to `serve`."""
 
-    def log_message(self, format: str, *args: object) -> None:
+    protocol_version = "HTTP/1.1"
+
+    def log_message(self, format: str, *args: object) -> None:  # keep pytest output quiet
         pass
 
     def do_HEAD(self) -> None:
-        self._serve(head=True)
+        self.serve(head=True)
 
     def do_GET(self) -> None:
-        self._serve(head=False)
+        self.serve(head=False)
+
+    def serve(self, head: bool) -> None:
+        raise NotImplementedError
+
+
+class _Handler(QuietHandler):
+    server: _Server
 
     def _send(self, seen: Seen, status: int, body: bytes, ctype: str, head: bool,
               extra: dict[str, str] | None = None) -> None:
@@ -114,7 +122,7 @@ class _Handler(BaseHTTPRequestHandler):
             return
         self.wfile.write(body)
 
-    def _serve(self, head: bool) -> None:
+    def serve(self, head: bool) -> None:
         state = self.server.state
         parts = urlsplit(self.path)
         seen = Seen(self.command, parts.path, parse_qs(parts.query),

@@ -17,7 +17,7 @@ import threading
 import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -26,6 +26,7 @@ import pytest
 from cspkit.errors import CspkitError
 from cspkit.sources import download, police_fetch
 from cspkit.sources.police_fetch import FetchError, fetch_police
+from tests.fake_services import QuietHandler
 
 FORCES = ("bedfordshire", "cambridgeshire")
 KINDS = ("street", "outcomes", "stop-and-search")
@@ -123,18 +124,8 @@ class StandInServer(ThreadingHTTPServer):
     state: State
 
 
-class Handler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
+class Handler(QuietHandler):
     server: StandInServer
-
-    def log_message(self, format: str, *args: object) -> None:  # keep pytest output quiet
-        pass
-
-    def do_HEAD(self) -> None:
-        self.serve(head=True)
-
-    def do_GET(self) -> None:
-        self.serve(head=False)
 
     def send(self, seen: Seen, status: int, body: bytes, ctype: str,
              extra: dict[str, str] | None = None, head: bool = False) -> None:
