@@ -20,7 +20,8 @@ from tests.conftest import extract
 runner = CliRunner()
 
 COMMANDS = [[], ["demo"], ["status"], ["area"], ["ingest"], ["ingest", "police"],
-            ["ingest", "reference"], ["fetch"], ["fetch", "police"], ["setup"]]
+            ["ingest", "reference"], ["fetch"], ["fetch", "police"], ["setup"], ["export"],
+            ["serve"]]
 
 
 @pytest.mark.parametrize("command", COMMANDS, ids=lambda c: " ".join(c) or "cspkit")
@@ -516,3 +517,16 @@ def test_assess_all_arguments_are_one_clean_error(tmp_path, monkeypatch, capsys,
                           str(tmp_path / "out")], monkeypatch, capsys)
     assert code == 2 and err.startswith("error: ") and message in err, err
     assert len(err.strip().splitlines()) == 1
+
+
+def test_export_writes_the_tables_asked_for_and_says_what_was_withheld(
+        demo_warehouse_path: Path, tmp_path: Path) -> None:
+    result = CliRunner().invoke(app, ["export", "csv", "--db", str(demo_warehouse_path),
+                                      "--out", str(tmp_path), "--tables", "ingests,indicators"])
+    assert result.exit_code == 0, result.output
+    assert sorted(p.name for p in tmp_path.iterdir()) == [
+        "data-dictionary.csv", "export.json", "indicators.csv", "ingests.csv"]
+    assert "withheld (restricted): istv, police-markers" in result.output
+    bad = CliRunner().invoke(app, ["export", "xml", "--db", str(demo_warehouse_path),
+                                   "--out", str(tmp_path)])
+    assert bad.exit_code != 0

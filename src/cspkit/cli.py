@@ -952,6 +952,58 @@ def setup_cmd(
 # --------------------------------------------------------------------------- doctor
 
 
+class ExportFormat(StrEnum):
+    parquet = "parquet"
+    csv = "csv"
+    geopackage = "geopackage"
+
+
+@app.command("export")
+def export_cmd(
+    format: Annotated[ExportFormat, typer.Argument(help="parquet, csv or geopackage.",
+                                                   show_default=False)],
+    out_dir: Annotated[Path, typer.Option("--out", help="Folder to write into.",
+                                          show_default=False)],
+    db: DbOption = None,
+    tables: Annotated[str | None, typer.Option(
+        help="Comma-separated tables (default: all): events, indicators, areas, "
+             "lsoa_geography, population, deprivation, ingests.")] = None,
+    include_restricted: Annotated[bool, typer.Option(
+        help="Also export record-level rows of restricted partner sources (only where the "
+             "data sharing agreement allows it).")] = False,
+) -> None:
+    """Write the warehouse's tidy tables for R, QGIS or Power BI: events with their
+    geography, partner indicators, areas with boundaries, the LSOA hierarchy, population,
+    deprivation and the ingest log, with `data-dictionary.csv` and `export.json` beside them.
+    Restricted partner sources are withheld unless --include-restricted.
+
+    Example:
+
+        cspkit export parquet --out exports/ --db demo.duckdb
+
+        cspkit export geopackage --out gis/ --tables areas,events --db demo.duckdb
+    """
+    from cspkit.products.exports import export
+    from cspkit.store import open_reader
+
+    con = open_reader(db)
+    with _progress() as progress:
+        task = progress.add_task("Exporting", total=None, item="")
+
+        def on_rows(table: str, done: int, total: int) -> None:
+            progress.update(task, description=f"Exporting {table}", completed=done,
+                            total=total, item=f"{format.value}")
+
+        result = export(con, out_dir, format.value, include_restricted=include_restricted,
+                        tables=[t.strip() for t in tables.split(",")] if tables else None,
+                        progress=on_rows)
+    for name, rows in result.rows.items():
+        out.print(f"{name}: {rows:,} rows")
+    if result.withheld:
+        out.print(f"withheld (restricted): {', '.join(result.withheld)}")
+    out.print(f"wrote {len(result.files)} files to {result.out_dir}")
+
+
 @app.command("serve")
 def serve_cmd(
     db: DbOption = None,

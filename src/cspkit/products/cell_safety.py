@@ -34,13 +34,13 @@ import pandas as pd
 TRIGGERS = ("=", "+", "-", "@", "\t", "\r", "\uff1d", "\uff0b", "\uff0d", "\uff20")
 PREFIX = "'"
 # A sign, digits (plain or in comma-separated thousands), optional decimals, optional %.
-_PLAIN_NUMBER = re.compile(
+PLAIN_NUMBER = re.compile(
     r"[+-](?:\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+(?:\.\d+)?|\.\d+)%?")
 
 
 def is_formula_like(text: str) -> bool:
     """True when a spreadsheet could read `text` as a formula."""
-    return text.startswith(TRIGGERS) and not _PLAIN_NUMBER.fullmatch(text)
+    return text.startswith(TRIGGERS) and not PLAIN_NUMBER.fullmatch(text)
 
 
 def safe_cell(value: Any) -> Any:

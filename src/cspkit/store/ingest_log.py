@@ -130,6 +130,23 @@ def synthetic_sources(con: duckdb.DuckDBPyConnection) -> frozenset[str]:
     return frozenset(str(r[0]) for r in rows)
 
 
+# What the partner loader writes in the ingest note of a file loaded through a schema marked
+# `restricted: true` (sources.partner.load.RESTRICTED_NOTE starts with it).
+RESTRICTED_MARK = "restricted record-level data"
+
+
+def restricted_sources(con: duckdb.DuckDBPyConnection) -> frozenset[str]:
+    """The sources holding rows loaded through a restricted schema (record-level health or
+    police-marker data): aggregated outputs only, and only for those allowed to see them."""
+    rows = con.execute(
+        """SELECT DISTINCT e.source FROM events e JOIN ingests i USING (ingest_id)
+           WHERE i.status = 'loaded' AND starts_with(i.note, ?)
+           UNION SELECT DISTINCT d.source FROM indicators d JOIN ingests i USING (ingest_id)
+           WHERE i.status = 'loaded' AND starts_with(i.note, ?)""",
+        [RESTRICTED_MARK, RESTRICTED_MARK]).fetchall()
+    return frozenset(str(r[0]) for r in rows)
+
+
 def loaded_as(con: duckdb.DuckDBPyConnection, hashes: Iterable[str], kinds: Iterable[str]
               ) -> dict[str, tuple[str, int]]:
     """For each of `hashes` already loaded as one of `kinds`: that kind and the first ingest
