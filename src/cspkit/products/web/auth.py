@@ -5,7 +5,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import duckdb
 from fastapi import Request
+
+from cspkit.store.ingest_log import restricted_sources
 
 
 @dataclass(frozen=True)
@@ -30,3 +33,11 @@ def may_see_restricted(user: User | None) -> bool:
 
 def is_admin(user: User | None) -> bool:
     return user is not None and user.role in ADMIN_ROLES
+
+
+def withheld_for(user: User | None, con: duckdb.DuckDBPyConnection) -> frozenset[str]:
+    """The restricted partner sources this user may not see (every page leaves them out and
+    says so): none for a role that may see them, else every source loaded as restricted."""
+    if may_see_restricted(user):
+        return frozenset()
+    return restricted_sources(con)
