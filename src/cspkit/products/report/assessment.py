@@ -50,6 +50,9 @@ ISSUES: list[tuple[str, str, list[str]]] = [
     ("other-crime", "Other crime", ["Other crime"]),
     ("anti-social-behaviour", "Anti-social behaviour", [ASB]),
 ]
+WITHHELD_NOTE = ("Restricted partner sources are withheld for this reader: their sections, "
+                 "tables and findings are left out, and the places index is scored without "
+                 "them.")
 MIN_FOR_WARD_TABLE = 20   # below this a ward table is mostly suppressed cells: say so instead
 
 
@@ -76,27 +79,32 @@ class Context:
     candidates: list[tuple[int, str, str]] = field(default_factory=list)
     months_compared: str = ""     # what the change tables compare, when not whole periods
     exceptional: dict[str, int] = field(default_factory=dict)  # chart -> months flagged
+    # Restricted partner sources this reader may not see: left out, and said so in words.
+    withheld: frozenset[str] = frozenset()
 
 
 @reads_warehouse
 def build_assessment(con: duckdb.DuckDBPyConnection, area: str, period: Period,
                      baseline: Period | None = None, *, local: LocalContent | None = None,
-                     settings: Settings | None = None, produced: date | None = None
-                     ) -> Document:
+                     settings: Settings | None = None, produced: date | None = None,
+                     withheld: frozenset[str] = frozenset()) -> Document:
     """The whole document for `area` and `period`, compared with `baseline` (default: the
-    same months a year earlier)."""
+    same months a year earlier). `withheld`: restricted partner sources (events/indicators
+    `source` names) this reader may not see; everything drawn from them is left out and the
+    document says so."""
     settings = settings or Settings()
     local = local or LocalContent()
     selection = select_area(con, area)
     ctx = Context(con, selection, period, baseline or year_before(period), local, settings,
-                  DisclosurePolicy.from_settings(settings))
+                  DisclosurePolicy.from_settings(settings), withheld=frozenset(withheld))
     title = local.title or f"{selection.name} Community Safety Strategic Assessment {period.label}"
     doc = Document(title=title, area_name=selection.name, area_code=selection.code,
                    period_label=period.label, produced=produced or date.today(),
                    rate_per=settings.rate_per)
     builders = {
         "overall-crime": overall_crime, "issues": issues, "deprivation": deprivation_section,
-        "places": places_section, "partners": lambda c: partner_section(c.con, c),
+        "places": places_section,
+        "partners": lambda c: partner_section(c.con, c, withheld=c.withheld),
         "data-quality": data_quality, "method": method_section,
     }
     # The method section lists every family of tests, so it is built after the others.
@@ -249,6 +257,8 @@ def key_findings(ctx: Context) -> Section:
         kind="caveat"))
     for caveat in dict.fromkeys(ctx.caveats):
         section.blocks.append(Paragraph(caveat, kind="caveat"))
+    if ctx.withheld:
+        section.blocks.append(Paragraph(WITHHELD_NOTE, kind="caveat"))
     return section
 
 
@@ -635,10 +645,14 @@ def places_section(ctx: Context) -> Section:
 def _vulnerable_places(ctx: Context) -> list[Block]:
     """The multi-issue ranking of wards (`products.places_report`): its top ten, a map, and how
     stable it is against the year before."""
+    from cspkit.measures.places import ISSUES as PLACE_ISSUES
     from cspkit.products.places_report import ranking_blocks
 
+    # Issues from withheld sources weigh nothing: the index is scored without them.
+    weights = {i.slug: 0.0 for i in PLACE_ISSUES if i.source and i.source in ctx.withheld}
     # The ranking is not a test: its headline stays in its section, never a key finding.
-    blocks, finding = ranking_blocks(ctx.con, ctx.area.code, ctx.period, level="ward")
+    blocks, finding = ranking_blocks(ctx.con, ctx.area.code, ctx.period, level="ward",
+                                     weights=weights or None)
     return blocks
 
 
