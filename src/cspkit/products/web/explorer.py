@@ -288,8 +288,10 @@ def _map(ctx: Context, level: str, labels: dict[str, str], codes: list[str],
         note = (f" {len(dissolved)} {plural} with no boundary of their own held are drawn "
                 "from their LSOAs.")
     by_name = dict(zip(codes, names, strict=True))
-    areas = [MapArea(code, by_name.get(code, code), shape,
-                     published_number(labels.get(code, "")), labels.get(code, "") or "")
+    # A hidden figure ('*', '<5') is 'not shown' on the map, never a number.
+    values = {code: published_number(labels.get(code, "")) for code in shapes}
+    areas = [MapArea(code, by_name.get(code, code), shape, values[code],
+                     labels[code] if values[code] is not None else "")
              for code, shape in shapes.items()]
     drawn = svg_map(areas, title=title, value_title=f"Rate per {ctx.settings.rate_per:,} "
                     "residents", href=href)
