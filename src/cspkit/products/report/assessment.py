@@ -322,7 +322,7 @@ def overall_crime(ctx: Context) -> Section:
     ctx.memo["overall-change-published"] = published
     section.blocks.append(Paragraph("{table:overall-change} lists every issue with its change "
                                     "and whether the change is statistically significant."))
-    notes = [_verdict_note(full, ctx), "Counts of 1-4 are shown as <5."]
+    notes = [verdict_note(full, ctx), "Counts of 1-4 are shown as <5."]
     if ctx.months_compared:
         notes = list(dict.fromkeys([ctx.months_compared, *notes]))   # said once
     section.blocks.append(Table("overall-change", f"Police recorded crime and ASB by type, "
@@ -338,7 +338,7 @@ def overall_crime(ctx: Context) -> Section:
                 f"{sentence_row.category} in {area.name}", sentence_row._asdict(),
                 ctx.settings))
     if area.level in ("lad", "ward"):
-        section.subsections.append(_comparison(ctx, ALL_CRIME, "overall"))
+        section.subsections.append(comparison(ctx, ALL_CRIME, "overall"))
     if area.level == "lad":
         section.subsections.append(similar_section(
             ctx, [(ALL_CRIME, [ALL_CRIME])] + [(title, cats) for _, title, cats in ISSUES]))
@@ -357,7 +357,7 @@ def _group_sums(table: pd.DataFrame, column: str) -> tuple[KnownSum, ...]:
     return tuple(out)
 
 
-def _verdict_note(frame: pd.DataFrame, ctx: Context) -> str:
+def verdict_note(frame: pd.DataFrame, ctx: Context) -> str:
     """How the table's verdicts were decided: the tests used and the family's control."""
     match = period_change.month_pairs(frame)
     if match is not None and not match.pairs:
@@ -379,17 +379,22 @@ def _note_finding(ctx: Context, priority: int, row: dict[str, object] | pd.Serie
         ctx.candidates.append((priority, sentence, str(row.get("category"))))
 
 
-def _comparison(ctx: Context, category: str, key: str) -> Section:
+def comparison(ctx: Context, category: str | list[str], key: str,
+               subject: str | None = None) -> Section:
+    """The area beside the other areas of its parent: a family of tests of each area's rate
+    against the rest of the parent. `category` may be several categories counted together
+    (an issue); `subject` names it in words (default: the category)."""
     frame = comparisons.siblings(ctx.con, ctx.area, ctx.period, category=category,
                                  settings=ctx.settings)
+    named = subject or (category if isinstance(category, str) else ", ".join(category))
     frame, family = control(frame, f"Rate of each area of the parent against the rest of it "
-                            f"({category})", alpha=ctx.settings.alpha)
+                            f"({named})", alpha=ctx.settings.alpha)
     ctx.families.append(family)
     parent = frame[frame["role"] == "parent"].iloc[0]
     area_row = frame[frame["role"] == "area"].iloc[0]
     sub = Section(f"{key}-comparison", f"{ctx.area.name} beside {parent['name']}")
     sub.blocks.append(Paragraph(narrative.rate_sentence(
-        "police recorded crime (excluding ASB)" if category == ALL_CRIME else category,
+        "police recorded crime (excluding ASB)" if category == ALL_CRIME else named,
         area_row, parent["name"], ctx.settings)
         + " {figure:" + key + "-rates} compares every area of " + parent["name"] + "."))
     chart_frame = frame[["name", "rate_per_1000"]].dropna()
@@ -457,7 +462,7 @@ def issues(ctx: Context) -> Section:
                                                ctx, derived={"change": Difference(
                                                    now_label, before_label)}),
                                     source=POLICE_SOURCE,
-                                    notes=[_verdict_note(_change_frame(ctx), ctx)]))
+                                    notes=[verdict_note(_change_frame(ctx), ctx)]))
         if ctx.area.level in ("lad", "county", "force"):
             sub.blocks += _ward_blocks(ctx, slug, title, present)
         sub.blocks += _commentary(ctx, key)
@@ -538,7 +543,7 @@ def _ward_blocks(ctx: Context, slug: str, title: str, categories: list[str]) -> 
         blocks.append(Table(f"{slug}-wards", f"{title} by ward: volume change "
                             f"{before_label} to {now_label}",
                             hidden_last(published, "change", "ward", ctx.policy),
-                            source=POLICE_SOURCE, notes=[_verdict_note(wards, ctx)]))
+                            source=POLICE_SOURCE, notes=[verdict_note(wards, ctx)]))
         rising = wards[wards["verdict"] == INCREASE]
         tested = wards[wards["q_value"].notna()]
         holm = dict(zip(tested["ward_name"], survivors(
