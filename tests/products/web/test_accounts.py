@@ -199,6 +199,7 @@ def test_sign_in_is_throttled(own_app: FastAPI, own_client: TestClient) -> None:
     assert attempt("admin", PASSWORD) == 303
     logout(own_client)
     # Per address: many names from one client.
+    throttle.per_address = 8
     for i in range(throttle.per_address):
         attempt(f"nobody{i}", "guess guess guess")
     assert attempt("partner", PASSWORD) == 429
@@ -284,8 +285,10 @@ def test_sign_in_and_out_in_chromium(live_server: str, web_users: dict[str, str]
         b.screenshot("login-refused")
         assert [p for p in b.problems if "401" not in p] == []     # the refusal's status
         b.problems.clear()
-        login(b, web_users["partner"])
+        login(b, web_users["partner"], next="/login")
         assert "Signed in as test-partner (partner)" in b.page.inner_text(".account")
+        assert "You are signed in as test-partner" in b.page.inner_text("main")
+        assert b.serious_violations() == []
         width = b.page.evaluate("document.documentElement.scrollWidth")
         assert width <= PHONE["width"]
         b.screenshot("signed-in")
@@ -293,3 +296,19 @@ def test_sign_in_and_out_in_chromium(live_server: str, web_users: dict[str, str]
             b.page.click(".account button[type=submit]")
         assert b.page.locator(".account a[href='/login']").is_visible()
         assert b.outside == [] and b.problems == []
+
+
+def test_a_refused_form_is_explained_in_words(own_client: TestClient) -> None:
+    page = own_client.post("/logout", data={"csrf_token": "stale"},
+                           headers={"Accept": "text/html"})
+    assert page.status_code == 403 and "<h1>Problem</h1>" in page.text
+    assert "security token" in page.text
+    assert "default-src 'self'" in page.headers["content-security-policy"]
+    api = own_client.post("/api/anything", json={})
+    assert api.status_code == 403 and "security token" in api.json()["detail"]
+
+
+def test_signed_in_answers_are_not_cached(own_client: TestClient) -> None:
+    assert "private" not in own_client.get("/api/me").headers.get("cache-control", "")
+    login(own_client, "partner")
+    assert own_client.get("/api/me").headers["cache-control"] == "private, no-store"

@@ -15,6 +15,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
+from urllib.parse import urlencode
 
 import pytest
 from fastapi.testclient import TestClient
@@ -45,8 +46,9 @@ def csrf(client: TestClient) -> str:
 
 
 def login(client_or_page: Any, name: str, password: str = PASSWORD, *,
-          base: str | None = None) -> str:
-    """Sign in through the login form; returns the session's CSRF token."""
+          base: str | None = None, next: str = "/") -> str:
+    """Sign in through the login form; returns the session's CSRF token. A page lands on
+    `next` (a path of the app) once signed in."""
     if isinstance(client_or_page, TestClient):
         client = client_or_page
         token = csrf(client)
@@ -60,12 +62,13 @@ def login(client_or_page: Any, name: str, password: str = PASSWORD, *,
     page = getattr(client_or_page, "page", client_or_page)
     base = base or getattr(client_or_page, "base", None)
     assert base, "give base= (the server's URL) with a bare Playwright page"
-    page.goto(f"{base}/login")
+    page.goto(f"{base}/login?{urlencode({'next': next})}")
     page.fill("#login-name", name)
     page.fill("#login-password", password)
-    with page.expect_navigation():
+    with page.expect_navigation() as landed:
         page.click(".login-form button[type=submit]")
-    assert "/login" not in page.url, f"login as {name} failed"
+    assert landed.value is not None and landed.value.ok, f"login as {name} failed"
+    assert page.locator("#login-error").count() == 0, f"login as {name} refused"
     return str(page.get_attribute('meta[name="csrf-token"]', "content"))
 
 

@@ -477,8 +477,13 @@ class SessionMiddleware:
                                                        max_age=0).encode()))
 
         async def send_with_cookies(message: Message) -> None:
-            if message["type"] == "http.response.start" and extra:
-                message["headers"] = [*message.get("headers", []), *extra]
+            if message["type"] == "http.response.start":
+                headers = list(message.get("headers", []))
+                if user is not None and not any(k.lower() == b"cache-control"
+                                                for k, _ in headers):
+                    # What a signed-in user sees may hold restricted sources: no shared cache.
+                    headers.append((b"cache-control", b"private, no-store"))
+                message["headers"] = [*headers, *extra]
             await send(message)
 
         if scope["method"] in UNSAFE:
@@ -488,13 +493,14 @@ class SessionMiddleware:
                 if given is None and new_anon is None:
                     given, replay = await _form_token(scope, receive)
             except _TooLarge:
-                await _refuse(send_with_cookies, 413, "the form is too large")
+                await _refuse(scope, receive, send_with_cookies, 413, "The form is too large.")
                 return
             if given is None or new_anon is not None or not hmac.compare_digest(
                     given.encode("latin-1", "replace"), csrf.encode()):
-                await _refuse(send_with_cookies, 403,
-                              "this form or request is missing its security token or the token "
-                              "has expired: reload the page and try again")
+                await _refuse(scope, receive, send_with_cookies, 403,
+                              "This form or request is missing its security token, or the "
+                              "token has expired (after signing in or out, or when a session "
+                              "ends). Reload the page and try again.")
                 return
             if replay:
                 pending = list(replay)
@@ -509,14 +515,28 @@ class SessionMiddleware:
         await self.app(scope, receive, send_with_cookies)
 
 
-async def _refuse(send: Send, status: int, message: str) -> None:
-    import json
+async def _refuse(scope: Scope, receive: Receive, send: Send, status: int,
+                  message: str) -> None:
+    """JSON for scripts and the API; the error page, in words, for a browser's form."""
+    from fastapi.responses import JSONResponse
+    from starlette.requests import Request as StarletteRequest
 
-    body = json.dumps({"detail": message}).encode()
-    await send({"type": "http.response.start", "status": status,
-                "headers": [(b"content-type", b"application/json"),
-                            (b"content-length", str(len(body)).encode())]})
-    await send({"type": "http.response.body", "body": body})
+    from cspkit.products.web.app import CSP
+
+    response: Response
+    accept = _header(scope, b"accept") or ""
+    if "text/html" in accept and not scope["path"].startswith("/api/"):
+        from cspkit.products.web.templating import page
+
+        request = StarletteRequest(scope, receive)
+        response = await anyio.to_thread.run_sync(
+            lambda: page(request, "error.html.j2", title="Problem",  # type: ignore[arg-type]
+                         active="", status=status, message=message))
+    else:
+        response = JSONResponse({"detail": message}, status_code=status)
+    response.headers["Content-Security-Policy"] = CSP
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    await response(scope, receive, send)
 
 
 def install(app: FastAPI, *, idle: float | None = None, absolute: float | None = None) -> None:
