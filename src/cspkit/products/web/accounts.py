@@ -89,15 +89,21 @@ CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 """
 
 
+_READY: set[Path] = set()
+
+
 @contextmanager
 def _connect(data_dir: str | Path) -> Iterator[sqlite3.Connection]:
     path = db_path(data_dir)
     path.parent.mkdir(parents=True, exist_ok=True)
+    fresh = not path.exists() or path not in _READY
     con = sqlite3.connect(path, timeout=10, isolation_level=None)
     try:
         con.execute("PRAGMA foreign_keys = ON")
-        con.execute("PRAGMA journal_mode = WAL")
-        con.executescript(_SCHEMA)
+        if fresh:                            # once per file and process: schema, WAL mode
+            con.execute("PRAGMA journal_mode = WAL")
+            con.executescript(_SCHEMA)
+            _READY.add(path)
         con.execute("BEGIN IMMEDIATE")
         try:
             yield con
