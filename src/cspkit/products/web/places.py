@@ -13,6 +13,7 @@ may not see them, and the page says so. Results are cached per warehouse snapsho
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Annotated, Any
 
 import duckdb
@@ -82,15 +83,16 @@ def withheld_words(withheld: frozenset[str] | list[str]) -> str:
 def profile_year(period: Period) -> int:
     """The calendar year a profile of this period is about: the year holding most of it."""
     middle = period.start.toordinal() + (period.end.toordinal() - period.start.toordinal()) // 2
-    from datetime import date
     return date.fromordinal(middle).year
 
 
 def profile_view(con: duckdb.DuckDBPyConnection, area: AreaSelection, year: int,
                  info: dict[str, Any] | None = None,
-                 district: AreaSelection | None = None) -> dict[str, Any]:
+                 district: AreaSelection | None = None,
+                 keep: dict[str, Document] | None = None) -> dict[str, Any]:
     """A place's profile as the dashboard shows it: the briefing's sections, published and
-    audited. {'refused': message} when the audit finds a leak or no data is held."""
+    audited. {'refused': message} when the audit finds a leak or no data is held. `keep`
+    receives the briefing Document ('doc') when it passed the audit."""
     try:
         data = profile(con, area, year, info=info, district=district)
     except ValueError as exc:    # e.g. no police data held for the area in that year
@@ -103,6 +105,8 @@ def profile_view(con: duckdb.DuckDBPyConnection, area: AreaSelection, year: int,
             f"The profile of {area.name} for {year} cannot be shown: its tables would let a "
             f"count under 5 be worked out ({len(exc.leaks)} place(s) found by the "
             "disclosure audit). Choose a larger area or another year."), "status": 422}
+    if keep is not None:
+        keep["doc"] = doc
     return {"code": data["code"], "name": data["name"], "level": data["level"],
             "year": year, "period": data["period"], "rule": data["rule"],
             "lsoas": data["lsoas"], "lsoa_vintage": data["lsoa_vintage"],
