@@ -523,7 +523,7 @@ def api_issues(request: Request, area: str | None = AreaQuery,
     each police.uk category of an issue of several, and each partner category the user may
     see (restricted partner sources only for a role allowed them; `withheld` says so)."""
     con, token = warehouse
-    where = scope(con, area, None) if area is None else _district_only(con, area)
+    where = scope(con, None, None).district if area is None else _district_only(con, area)
     issues, withheld = _issues(request, con, token, where)
     return {"area": {"code": where.code, "name": where.name},
             "issues": [i.as_json() for i in issues], "withheld": withheld}
