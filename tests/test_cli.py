@@ -21,7 +21,8 @@ runner = CliRunner()
 
 COMMANDS = [[], ["demo"], ["status"], ["area"], ["ingest"], ["ingest", "police"],
             ["ingest", "reference"], ["fetch"], ["fetch", "police"], ["setup"], ["export"],
-            ["serve"]]
+            ["serve"], ["users"], ["users", "add"], ["users", "list"], ["users", "remove"],
+            ["users", "password"]]
 
 
 @pytest.mark.parametrize("command", COMMANDS, ids=lambda c: " ".join(c) or "cspkit")

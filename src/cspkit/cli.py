@@ -47,8 +47,16 @@ fetch_app = typer.Typer(
     help="Download public data.\n\nExample:\n\n"
          "    cspkit fetch police --force bedfordshire --from 2022-01 --to 2023-12 --dest data/",
     no_args_is_help=True, rich_markup_mode="markdown")
+users_app = typer.Typer(
+    help="Accounts of the web dashboard (`cspkit serve`): roles viewer, partner (also sees "
+         "restricted partner sources) and admin (also loads data). Passwords are asked for, or "
+         "read from stdin with --password-stdin; never given on the command line.\n\nExample:"
+         "\n\n    cspkit users add alice --role partner --db cspkit.duckdb\n\n"
+         "    cspkit users list --db cspkit.duckdb",
+    no_args_is_help=True, rich_markup_mode="markdown")
 app.add_typer(ingest_app, name="ingest")
 app.add_typer(fetch_app, name="fetch")
+app.add_typer(users_app, name="users")
 
 DbOption = Annotated[
     Path | None,
@@ -1012,7 +1020,8 @@ def serve_cmd(
     port: Annotated[int, typer.Option(help="Port to listen on.", min=1, max=65535)] = 8000,
     data_dir: Annotated[Path | None, typer.Option(
         "--data-dir", help="Folder for the accounts database, built reports and uploads "
-                           "(default: beside the warehouse, <db>.web).", show_default=False)
+                           "(default: beside the warehouse: cspkit.duckdb.web for "
+                           "cspkit.duckdb).", show_default=False)
     ] = None,
 ) -> None:
     """Start the partnership's web dashboard over the warehouse: Overview, Issue explorer,
@@ -1035,6 +1044,114 @@ def serve_cmd(
     web = create_app(path, data_dir=data_dir)
     console.print(f"cspkit dashboard on http://{host}:{port}/ (Ctrl+C stops it)")
     uvicorn.run(web, host=host, port=port, log_level="warning")
+
+
+DataDirOption = Annotated[Path | None, typer.Option(
+    "--data-dir", help="The dashboard's folder (default: beside the warehouse: "
+                       "cspkit.duckdb.web for cspkit.duckdb).",
+    show_default=False)]
+PasswordStdin = Annotated[bool, typer.Option(
+    "--password-stdin", help="Read the password from the first line of stdin instead of "
+                             "asking for it.")]
+
+
+class Role(StrEnum):
+    viewer = "viewer"
+    partner = "partner"
+    admin = "admin"
+
+
+def _accounts_dir(db: Path | None, data_dir: Path | None) -> Path:
+    from cspkit.products.web.app import default_data_dir
+    from cspkit.store.warehouse import resolve_db_path
+
+    return data_dir if data_dir else default_data_dir(resolve_db_path(db))
+
+
+def _read_password(from_stdin: bool) -> str:
+    if from_stdin:
+        return sys.stdin.readline().rstrip("\r\n")
+    return str(typer.prompt("Password", hide_input=True, confirmation_prompt=True))
+
+
+@users_app.command("add")
+def users_add_cmd(
+    name: Annotated[str, typer.Argument(help="Account name.", show_default=False)],
+    role: Annotated[Role, typer.Option(help="viewer, partner or admin.")] = Role.viewer,
+    password_stdin: PasswordStdin = False,
+    db: DbOption = None,
+    data_dir: DataDirOption = None,
+) -> None:
+    """Create an account of the web dashboard.
+
+    Example:
+
+        cspkit users add alice --role partner --db cspkit.duckdb
+
+        printf '%s\\n' "$PASSWORD" | cspkit users add bob --role admin --password-stdin
+    """
+    from cspkit.products.web.accounts import add_user
+
+    user = add_user(_accounts_dir(db, data_dir), name, _read_password(password_stdin),
+                    role.value)
+    out.print(f"added {user.name} ({user.role})")
+
+
+@users_app.command("list")
+def users_list_cmd(db: DbOption = None, data_dir: DataDirOption = None,
+                   format: Annotated[OutputFormat, typer.Option(
+                       help="table or json.")] = OutputFormat.table) -> None:
+    """List the dashboard's accounts and their roles.
+
+    Example:
+
+        cspkit users list --db cspkit.duckdb
+    """
+    from cspkit.products.web.accounts import list_users
+
+    users = list_users(_accounts_dir(db, data_dir))
+    if format is OutputFormat.json:
+        sys.stdout.write(json.dumps([{"name": u.name, "role": u.role} for u in users]) + "\n")
+        return
+    table = Table("name", "role")
+    for user in users:
+        table.add_row(user.name, user.role)
+    out.print(table if users else "no accounts")
+
+
+@users_app.command("remove")
+def users_remove_cmd(
+    name: Annotated[str, typer.Argument(help="Account name.", show_default=False)],
+    db: DbOption = None, data_dir: DataDirOption = None,
+) -> None:
+    """Delete an account; its sessions end at once.
+
+    Example:
+
+        cspkit users remove alice --db cspkit.duckdb
+    """
+    from cspkit.products.web.accounts import remove_user
+
+    remove_user(_accounts_dir(db, data_dir), name)
+    out.print(f"removed {name}")
+
+
+@users_app.command("password")
+def users_password_cmd(
+    name: Annotated[str, typer.Argument(help="Account name.", show_default=False)],
+    password_stdin: PasswordStdin = False,
+    db: DbOption = None, data_dir: DataDirOption = None,
+) -> None:
+    """Set an account's password; its sessions end at once.
+
+    Example:
+
+        cspkit users password alice --db cspkit.duckdb
+    """
+    from cspkit.products.web.accounts import set_password
+
+    set_password(_accounts_dir(db, data_dir), name, _read_password(password_stdin))
+    out.print(f"password of {name} changed")
 
 
 @app.command("doctor")

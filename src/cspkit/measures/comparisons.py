@@ -8,6 +8,8 @@ minus that place), so the two counts are independent, as the Poisson test assume
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import duckdb
 import pandas as pd
 
@@ -46,10 +48,12 @@ def _rate_test(count: int, other_count: int, pop: float, other_pop: float,
 
 
 def _count(con: duckdb.DuckDBPyConnection, area: AreaSelection, period: Period,
-           category: str | None, source: str) -> int:
+           category: str | Sequence[str] | None, source: str) -> int:
     scope, params = event_scope(area, period, source)
     if category == "All crime (excluding ASB)":
         scope, params = scope + " AND e.category <> ?", [*params, ASB]
+    elif category is not None and not isinstance(category, str):   # an issue's categories
+        scope, params = scope + " AND e.category IN (SELECT unnest(?))", [*params, list(category)]
     elif category:
         scope, params = scope + " AND e.category = ?", [*params, category]
     row = con.execute(f"SELECT count(*) {scope}", params).fetchone()
@@ -57,15 +61,16 @@ def _count(con: duckdb.DuckDBPyConnection, area: AreaSelection, period: Period,
 
 
 def siblings(con: duckdb.DuckDBPyConnection, area: AreaSelection, period: Period, *,
-             category: str | None = None, parent_level: str | None = None,
+             category: str | Sequence[str] | None = None, parent_level: str | None = None,
              source: str = "police.uk", settings: Settings | None = None) -> pd.DataFrame:
     """Rates per 1,000 for `area`, every sibling, and the parent, with each place's test against
-    the rest of the parent.
+    the rest of the parent. `category` may be several categories, counted together.
 
     Columns: code, name, level, role ('area' | 'sibling' | 'parent'), count, population,
     population_year, rate_per_1000, parent_rate_per_1000, rate_ratio_vs_parent, p_value,
     verdict, partial, period, category."""
     settings = settings or Settings()
+    label = category if category is None or isinstance(category, str) else ", ".join(category)
     parent = comparison_parent(con, area, parent_level)
     level = area.level if area.level != "custom" else "lad"
     places = children(con, parent, level) if level in ("ward", "lad", "lsoa") else [area]
@@ -91,7 +96,7 @@ def siblings(con: duckdb.DuckDBPyConnection, area: AreaSelection, period: Period
                "parent_rate_per_1000": parent_rate,
                "rate_ratio_vs_parent": None, "p_value": None, "verdict": "",
                "partial": ctx.partial, "period": period.label,
-               "category": category or "all"}
+               "category": label or "all"}
         rest_count, rest_pop = parent_count - count, (parent_pop or 0) - (pop or 0)
         if pop and parent_pop and rest_pop > 0:
             p_value, verdict = _rate_test(count, rest_count, pop, rest_pop, settings)
@@ -106,7 +111,7 @@ def siblings(con: duckdb.DuckDBPyConnection, area: AreaSelection, period: Period
                  "rate_per_1000": parent_rate, "parent_rate_per_1000": parent_rate,
                  "rate_ratio_vs_parent": 1.0, "p_value": None, "verdict": "",
                  "partial": parent_partial, "period": period.label,
-                 "category": category or "all"})
+                 "category": label or "all"})
     frame = pd.DataFrame(rows)
     order = {"area": 0, "sibling": 1, "parent": 2}
     frame["_o"] = frame["role"].map(order)

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import difflib
 import json
+import math
 from pathlib import Path
 from typing import Any
 
@@ -122,11 +123,8 @@ def _norm(text: str) -> str:
 # -- polygons ---------------------------------------------------------------------------------
 
 def read_polygon(path: Path | str) -> tuple[BaseGeometry, str]:
-    """The (multi)polygon of a GeoJSON file, in WGS84 lon/lat, and a note on its CRS.
-
-    Accepts a Feature, FeatureCollection or bare Geometry; polygons are unioned. A legacy
-    `crs` member other than WGS84/CRS84 is honoured by reprojecting; coordinates with no CRS that
-    cannot be lon/lat but fit the British National Grid are taken as EPSG:27700."""
+    """The (multi)polygon of a GeoJSON file, in WGS84 lon/lat, and a note on its CRS
+    (see `polygon_of`)."""
     expected = "a GeoJSON Feature, FeatureCollection or Polygon"
     try:
         data = json.loads(Path(path).read_text(encoding="utf-8"))
@@ -138,29 +136,61 @@ def read_polygon(path: Path | str) -> tuple[BaseGeometry, str]:
     if not isinstance(data, dict):
         raise InputError(str(path), f"holds a JSON {type(data).__name__}, not an object",
                          expected=expected)
+    return polygon_of(data, Path(path).name)
+
+
+def _shape(geometry: Any, label: str) -> BaseGeometry:
+    try:
+        return shape(geometry)
+    except (KeyError, TypeError, ValueError, AttributeError, IndexError,
+            shapely.errors.GEOSException) as exc:
+        kind = geometry.get("type") if isinstance(geometry, dict) else type(geometry).__name__
+        why = f"no {exc.args[0]!r} member" if isinstance(exc, KeyError) else str(exc)
+        raise ValueError(f"{label}: a {kind!s} geometry that is not valid GeoJSON "
+                         f"({why})") from exc
+
+
+def polygon_of(data: dict[str, Any], label: str = "GeoJSON") -> tuple[BaseGeometry, str]:
+    """The (multi)polygon of parsed GeoJSON, in WGS84 lon/lat, and a note on its CRS.
+
+    Accepts a Feature, FeatureCollection or bare Geometry; polygons are unioned. A legacy
+    `crs` member other than WGS84/CRS84 is honoured by reprojecting; coordinates with no CRS that
+    cannot be lon/lat but fit the British National Grid are taken as EPSG:27700. Anything else
+    raises ValueError naming what is wrong (`label` names the input)."""
     kind = data.get("type")
     if kind == "FeatureCollection":
-        geoms = [shape(f["geometry"]) for f in data.get("features", []) if f.get("geometry")]
+        features = data.get("features", [])
+        if not isinstance(features, list):
+            raise ValueError(f"{label}: 'features' must be a list")
+        geoms = [_shape(f["geometry"], label) for f in features
+                 if isinstance(f, dict) and f.get("geometry")]
     elif kind == "Feature":
-        geoms = [shape(data["geometry"])] if data.get("geometry") else []
+        geoms = [_shape(data["geometry"], label)] if data.get("geometry") else []
     else:
-        geoms = [shape(data)]
-    polygons = [g for g in geoms if g.geom_type in ("Polygon", "MultiPolygon")]
+        geoms = [_shape(data, label)]
+    polygons = [g for g in geoms if g.geom_type in ("Polygon", "MultiPolygon") and not g.is_empty]
     if not polygons:
-        raise ValueError(f"{Path(path).name}: no Polygon or MultiPolygon geometry found")
+        raise ValueError(f"{label}: no Polygon or MultiPolygon geometry found")
     geom = shapely.make_valid(shapely.union_all(polygons))
-    crs = (data.get("crs") or {}).get("properties", {}).get("name")
+    minx, miny, maxx, maxy = geom.bounds
+    if not all(map(math.isfinite, (minx, miny, maxx, maxy))) or geom.area == 0:
+        raise ValueError(f"{label}: the polygon has no area")
+    crs_member = data.get("crs")
+    crs = (crs_member.get("properties") or {}).get("name") \
+        if isinstance(crs_member, dict) else None
     note = "WGS84 lon/lat"
     if crs and not any(t in str(crs).upper() for t in ("CRS84", "4326")):
-        geom, note = _to_wgs84(geom, str(crs)), f"reprojected from {crs}"
+        try:
+            geom, note = _to_wgs84(geom, str(crs)), f"reprojected from {crs}"
+        except Exception as exc:   # pyproj's CRSError and kin: an unknown CRS name
+            raise ValueError(f"{label}: unknown coordinate reference system {crs!r}") from exc
     else:
-        minx, miny, maxx, maxy = geom.bounds
         if not crs and not (-180 <= minx <= maxx <= 180 and -90 <= miny <= maxy <= 90):
             if 0 <= minx <= maxx <= 700_000 and 0 <= miny <= maxy <= 1_300_000:
                 geom = _to_wgs84(geom, "EPSG:27700")
                 note = "no CRS given; coordinates read as British National Grid (EPSG:27700)"
             else:
-                raise ValueError(f"{Path(path).name}: coordinates are not lon/lat and no CRS "
+                raise ValueError(f"{label}: coordinates are not lon/lat and no CRS "
                                  "is given")
     return geom, note
 
@@ -192,6 +222,18 @@ def area_from_polygon(con: duckdb.DuckDBPyConnection, name: str, geojson_path: P
     if not 0 < threshold <= 1:
         raise ValueError(f"threshold must be in (0, 1], not {threshold}")
     polygon, crs_note = read_polygon(geojson_path)
+    return area_from_geometry(con, name, polygon, crs_note, rule, threshold=threshold,
+                              label=Path(geojson_path).name)
+
+
+def area_from_geometry(con: duckdb.DuckDBPyConnection, name: str, polygon: BaseGeometry,
+                       crs_note: str, rule: str = CENTROID_RULE, *, threshold: float = 0.5,
+                       label: str = "the polygon") -> tuple[AreaSelection, dict[str, Any]]:
+    """`area_from_polygon` for a polygon already read (`polygon_of`), in WGS84 lon/lat."""
+    if rule not in RULES:
+        raise ValueError(f"rule must be one of {', '.join(RULES)}, not {rule!r}")
+    if not 0 < threshold <= 1:
+        raise ValueError(f"threshold must be in (0, 1], not {threshold}")
     minx, miny, maxx, maxy = polygon.bounds
     chosen: dict[str, dict[str, Any]] = {}
     for vintage in _lsoa_vintages(con):
@@ -201,7 +243,7 @@ def area_from_polygon(con: duckdb.DuckDBPyConnection, name: str, geojson_path: P
     pairs = [(c, v) for v, r in chosen.items() for c in r["lsoas"]]
     if not pairs:
         raise AreaNotFound(f"custom area '{name}': no LSOA of the warehouse lies inside "
-                           f"{Path(geojson_path).name} by the {rule} rule")
+                           f"{label} by the {rule} rule")
     vintage = _best_vintage(con, pairs) or max(chosen)
     result = chosen[vintage]
     area = custom_area(con, name, result["lsoas"])

@@ -111,8 +111,8 @@ def top_share_flags(rates: pd.Series, top_share: float) -> pd.Series:
 @reads_warehouse
 def vulnerable_places(con: duckdb.DuckDBPyConnection, area: str | AreaSelection,
                       period: Period, *, level: str = "ward",
-                      weights: dict[str, float] | None = None, top_share: float = 0.2
-                      ) -> pd.DataFrame:
+                      weights: dict[str, float] | None = None, top_share: float = 0.2,
+                      withheld: frozenset[str] = frozenset()) -> pd.DataFrame:
     """Every ward (or LSOA) of `area` scored on several issues, most vulnerable first.
 
     Issues (column slug): all crime excluding ASB (`all_crime`), violence and sexual offences
@@ -137,7 +137,10 @@ def vulnerable_places(con: duckdb.DuckDBPyConnection, area: str | AreaSelection,
     Columns: code, name, score, rank, flags, drivers, population, then <slug>_count,
     <slug>_rate, <slug>_flag per issue. `attrs` holds the issues used, the weights, the
     issues skipped with why, and `synthetic`: the issues used whose data came from synthetic
-    sample files (any makes the whole ranking synthetic)."""
+    sample files (any makes the whole ranking synthetic).
+
+    `withheld`: sources the reader may not see (restricted partner data): their issues are
+    left out of the index and listed in `skipped` as withheld."""
     if level not in LEVELS:
         raise ValueError(f"level must be one of {', '.join(LEVELS)}, not {level!r}")
     if not 0 < top_share <= 1:
@@ -150,7 +153,7 @@ def vulnerable_places(con: duckdb.DuckDBPyConnection, area: str | AreaSelection,
     sizes = populations(con, places, period.start.year, vintage)
     frame["population"] = [sizes[p].persons for p in places]
 
-    counted, skipped = _count_issues(con, district, period, level)
+    counted, skipped = _count_issues(con, district, period, level, withheld)
     issues = [i for i in ISSUES if i.slug in counted.columns]
     frame = frame.merge(counted, left_on="code", right_index=True, how="left")
     persons = frame["population"].where(frame["population"] > 0)
@@ -199,7 +202,8 @@ def vulnerable_places(con: duckdb.DuckDBPyConnection, area: str | AreaSelection,
 
 
 def _count_issues(con: duckdb.DuckDBPyConnection, district: AreaSelection, period: Period,
-                  level: str) -> tuple[pd.DataFrame, dict[str, str]]:
+                  level: str, withheld: frozenset[str] = frozenset()
+                  ) -> tuple[pd.DataFrame, dict[str, str]]:
     """Counts per place (index) and issue slug (columns): one GROUP BY per source, each issue a
     FILTER, so the engine does the counting. Partner issues without data are skipped."""
     column = LEVEL_COLUMN[level]
@@ -210,6 +214,10 @@ def _count_issues(con: duckdb.DuckDBPyConnection, district: AreaSelection, perio
         if issue.source:
             by_source.setdefault(issue.source, []).append(issue)
     for source, group in by_source.items():
+        if source in withheld:
+            for issue in group:
+                skipped[issue.slug] = f"withheld: {source} is a restricted partner source"
+            continue
         scope, params = event_scope(district, period, source)
         filters = ", ".join(f"count(*) FILTER (WHERE {i.condition}) AS {i.slug}" for i in group)
         result = con.execute(

@@ -116,3 +116,34 @@ def coverage(con: duckdb.DuckDBPyConnection) -> Coverage:
         result.conflicts.append(dict(zip(["force", "month", "kind", "file", "note"], row,
                                          strict=True)))
     return result
+
+
+@dataclass(frozen=True)
+class SourceHolding:
+    """What the warehouse holds of one source other than police.uk: record-level events
+    (`unit` "months": distinct months with records) or aggregate indicators (`unit`
+    "periods": distinct reporting periods), and the months they span."""
+
+    source: str
+    kind: str             # "records" | "aggregate figures"
+    first_month: str      # YYYY-MM
+    last_month: str       # YYYY-MM (an indicator period's last month)
+    spans: int            # distinct months (records) or periods (aggregate figures)
+    unit: str             # "months" | "periods"
+
+
+def source_holdings(con: duckdb.DuckDBPyConnection) -> list[SourceHolding]:
+    """Every partner source held, by source then kind: records (events) and aggregate
+    figures (indicators) with the months they cover."""
+    rows = con.execute(
+        """SELECT source, 'records', strftime(min(month), '%Y-%m'),
+                  strftime(max(month), '%Y-%m'), count(DISTINCT month), 'months'
+           FROM events WHERE source <> 'police.uk' GROUP BY source
+           UNION ALL
+           SELECT source, 'aggregate figures', strftime(min(period_start), '%Y-%m'),
+                  strftime(max(period_end), '%Y-%m'),
+                  count(DISTINCT (period_start, period_end)), 'periods'
+           FROM indicators GROUP BY source
+           ORDER BY 1, 2""").fetchall()
+    return [SourceHolding(str(s), str(k), str(f), str(la), int(n), str(u))
+            for s, k, f, la, n, u in rows]

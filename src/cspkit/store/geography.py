@@ -68,19 +68,32 @@ def lsoa_shapes_by_ward(con: duckdb.DuckDBPyConnection, ward_codes: list[str]
                         ) -> dict[str, list[bytes]]:
     """The boundaries (WKB) of the LSOAs in each ward, for drawing a ward whose own boundary
     is not held: of each ward's LSOAs, those of the newest edition that has boundaries."""
-    if not ward_codes:
+    return lsoa_shapes_by_area(con, "ward", ward_codes)
+
+
+# The areas an LSOA's boundaries can be gathered by: the level's column of lsoa_geography.
+_GATHER = {"ward": "ward_code", "lad": "lad_code"}
+
+
+def lsoa_shapes_by_area(con: duckdb.DuckDBPyConnection, level: str, codes: list[str]
+                        ) -> dict[str, list[bytes]]:
+    """The boundaries (WKB) of the LSOAs in each ward or district (`level` 'ward' | 'lad'),
+    for drawing an area whose own boundary is not held: of each area's LSOAs, those of the
+    newest edition that has boundaries."""
+    if not codes:
         return {}
+    column = _GATHER[level.lower()]
     rows = con.execute(
-        """WITH held AS (
-               SELECT g.ward_code, g.lsoa_vintage, a.geometry_wkb
+        f"""WITH held AS (
+               SELECT g.{column} AS code, g.lsoa_vintage, a.geometry_wkb
                FROM lsoa_geography g
                JOIN area_geometry a ON a.code = g.lsoa_code AND a.vintage = g.lsoa_vintage
                                    AND a.level = 'lsoa'
-               WHERE g.ward_code IN (SELECT unnest(?)))
-           SELECT ward_code, geometry_wkb FROM held
-           WHERE (ward_code, lsoa_vintage) IN (SELECT ward_code, max(lsoa_vintage)
-                                              FROM held GROUP BY ward_code)""",
-        [list(ward_codes)]).fetchall()
+               WHERE g.{column} IN (SELECT unnest(?)))
+           SELECT code, geometry_wkb FROM held
+           WHERE (code, lsoa_vintage) IN (SELECT code, max(lsoa_vintage)
+                                          FROM held GROUP BY code)""",
+        [list(codes)]).fetchall()
     out: dict[str, list[bytes]] = {}
     for code, wkb in rows:
         out.setdefault(str(code), []).append(bytes(wkb))

@@ -13,6 +13,7 @@ import uvicorn
 from fastapi.testclient import TestClient
 
 from cspkit.products.web.app import create_app
+from tests.products.web.users import web_users  # noqa: F401  (a fixture for every test)
 
 
 class LiveServer:

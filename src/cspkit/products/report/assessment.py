@@ -50,6 +50,9 @@ ISSUES: list[tuple[str, str, list[str]]] = [
     ("other-crime", "Other crime", ["Other crime"]),
     ("anti-social-behaviour", "Anti-social behaviour", [ASB]),
 ]
+WITHHELD_NOTE = ("Restricted partner sources are withheld for this reader: their sections, "
+                 "tables and findings are left out, and the places index is scored without "
+                 "them.")
 MIN_FOR_WARD_TABLE = 20   # below this a ward table is mostly suppressed cells: say so instead
 
 
@@ -76,27 +79,32 @@ class Context:
     candidates: list[tuple[int, str, str]] = field(default_factory=list)
     months_compared: str = ""     # what the change tables compare, when not whole periods
     exceptional: dict[str, int] = field(default_factory=dict)  # chart -> months flagged
+    # Restricted partner sources this reader may not see: left out, and said so in words.
+    withheld: frozenset[str] = frozenset()
 
 
 @reads_warehouse
 def build_assessment(con: duckdb.DuckDBPyConnection, area: str, period: Period,
                      baseline: Period | None = None, *, local: LocalContent | None = None,
-                     settings: Settings | None = None, produced: date | None = None
-                     ) -> Document:
+                     settings: Settings | None = None, produced: date | None = None,
+                     withheld: frozenset[str] = frozenset()) -> Document:
     """The whole document for `area` and `period`, compared with `baseline` (default: the
-    same months a year earlier)."""
+    same months a year earlier). `withheld`: restricted partner sources (events/indicators
+    `source` names) this reader may not see; everything drawn from them is left out and the
+    document says so."""
     settings = settings or Settings()
     local = local or LocalContent()
     selection = select_area(con, area)
     ctx = Context(con, selection, period, baseline or year_before(period), local, settings,
-                  DisclosurePolicy.from_settings(settings))
+                  DisclosurePolicy.from_settings(settings), withheld=frozenset(withheld))
     title = local.title or f"{selection.name} Community Safety Strategic Assessment {period.label}"
     doc = Document(title=title, area_name=selection.name, area_code=selection.code,
                    period_label=period.label, produced=produced or date.today(),
                    rate_per=settings.rate_per)
     builders = {
         "overall-crime": overall_crime, "issues": issues, "deprivation": deprivation_section,
-        "places": places_section, "partners": lambda c: partner_section(c.con, c),
+        "places": places_section,
+        "partners": lambda c: partner_section(c.con, c, withheld=c.withheld),
         "data-quality": data_quality, "method": method_section,
     }
     # The method section lists every family of tests, so it is built after the others.
@@ -249,6 +257,8 @@ def key_findings(ctx: Context) -> Section:
         kind="caveat"))
     for caveat in dict.fromkeys(ctx.caveats):
         section.blocks.append(Paragraph(caveat, kind="caveat"))
+    if ctx.withheld:
+        section.blocks.append(Paragraph(WITHHELD_NOTE, kind="caveat"))
     return section
 
 
@@ -312,7 +322,7 @@ def overall_crime(ctx: Context) -> Section:
     ctx.memo["overall-change-published"] = published
     section.blocks.append(Paragraph("{table:overall-change} lists every issue with its change "
                                     "and whether the change is statistically significant."))
-    notes = [_verdict_note(full, ctx), "Counts of 1-4 are shown as <5."]
+    notes = [verdict_note(full, ctx), "Counts of 1-4 are shown as <5."]
     if ctx.months_compared:
         notes = list(dict.fromkeys([ctx.months_compared, *notes]))   # said once
     section.blocks.append(Table("overall-change", f"Police recorded crime and ASB by type, "
@@ -328,7 +338,7 @@ def overall_crime(ctx: Context) -> Section:
                 f"{sentence_row.category} in {area.name}", sentence_row._asdict(),
                 ctx.settings))
     if area.level in ("lad", "ward"):
-        section.subsections.append(_comparison(ctx, ALL_CRIME, "overall"))
+        section.subsections.append(comparison(ctx, ALL_CRIME, "overall"))
     if area.level == "lad":
         section.subsections.append(similar_section(
             ctx, [(ALL_CRIME, [ALL_CRIME])] + [(title, cats) for _, title, cats in ISSUES]))
@@ -347,7 +357,7 @@ def _group_sums(table: pd.DataFrame, column: str) -> tuple[KnownSum, ...]:
     return tuple(out)
 
 
-def _verdict_note(frame: pd.DataFrame, ctx: Context) -> str:
+def verdict_note(frame: pd.DataFrame, ctx: Context) -> str:
     """How the table's verdicts were decided: the tests used and the family's control."""
     match = period_change.month_pairs(frame)
     if match is not None and not match.pairs:
@@ -369,17 +379,22 @@ def _note_finding(ctx: Context, priority: int, row: dict[str, object] | pd.Serie
         ctx.candidates.append((priority, sentence, str(row.get("category"))))
 
 
-def _comparison(ctx: Context, category: str, key: str) -> Section:
+def comparison(ctx: Context, category: str | list[str], key: str,
+               subject: str | None = None) -> Section:
+    """The area beside the other areas of its parent: a family of tests of each area's rate
+    against the rest of the parent. `category` may be several categories counted together
+    (an issue); `subject` names it in words (default: the category)."""
     frame = comparisons.siblings(ctx.con, ctx.area, ctx.period, category=category,
                                  settings=ctx.settings)
+    named = subject or (category if isinstance(category, str) else ", ".join(category))
     frame, family = control(frame, f"Rate of each area of the parent against the rest of it "
-                            f"({category})", alpha=ctx.settings.alpha)
+                            f"({named})", alpha=ctx.settings.alpha)
     ctx.families.append(family)
     parent = frame[frame["role"] == "parent"].iloc[0]
     area_row = frame[frame["role"] == "area"].iloc[0]
     sub = Section(f"{key}-comparison", f"{ctx.area.name} beside {parent['name']}")
     sub.blocks.append(Paragraph(narrative.rate_sentence(
-        "police recorded crime (excluding ASB)" if category == ALL_CRIME else category,
+        "police recorded crime (excluding ASB)" if category == ALL_CRIME else named,
         area_row, parent["name"], ctx.settings)
         + " {figure:" + key + "-rates} compares every area of " + parent["name"] + "."))
     chart_frame = frame[["name", "rate_per_1000"]].dropna()
@@ -447,7 +462,7 @@ def issues(ctx: Context) -> Section:
                                                ctx, derived={"change": Difference(
                                                    now_label, before_label)}),
                                     source=POLICE_SOURCE,
-                                    notes=[_verdict_note(_change_frame(ctx), ctx)]))
+                                    notes=[verdict_note(_change_frame(ctx), ctx)]))
         if ctx.area.level in ("lad", "county", "force"):
             sub.blocks += _ward_blocks(ctx, slug, title, present)
         sub.blocks += _commentary(ctx, key)
@@ -528,7 +543,7 @@ def _ward_blocks(ctx: Context, slug: str, title: str, categories: list[str]) -> 
         blocks.append(Table(f"{slug}-wards", f"{title} by ward: volume change "
                             f"{before_label} to {now_label}",
                             hidden_last(published, "change", "ward", ctx.policy),
-                            source=POLICE_SOURCE, notes=[_verdict_note(wards, ctx)]))
+                            source=POLICE_SOURCE, notes=[verdict_note(wards, ctx)]))
         rising = wards[wards["verdict"] == INCREASE]
         tested = wards[wards["q_value"].notna()]
         holm = dict(zip(tested["ward_name"], survivors(
@@ -635,10 +650,14 @@ def places_section(ctx: Context) -> Section:
 def _vulnerable_places(ctx: Context) -> list[Block]:
     """The multi-issue ranking of wards (`products.places_report`): its top ten, a map, and how
     stable it is against the year before."""
+    from cspkit.measures.places import ISSUES as PLACE_ISSUES
     from cspkit.products.places_report import ranking_blocks
 
+    # Issues from withheld sources weigh nothing: the index is scored without them.
+    weights = {i.slug: 0.0 for i in PLACE_ISSUES if i.source and i.source in ctx.withheld}
     # The ranking is not a test: its headline stays in its section, never a key finding.
-    blocks, finding = ranking_blocks(ctx.con, ctx.area.code, ctx.period, level="ward")
+    blocks, finding = ranking_blocks(ctx.con, ctx.area.code, ctx.period, level="ward",
+                                     weights=weights or None)
     return blocks
 
 

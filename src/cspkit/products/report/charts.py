@@ -37,7 +37,7 @@ from shapely.geometry.polygon import orient
 
 from cspkit.measures.settings import Settings
 from cspkit.products.report.document import Figure
-from cspkit.store.geography import area_boundaries, lsoa_shapes_by_ward
+from cspkit.store.geography import area_boundaries, lsoa_shapes_by_area
 
 FONT = "DejaVu Sans, Liberation Sans, Arial, sans-serif"
 WIDTH = 600                 # overall SVG width: fits an A4 text block at 96 dpi
@@ -523,10 +523,11 @@ def map_shapes(con: duckdb.DuckDBPyConnection, codes: Sequence[str], level: str,
     geoms = {code: shapely.from_wkb(wkb)
              for code, wkb in area_boundaries(con, list(codes), level, vintage).items()}
     missing = [c for c in codes if c not in geoms]
-    if level.lower() == "ward" and missing:
-        # No ward boundary held: the ward drawn as the union of its LSOAs (said under the map).
+    if level.lower() in ("ward", "lad") and missing:
+        # No boundary held: the ward (or district) drawn as the union of its LSOAs (said under
+        # the map).
         try:
-            parts = lsoa_shapes_by_ward(con, missing)
+            parts = lsoa_shapes_by_area(con, level, missing)
         except duckdb.Error:
             parts = {}
         for code, wkbs in parts.items():

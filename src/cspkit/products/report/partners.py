@@ -55,11 +55,18 @@ def held(con: duckdb.DuckDBPyConnection, source: str) -> bool:
     return bool(row and row[0])
 
 
-def partner_section(con: duckdb.DuckDBPyConnection, context: object) -> Section:
-    """Partner data: a subsection per source held, and the list of sources not supplied."""
+def partner_section(con: duckdb.DuckDBPyConnection, context: object, *,
+                    withheld: frozenset[str] = frozenset()) -> Section:
+    """Partner data: a subsection per source held, and the list of sources not supplied.
+    Sources in `withheld` (restricted, and this reader may not see them) are left out, and
+    the section says so without naming them."""
     section = Section("partners", "Partner data")
     missing = []
+    left_out = False
     for partner in PARTNER_SOURCES:
+        if partner.source in withheld:
+            left_out = True
+            continue
         if not held(con, partner.source):
             missing.append(partner.title)
             continue
@@ -70,4 +77,8 @@ def partner_section(con: duckdb.DuckDBPyConnection, context: object) -> Section:
         section.blocks.append(Paragraph(
             "No data supplied for: " + "; ".join(missing) + ". These sections appear when "
             "the partner's data is loaded with `cspkit ingest`.", kind="caveat"))
+    if left_out:
+        section.blocks.append(Paragraph(
+            "Sections from restricted partner sources (record-level data shared under "
+            "agreement) are withheld for this reader.", kind="caveat"))
     return section

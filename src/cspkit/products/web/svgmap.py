@@ -99,7 +99,8 @@ def svg_map(areas: list[MapArea], *, title: str, value_title: str,
     out = [f'<svg class="map" viewBox="0 0 {width} {height}" width="100%" role="group" '
            f'aria-label="{escape(title)}" xmlns="http://www.w3.org/2000/svg">']
     for area in areas:
-        tip = f"{area.name} ({area.code}): {value_title} {area.label or 'not shown'}"
+        tip = f"{area.name} ({area.code})" + (
+            f": {value_title} {area.label or 'not shown'}" if value_title else "")
         fill = colour(area.value, bins)
         path = (f'<path d="{_path(area.shape, project)}" fill="{fill}" '
                 f'class="area" data-code="{escape(area.code)}"')
@@ -113,6 +114,8 @@ def svg_map(areas: list[MapArea], *, title: str, value_title: str,
         else:
             out.append(f'{path}><title>{escape(tip)}</title></path>')
     out.append("</svg>")
+    if not value_title:   # a map to select areas on: no values, so no legend
+        return Markup("".join(out))
     return Markup("".join(out)) + legend(bins, value_title,
                                          any(a.value is None for a in areas))
 
