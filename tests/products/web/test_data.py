@@ -24,9 +24,8 @@ from cspkit.store.ingest_log import RESTRICTED_MARK
 from tests.products.report.browser import needs_chromium
 from tests.products.web.browser import PHONE, browse
 from tests.products.web.conftest import LiveServer
-from tests.products.web.users import as_users, role
+from tests.products.web.users import csrf, ensure_user, login, signed_in
 
-ADMIN, PARTNER = role("admin"), role("partner")
 DEMO_POLICE = Path(__file__).parents[3] / "src/cspkit/demo_data/police/bedfordshire.zip"
 
 
@@ -52,15 +51,21 @@ def column(t: dict[str, Any], field: str) -> list[str]:
 
 
 @pytest.fixture(scope="module")
-def users(web_app: Any) -> Iterator[TestClient]:
-    with TestClient(as_users(web_app)) as client:
+def admin(web_app: Any, web_users: dict[str, str]) -> Iterator[TestClient]:
+    with signed_in(web_app, web_users["admin"]) as client:
         yield client
 
 
-def test_counts_are_the_ingest_logs(users: TestClient,
+@pytest.fixture(scope="module")
+def partner(web_app: Any, web_users: dict[str, str]) -> Iterator[TestClient]:
+    with signed_in(web_app, web_users["partner"]) as client:
+        yield client
+
+
+def test_counts_are_the_ingest_logs(client: TestClient, admin: TestClient, partner: TestClient,
                                     demo_warehouse: duckdb.DuckDBPyConnection) -> None:
-    for headers, restricted in ((None, False), (ADMIN, True), (PARTNER, True)):
-        body = users.get("/api/data", headers=headers).json()
+    for who, restricted in ((client, False), (admin, True), (partner, True)):
+        body = who.get("/api/data").json()
         expected = log_totals(demo_warehouse, restricted)
         assert body["totals"] == expected
         shown = table(body["blocks"], "data-totals")
@@ -69,8 +74,8 @@ def test_counts_are_the_ingest_logs(users: TestClient,
         every = log_totals(demo_warehouse, True)
         assert body["withheld_files"] == every["files"] - expected["files"]
         assert len(table(body["blocks"], "data-files")["rows"]) == expected["files"]
-        assert body["may_upload"] == (headers == ADMIN)
-    public = users.get("/api/data").json()
+        assert body["may_upload"] == (who is admin)
+    public = client.get("/api/data").json()
     kinds = dict(zip(column(table(public["blocks"], "data-kinds"), "kind"),
                      column(table(public["blocks"], "data-kinds"), "rows_loaded"), strict=True))
     rows = demo_warehouse.execute(
@@ -86,9 +91,9 @@ def test_counts_are_the_ingest_logs(users: TestClient,
     ).fetchone()[0]  # type: ignore[index]
 
 
-def test_quarantine_is_shown_with_reasons(users: TestClient,
+def test_quarantine_is_shown_with_reasons(client: TestClient, admin: TestClient,
                                           demo_warehouse: duckdb.DuckDBPyConnection) -> None:
-    body = users.get("/api/data").json()
+    body = client.get("/api/data").json()
     reasons = table(body["quarantine"], "quarantine-reasons")
     held = demo_warehouse.execute(
         "SELECT count(*) FROM quarantine").fetchone()[0]  # type: ignore[index]
@@ -101,15 +106,15 @@ def test_quarantine_is_shown_with_reasons(users: TestClient,
     assert list(zip(column(first, "reason"), column(first, "line"), strict=True)) == \
         [(r, f"{n:,}") for r, n in expected]
     assert "raw" not in [c["field"] for c in first["columns"]]      # rows' text: admins only
-    admin = users.get("/api/data", headers=ADMIN).json()
-    assert "raw" in [c["field"] for c in table(admin["quarantine"], "quarantine-rows")["columns"]]
-    page = users.get("/data")
+    shown = admin.get("/api/data").json()
+    assert "raw" in [c["field"] for c in table(shown["quarantine"], "quarantine-rows")["columns"]]
+    page = client.get("/data")
     assert page.status_code == 200
     assert "duplicate Crime ID: first seen at line" in page.text
     assert "/data/upload" not in page.text       # no upload form for the public
-    assert 'action="/data/upload"' in users.get("/data", headers=ADMIN).text
-    assert users.get("/api/data?limit=0").status_code == 422
-    assert users.get("/api/data?offset=-1").status_code == 422
+    assert 'action="/data/upload"' in admin.get("/data").text
+    assert client.get("/api/data?limit=0").status_code == 422
+    assert client.get("/api/data?offset=-1").status_code == 422
 
 
 # --------------------------------------------------------------------------- uploads
@@ -141,17 +146,29 @@ def street_file(month: str, folder: Path) -> tuple[Path, int]:
 @pytest.fixture(scope="module")
 def own_warehouse(demo_warehouse_path: Path, tmp_path_factory: pytest.TempPathFactory
                   ) -> tuple[Any, Path]:
-    """A dashboard over its own copy of the demo warehouse (uploads write to it)."""
+    """A dashboard over its own copy of the demo warehouse (uploads write to it), with an
+    account of each role."""
     folder = tmp_path_factory.mktemp("web-data")
     db = folder / "demo.duckdb"
     shutil.copyfile(demo_warehouse_path, db)
-    return as_users(create_app(db, data_dir=folder / "web")), db
+    app = create_app(db, data_dir=folder / "web")
+    for name in ("viewer", "partner", "admin"):
+        ensure_user(app, f"up-{name}", name)
+    return app, db
 
 
 @pytest.fixture(scope="module")
 def uploads(own_warehouse: tuple[Any, Path]) -> Iterator[TestClient]:
+    """Signed in as the admin."""
     with TestClient(own_warehouse[0]) as client:
+        login(client, "up-admin")
         yield client
+
+
+def upload(client: TestClient, name: str, content: bytes, kind: str = "police") -> Any:
+    # The CSRF token first: the middleware reads an upload only as far as it.
+    return client.post("/data/upload", data={"csrf_token": csrf(client), "kind": kind},
+                       files={"file": (name, content, "text/csv")})
 
 
 def counts(db: Path) -> tuple[int, ...]:
@@ -170,11 +187,14 @@ def test_only_an_admin_may_upload(uploads: TestClient, own_warehouse: tuple[Any,
     db = own_warehouse[1]
     path, _ = street_file("2024-05", tmp_path)
     before = snapshot_token(db), counts(db)
-    for headers in (None, PARTNER, role("viewer")):
-        with path.open("rb") as f:
-            answer = uploads.post("/data/upload", data={"kind": "police"}, headers=headers,
-                                  files={"file": (path.name, f, "text/csv")})
-        assert answer.status_code == 403, headers
+    for name in (None, "up-partner", "up-viewer"):
+        with TestClient(own_warehouse[0]) as client:
+            if name:
+                login(client, name)
+            answer = upload(client, path.name, path.read_bytes())
+            assert answer.status_code == 403, name
+            assert "Only an administrator may load data" in answer.text
+    assert upload(uploads, "x.csv", b"a,b\n").status_code != 403      # the admin may
     assert (snapshot_token(db), counts(db)) == before
 
 
@@ -182,25 +202,21 @@ def test_a_bad_file_changes_nothing(uploads: TestClient, own_warehouse: tuple[An
                                     ) -> None:
     db = own_warehouse[1]
     before = snapshot_token(db), counts(db), db.read_bytes()
-    answer = uploads.post("/data/upload", data={"kind": "police"}, headers=ADMIN,
-                          files={"file": ("notes.csv", b"hello,world\n1,2\n", "text/csv")})
+    answer = upload(uploads, "notes.csv", b"hello,world\n1,2\n")
     assert answer.status_code == 422
     assert "Nothing was loaded, and the warehouse is as it was" in answer.text
     assert "notes.csv" in answer.text
     assert (snapshot_token(db), counts(db), db.read_bytes()) == before
     # Nor does a form without a kind the CLI knows, or a file over the limit.
-    bad_kind = uploads.post("/data/upload", data={"kind": "partner:../../x"}, headers=ADMIN,
+    assert upload(uploads, "a.csv", b"a\n", kind="partner:../../x").status_code == 422
+    no_token = uploads.post("/data/upload", data={"kind": "police"},
                             files={"file": ("a.csv", b"a\n", "text/csv")})
-    assert bad_kind.status_code == 422
+    assert no_token.status_code == 403
     original = data_module.MAX_UPLOAD
     data_module.MAX_UPLOAD = 10
     try:
-        big = uploads.post("/data/upload", data={"kind": "police"}, headers=ADMIN,
-                           files={"file": ("big.csv", b"x" * 70_000, "text/csv")})
-        assert big.status_code == 413
-        over = uploads.post("/data/upload", data={"kind": "police"}, headers=ADMIN,
-                            files={"file": ("big.csv", b"x" * 100, "text/csv")})
-        assert over.status_code == 413
+        assert upload(uploads, "big.csv", b"x" * 70_000).status_code == 413
+        assert upload(uploads, "big.csv", b"x" * 100).status_code == 413
     finally:
         data_module.MAX_UPLOAD = original
     assert (snapshot_token(db), counts(db)) == before[:2]
@@ -211,9 +227,7 @@ def test_an_upload_loads_through_the_ingest_and_quarantines_bad_rows(
     db = own_warehouse[1]
     before = counts(db)
     path, rows = street_file("2024-05", tmp_path)
-    with path.open("rb") as f:
-        answer = uploads.post("/data/upload", data={"kind": "police"}, headers=ADMIN,
-                              files={"file": (path.name, f, "text/csv")})
+    answer = upload(uploads, path.name, path.read_bytes())
     assert answer.status_code == 200, answer.text[-2000:]
     assert "What the upload loaded" in answer.text
     assert "Rows quarantined by this upload" in answer.text
@@ -239,7 +253,7 @@ def test_an_upload_loads_through_the_ingest_and_quarantines_bad_rows(
     for reason in reasons:
         assert str(escape(reason)) in answer.text
     # The page, and the API, read the new snapshot at once.
-    body = uploads.get("/api/data", headers=ADMIN).json()
+    body = uploads.get("/api/data").json()
     assert body["totals"]["rows_quarantined"] == \
         sum(int(n.replace(",", "")) for n in
             column(table(body["quarantine"], "quarantine-reasons"), "rows"))
@@ -268,7 +282,7 @@ def test_data_page_in_chromium(live_server: str, own_warehouse: tuple[Any, Path]
     # An admin loads a file through the form and sees what was quarantined.
     path, _ = street_file("2024-06", tmp_path)
     with LiveServer(own_warehouse[0]) as url, browse(url) as b:
-        b.page.set_extra_http_headers(ADMIN)
+        login(b, "up-admin")
         b.go("/data")
         b.page.select_option("#upload-kind", "police")
         b.page.set_input_files("#upload-file", str(path))

@@ -20,7 +20,6 @@ Restricted partner sources: a report is built for the user who asks, leaving out
 
 from __future__ import annotations
 
-import inspect
 import secrets
 import shutil
 import threading
@@ -29,7 +28,7 @@ import zipfile
 from collections import OrderedDict
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Annotated, Any, Literal
 from urllib.parse import urlencode
@@ -238,15 +237,8 @@ def build_document(con: Any, area: str, period: Period, *, withheld: frozenset[s
     from cspkit.products.report.assessment import build_assessment
     from cspkit.products.report.config import load_local_content
 
-    local = local or load_local_content(None)
-    if "withheld" in inspect.signature(build_assessment).parameters:
-        return build_assessment(con, area, period, local=local, withheld=withheld)
-    if withheld:
-        # A builder that cannot leave sources out: leave out every section that reads partner
-        # sources (the partner data and the vulnerable places) rather than show them.
-        local = replace(local, sections=[s for s in local.sections
-                                         if s not in ("partners", "places")])
-    return build_assessment(con, area, period, local=local)
+    return build_assessment(con, area, period, local=local or load_local_content(None),
+                            withheld=withheld)
 
 
 def _stem(code: str, period: Period) -> str:
