@@ -230,3 +230,18 @@ def test_build_a_report_in_chromium(live_server: str, demo_warehouse_path: Path)
         b.screenshot("reports-390")
         assert b.serious_violations() == []
         assert b.outside == [] and b.problems == []
+
+
+def test_the_form_works_without_script(partner: tuple[TestClient, dict[str, str]],
+                                       partner_build: dict[str, Any]) -> None:
+    client, token = partner
+    answer = client.post("/reports", data={
+        "csrf_token": token["X-CSRF-Token"], "area": BEDFORD, "period": "2023",
+        "scope": "district", "pdf": "true"}, follow_redirects=False)
+    assert answer.status_code == 303
+    assert f"job={partner_build['id']}" in answer.headers["location"]   # the same build
+    page = client.get(answer.headers["location"])
+    assert page.status_code == 200
+    assert 'data-state="done"' in page.text
+    for f in partner_build["files"]:
+        assert f"/api/reports/jobs/{partner_build['id']}/files/{f['name']}" in page.text
