@@ -245,3 +245,47 @@ def test_the_form_works_without_script(partner: tuple[TestClient, dict[str, str]
     assert 'data-state="done"' in page.text
     for f in partner_build["files"]:
         assert f"/api/reports/jobs/{partner_build['id']}/files/{f['name']}" in page.text
+
+
+def test_one_build_at_a_time_one_job_per_key_and_a_cap(tmp_path: Path) -> None:
+    import threading
+
+    from cspkit.measures.periods import parse_period
+    from cspkit.products.web.reports import MAX_PENDING, Busy, ReportJob, ReportJobs
+
+    jobs = ReportJobs(tmp_path / "db.duckdb", tmp_path / "reports")
+    gate, running = threading.Event(), []
+
+    def make(key: tuple[Any, ...]) -> Any:
+        return lambda job_id, folder: ReportJob(
+            id=job_id, key=key, title=str(key), scope="district", area_code="E06000055",
+            area_name="Bedford", period=parse_period("2023"), pdf=False,
+            withheld=frozenset(), folder=folder)
+
+    def run(job: ReportJob) -> None:
+        running.append(job.id)
+        assert gate.wait(10)
+        if job.key == ("k", 1):
+            raise ValueError("no police.uk data for Bedford in 2023")
+
+    try:
+        first = [jobs.submit(("k", i), make(("k", i)), run) for i in range(MAX_PENDING)]
+        assert all(new for _, new in first)
+        again, new = jobs.submit(("k", 0), make(("k", 0)), run)
+        assert again is first[0][0] and not new
+        with pytest.raises(Busy):
+            jobs.submit(("k", "more"), make(("k", "more")), run)
+        time.sleep(0.3)
+        assert len(running) == 1            # one builder: the others wait their turn
+        gate.set()
+        deadline = time.monotonic() + 10
+        while any(j.state in ("queued", "running") for j, _ in first):
+            assert time.monotonic() < deadline
+            time.sleep(0.05)
+        assert [j.state for j, _ in first] == ["done", "failed", *["done"] * (MAX_PENDING - 2)]
+        assert first[1][0].error == "no police.uk data for Bedford in 2023"
+        retry, new = jobs.submit(("k", 1), make(("k", 1)), run)   # a failed build is retried
+        assert new and retry is not first[1][0]
+    finally:
+        gate.set()
+        jobs.close()
