@@ -187,3 +187,20 @@ def test_the_ranking_names_the_issues_from_synthetic_data(demo_warehouse):
     ranking = vulnerable_places(demo_warehouse, "Bedford", calendar_year(2023), level="ward")
     assert {"deliberate_fires", "domestic_abuse"} <= set(ranking.attrs["issues"])
     assert ranking.attrs["synthetic"] == ["deliberate_fires", "domestic_abuse"]
+
+
+def test_withheld_sources_are_left_out_of_the_index(demo_warehouse):
+    """A reader who may not see a restricted source gets the index without its issues, as if
+    that source were not loaded, and is told why."""
+    period = calendar_year(2023)
+    full = vulnerable_places(demo_warehouse, BEDFORD, period)
+    assert "domestic_abuse" in full.attrs["issues"]
+    public = vulnerable_places(demo_warehouse, BEDFORD, period,
+                               withheld=frozenset({"police-markers"}))
+    assert "domestic_abuse" not in public.attrs["issues"]
+    assert not any(c.startswith("domestic_abuse") for c in public.columns)
+    assert "withheld" in public.attrs["skipped"]["domestic_abuse"]
+    assert public.attrs["issues"] == [i for i in full.attrs["issues"] if i != "domestic_abuse"]
+    # The police.uk counts do not change.
+    merged = full.merge(public, on="code", suffixes=("", "_public"))
+    assert (merged["asb_count"] == merged["asb_count_public"]).all()

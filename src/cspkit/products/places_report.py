@@ -44,18 +44,15 @@ LEVEL_WORDS = {"ward": ("ward", "wards"), "lsoa": ("LSOA", "LSOAs")}
 def ranking_blocks(con: duckdb.DuckDBPyConnection, area: str, period: Period, *,
                    level: str = "ward", top: int | None = 10,
                    ranking: pd.DataFrame | None = None,
-                   weights: dict[str, float] | None = None,
                    withheld: frozenset[str] = frozenset()) -> tuple[list[Block], str | None]:
     """The ranking's paragraphs, table (the `top` places, all when None), map and stability
     sentence, and a one-line finding about the first place (None when nothing is ranked).
     `ranking` is the period's `vulnerable_places` table when the caller already has it;
-    `weights` are the index's weights (the shipped ones when None); `withheld`: restricted
-    sources left out (as `vulnerable_places` leaves them out)."""
+    `withheld`: restricted sources left out (as `vulnerable_places` leaves them out)."""
     district = select_area(con, area)
     one, many = LEVEL_WORDS[level]
     if ranking is None:
-        ranking = vulnerable_places(con, district, period, level=level, weights=weights,
-                                    withheld=withheld)
+        ranking = vulnerable_places(con, district, period, level=level, withheld=withheld)
     if ranking.empty:
         return [], None
     shown = ranking if top is None else ranking.head(top)
@@ -112,7 +109,6 @@ def ranking_blocks(con: duckdb.DuckDBPyConnection, area: str, period: Period, *,
         before = calendar_year(period.start.year - 1)
         try:   # the year before ranked; this year's ranking is the one above
             stability = stability_of([vulnerable_places(con, district, before, level=level,
-                                                        weights=weights,
                                                         withheld=withheld),
                                       ranking], [before, period])
         except ValueError:

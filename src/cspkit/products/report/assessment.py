@@ -650,14 +650,12 @@ def places_section(ctx: Context) -> Section:
 def _vulnerable_places(ctx: Context) -> list[Block]:
     """The multi-issue ranking of wards (`products.places_report`): its top ten, a map, and how
     stable it is against the year before."""
-    from cspkit.measures.places import ISSUES as PLACE_ISSUES
     from cspkit.products.places_report import ranking_blocks
 
-    # Issues from withheld sources weigh nothing: the index is scored without them.
-    weights = {i.slug: 0.0 for i in PLACE_ISSUES if i.source and i.source in ctx.withheld}
+    # Issues from withheld sources are left out: the index is scored without them.
     # The ranking is not a test: its headline stays in its section, never a key finding.
     blocks, finding = ranking_blocks(ctx.con, ctx.area.code, ctx.period, level="ward",
-                                     weights=weights or None)
+                                     withheld=ctx.withheld)
     return blocks
 
 

@@ -145,7 +145,7 @@ def resolve(con: duckdb.DuckDBPyConnection, token: Token | None, web: Any,
             except LookupError as exc:
                 raise NotFound(str(exc)) from exc
             area = area_from_wards(con, req.name or names, list(wards), district=district)
-            return area, {"rule": f"the LSOAs of the wards {names}"}
+            return area, {"rule": f"an area made of the LSOAs of the wards {names}"}
 
         return web.cached(token, ("custom-wards", wards, req.name, req.area), from_wards)
     assert req.geometry is not None

@@ -21,7 +21,7 @@ from typing import Any
 import duckdb
 import pandas as pd
 from fastapi import APIRouter, Query, Request
-from fastapi.responses import HTMLResponse, Response
+from fastapi.responses import HTMLResponse, JSONResponse, Response
 from markupsafe import Markup
 from pydantic import BaseModel
 
@@ -483,6 +483,7 @@ class View:
     issue: Issue
     withheld: str
     explored: Explored
+    data: dict[str, Any]          # explored.as_json(), made once per snapshot
 
 
 def _view(request: Request, con: duckdb.DuckDBPyConnection, token: Token | None,
@@ -497,9 +498,13 @@ def _view(request: Request, con: duckdb.DuckDBPyConnection, token: Token | None,
                                   area=where.district.code, select="__CODE__") + "#selected"}
     key = ("explorer", where.district.code, period_text, chosen.key, level.value,
            select.upper() if select else None)
-    explored = state(request).cached(token, key, lambda: explore(
-        con, where, chosen, level.value, select.upper() if select else None, links))
-    return View(where, issues, chosen, withheld, explored)
+    def compute() -> tuple[Explored, dict[str, Any]]:
+        done = explore(con, where, chosen, level.value, select.upper() if select else None,
+                       links)
+        return done, done.as_json()
+
+    explored, data = state(request).cached(token, key, compute)
+    return View(where, issues, chosen, withheld, explored, data)
 
 
 def _link_text(issue: Issue, period: str, level: str, **extra: str) -> str:
@@ -518,7 +523,7 @@ def api_issues(request: Request, area: str | None = AreaQuery,
     each police.uk category of an issue of several, and each partner category the user may
     see (restricted partner sources only for a role allowed them; `withheld` says so)."""
     con, token = warehouse
-    where = scope(con, area, None) if area is None else _district_only(con, area)
+    where = scope(con, None, None).district if area is None else _district_only(con, area)
     issues, withheld = _issues(request, con, token, where)
     return {"area": {"code": where.code, "name": where.name},
             "issues": [i.as_json() for i in issues], "withheld": withheld}
@@ -551,10 +556,10 @@ def api_explorer(request: Request, area: str | None = AreaQuery, issue: str | No
                  period: str | None = PeriodQuery, level: Level = LevelQuery,
                  select: str | None = SelectQuery,
                  warehouse: tuple[duckdb.DuckDBPyConnection, Token | None] = Warehouse
-                 ) -> dict[str, Any]:
+                 ) -> JSONResponse:
     con, token = warehouse
     view = _view(request, con, token, area, issue, period, level, select)
-    return {**view.explored.as_json(), "withheld": view.withheld}
+    return JSONResponse({**view.data, "withheld": view.withheld})
 
 
 @router.get("/api/explorer/table.csv", tags=["explorer"],
@@ -586,7 +591,7 @@ def explorer_page(request: Request, area: str | None = AreaQuery,
                   ) -> HTMLResponse:
     con, token = warehouse
     view = _view(request, con, token, area, issue, period, level, select)
-    data = {**view.explored.as_json(), "withheld": view.withheld}
+    data = {**view.data, "withheld": view.withheld}
     period_text = _period_text(view.where.period)
     csv_query = _link_text(view.issue, period_text, level.value,
                            area=view.where.district.code).split("?", 1)[1]

@@ -32,6 +32,17 @@
   }
 
   area.addEventListener("change", refresh);
+  // The selected area outlined on the map, and marked as the current one for assistive tech.
+  var chosenArea = document.querySelector(".explorer-selected[data-code]");
+  if (chosenArea) {
+    document.querySelectorAll("svg.map path[data-code]").forEach(function (path) {
+      if (path.getAttribute("data-code") !== chosenArea.getAttribute("data-code")) return;
+      path.classList.add("selected");
+      if (path.parentNode && path.parentNode.tagName.toLowerCase() === "a") {
+        path.parentNode.setAttribute("aria-current", "true");
+      }
+    });
+  }
   if (location.hash === "#selected") {
     var heading = document.getElementById("selected");
     if (heading) heading.focus();
