@@ -23,10 +23,9 @@ from cspkit.store import open_reader
 from cspkit.store.ingest_log import restricted_sources
 from tests.products.report.browser import needs_chromium
 from tests.products.web.browser import PHONE, browse
-from tests.products.web.users import as_users, role
+from tests.products.web.users import csrf, ensure_user, login
 
 BEDFORD = "E06000055"
-PARTNER = role("partner")
 
 
 def wait_for(client: TestClient, job_id: str, headers: dict[str, str] | None = None,
@@ -46,28 +45,41 @@ def wait_for(client: TestClient, job_id: str, headers: dict[str, str] | None = N
 
 
 @pytest.fixture(scope="module")
-def users_client(demo_warehouse_path: Path, tmp_path_factory: pytest.TempPathFactory
-                 ) -> Iterator[TestClient]:
-    """A dashboard whose requests name their user (tests/products/web/users.py), with its own
-    data folder."""
+def own_app(demo_warehouse_path: Path, tmp_path_factory: pytest.TempPathFactory) -> Any:
+    """A dashboard with its own data folder (its own report jobs) and a partner account."""
     app = create_app(demo_warehouse_path, data_dir=tmp_path_factory.mktemp("web-reports"))
-    with TestClient(as_users(app)) as client:  # type: ignore[arg-type]
-        yield client
+    ensure_user(app, "test-partner", "partner")
+    return app
 
 
 @pytest.fixture(scope="module")
-def partner_build(users_client: TestClient) -> dict[str, Any]:
-    """Bedford 2023 with its PDF, built for a partner (who may see restricted sources)."""
-    started = users_client.post("/api/reports", json={"area": BEDFORD, "period": "2023"},
-                                headers=PARTNER)
+def partner(own_app: Any) -> Iterator[tuple[TestClient, dict[str, str]]]:
+    """A client signed in as a partner (who may see restricted sources), and the header its
+    unsafe requests carry."""
+    with TestClient(own_app) as client:
+        yield client, {"X-CSRF-Token": login(client, "test-partner")}
+
+
+@pytest.fixture(scope="module")
+def public(own_app: Any) -> Iterator[tuple[TestClient, dict[str, str]]]:
+    with TestClient(own_app) as client:
+        yield client, {"X-CSRF-Token": csrf(client)}
+
+
+@pytest.fixture(scope="module")
+def partner_build(partner: tuple[TestClient, dict[str, str]]) -> dict[str, Any]:
+    """Bedford 2023 with its PDF, built for a partner."""
+    client, token = partner
+    started = client.post("/api/reports", json={"area": BEDFORD, "period": "2023"},
+                          headers=token)
     assert started.status_code == 202, started.text
     body = started.json()
     assert body["state"] in ("queued", "running") and body["total"] == 2
-    again = users_client.post("/api/reports", json={"area": BEDFORD, "period": "2023"},
-                              headers=PARTNER)
+    again = client.post("/api/reports", json={"area": BEDFORD, "period": "2023"},
+                        headers=token)
     assert again.status_code == 200 and again.json()["id"] == body["id"], \
         "the same report asked for twice is one job"
-    return wait_for(users_client, body["id"], PARTNER)
+    return wait_for(client, body["id"])
 
 
 @pytest.fixture(scope="module")
@@ -89,9 +101,10 @@ def without_svg(html: str) -> str:
     return re.sub(r"<svg\b.*?</svg>", "<svg/>", html, flags=re.S)
 
 
-def test_report_job_writes_what_cspkit_assess_writes(users_client: TestClient,
-                                                     partner_build: dict[str, Any],
-                                                     cli_document: Path) -> None:
+def test_report_job_writes_what_cspkit_assess_writes(
+        partner: tuple[TestClient, dict[str, str]], partner_build: dict[str, Any],
+        cli_document: Path) -> None:
+    client = partner[0]
     job = partner_build
     assert job["state"] == "done", job
     assert job["done"] == job["total"] == 2
@@ -101,24 +114,24 @@ def test_report_job_writes_what_cspkit_assess_writes(users_client: TestClient,
     assert set(names) == {f"{stem}.html", f"{stem}.pdf", f"{stem}-tables.zip",
                           f"{stem}-tables.xlsx"}
     base = f"/api/reports/jobs/{job['id']}/files/"
-    html = users_client.get(base + f"{stem}.html", headers=PARTNER)
+    html = client.get(base + f"{stem}.html")
     assert html.status_code == 200 and html.headers["content-type"].startswith("text/html")
     cli_html = (cli_document / f"{stem}.html").read_text(encoding="utf-8")
     assert tables_of(html.text) == tables_of(cli_html)
     # And the words around them (charts aside: their SVG ids are numbered per run).
     assert without_svg(html.text) == without_svg(cli_html)
 
-    pdf = users_client.get(base + f"{stem}.pdf", headers=PARTNER)
+    pdf = client.get(base + f"{stem}.pdf")
     assert pdf.status_code == 200 and pdf.content.startswith(b"%PDF")
     assert "attachment" in pdf.headers["content-disposition"]
-    xlsx = users_client.get(base + f"{stem}-tables.xlsx", headers=PARTNER)
+    xlsx = client.get(base + f"{stem}-tables.xlsx")
     assert xlsx.status_code == 200 and xlsx.content[:2] == b"PK"
     import openpyxl
 
     sheets = openpyxl.load_workbook(io.BytesIO(xlsx.content), read_only=True).sheetnames
     assert sheets == openpyxl.load_workbook(cli_document / "tables.xlsx",
                                             read_only=True).sheetnames
-    tables = users_client.get(base + f"{stem}-tables.zip", headers=PARTNER)
+    tables = client.get(base + f"{stem}-tables.zip")
     with zipfile.ZipFile(io.BytesIO(tables.content)) as archive:
         members = set(archive.namelist())
         cli_csvs = {p.name for p in cli_document.glob("*.csv")}
@@ -127,35 +140,39 @@ def test_report_job_writes_what_cspkit_assess_writes(users_client: TestClient,
             assert archive.read(name) == (cli_document / name).read_bytes(), name
 
 
-def test_only_the_jobs_own_files_are_served(users_client: TestClient,
+def test_only_the_jobs_own_files_are_served(partner: tuple[TestClient, dict[str, str]],
                                             partner_build: dict[str, Any]) -> None:
+    client = partner[0]
     base = f"/api/reports/jobs/{partner_build['id']}/files/"
     for name in ("unknown.html", "tables.xlsx", "..%2F..%2Fetc%2Fpasswd", "%2Fetc%2Fpasswd",
                  "../reports.py", "data-dictionary.csv"):
-        assert users_client.get(base + name, headers=PARTNER).status_code == 404, name
-    assert users_client.get("/api/reports/jobs/nosuchjob0000").status_code == 404
-    assert users_client.get("/api/reports/jobs/bad!id").status_code in (404, 422)
+        assert client.get(base + name).status_code == 404, name
+    assert client.get("/api/reports/jobs/nosuchjob0000").status_code == 404
+    assert client.get("/api/reports/jobs/bad!id").status_code in (404, 422)
 
 
 def test_a_job_with_restricted_sources_is_not_shown_to_the_public(
-        users_client: TestClient, partner_build: dict[str, Any]) -> None:
+        partner: tuple[TestClient, dict[str, str]], public: tuple[TestClient, dict[str, str]],
+        partner_build: dict[str, Any]) -> None:
     job_id = partner_build["id"]
-    assert users_client.get(f"/api/reports/jobs/{job_id}").status_code == 404
+    client = public[0]
+    assert client.get(f"/api/reports/jobs/{job_id}").status_code == 404
     name = partner_build["files"][0]["name"]
-    assert users_client.get(f"/api/reports/jobs/{job_id}/files/{name}").status_code == 404
-    assert all(j["id"] != job_id for j in users_client.get("/api/reports/jobs").json())
-    assert any(j["id"] == job_id for j in
-               users_client.get("/api/reports/jobs", headers=PARTNER).json())
+    assert client.get(f"/api/reports/jobs/{job_id}/files/{name}").status_code == 404
+    assert all(j["id"] != job_id for j in client.get("/api/reports/jobs").json())
+    assert any(j["id"] == job_id for j in partner[0].get("/api/reports/jobs").json())
 
 
-def test_bad_requests_are_refused(users_client: TestClient) -> None:
-    post = users_client.post
-    assert post("/api/reports", json={"area": "Nowhere Town", "period": "2023"}
-                ).status_code == 404
+def test_bad_requests_are_refused(public: tuple[TestClient, dict[str, str]]) -> None:
+    client, token = public
+    assert client.post("/api/reports", json={"area": BEDFORD, "period": "2023"}
+                       ).status_code == 403          # no CSRF token
+    assert client.post("/api/reports", json={"area": "Nowhere Town", "period": "2023"},
+                       headers=token).status_code == 404
     for body in ({"area": BEDFORD, "period": "20x3"}, {"area": BEDFORD, "extra": 1},
                  {"area": "<script>", "period": "2023"}, {"period": "2023"},
                  {"area": BEDFORD, "scope": "country"}, {"area": "E12000006"}):
-        answer = post("/api/reports", json=body)
+        answer = client.post("/api/reports", json=body, headers=token)
         assert answer.status_code == 422, (body, answer.text)
 
 
@@ -213,3 +230,62 @@ def test_build_a_report_in_chromium(live_server: str, demo_warehouse_path: Path)
         b.screenshot("reports-390")
         assert b.serious_violations() == []
         assert b.outside == [] and b.problems == []
+
+
+def test_the_form_works_without_script(partner: tuple[TestClient, dict[str, str]],
+                                       partner_build: dict[str, Any]) -> None:
+    client, token = partner
+    answer = client.post("/reports", data={
+        "csrf_token": token["X-CSRF-Token"], "area": BEDFORD, "period": "2023",
+        "scope": "district", "pdf": "true"}, follow_redirects=False)
+    assert answer.status_code == 303
+    assert f"job={partner_build['id']}" in answer.headers["location"]   # the same build
+    page = client.get(answer.headers["location"])
+    assert page.status_code == 200
+    assert 'data-state="done"' in page.text
+    for f in partner_build["files"]:
+        assert f"/api/reports/jobs/{partner_build['id']}/files/{f['name']}" in page.text
+
+
+def test_one_build_at_a_time_one_job_per_key_and_a_cap(tmp_path: Path) -> None:
+    import threading
+
+    from cspkit.measures.periods import parse_period
+    from cspkit.products.web.reports import MAX_PENDING, Busy, ReportJob, ReportJobs
+
+    jobs = ReportJobs(tmp_path / "db.duckdb", tmp_path / "reports")
+    gate, running = threading.Event(), []
+
+    def make(key: tuple[Any, ...]) -> Any:
+        return lambda job_id, folder: ReportJob(
+            id=job_id, key=key, title=str(key), scope="district", area_code="E06000055",
+            area_name="Bedford", period=parse_period("2023"), pdf=False,
+            withheld=frozenset(), folder=folder)
+
+    def run(job: ReportJob) -> None:
+        running.append(job.id)
+        assert gate.wait(10)
+        if job.key == ("k", 1):
+            raise ValueError("no police.uk data for Bedford in 2023")
+
+    try:
+        first = [jobs.submit(("k", i), make(("k", i)), run) for i in range(MAX_PENDING)]
+        assert all(new for _, new in first)
+        again, new = jobs.submit(("k", 0), make(("k", 0)), run)
+        assert again is first[0][0] and not new
+        with pytest.raises(Busy):
+            jobs.submit(("k", "more"), make(("k", "more")), run)
+        time.sleep(0.3)
+        assert len(running) == 1            # one builder: the others wait their turn
+        gate.set()
+        deadline = time.monotonic() + 10
+        while any(j.state in ("queued", "running") for j, _ in first):
+            assert time.monotonic() < deadline
+            time.sleep(0.05)
+        assert [j.state for j, _ in first] == ["done", "failed", *["done"] * (MAX_PENDING - 2)]
+        assert first[1][0].error == "no police.uk data for Bedford in 2023"
+        retry, new = jobs.submit(("k", 1), make(("k", 1)), run)   # a failed build is retried
+        assert new and retry is not first[1][0]
+    finally:
+        gate.set()
+        jobs.close()

@@ -12,7 +12,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Iterator, MutableMapping
+from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 from urllib.parse import urlencode
@@ -20,7 +20,6 @@ from urllib.parse import urlencode
 import pytest
 from fastapi.testclient import TestClient
 
-from cspkit.products.web import auth
 from cspkit.products.web.accounts import AccountError, add_user, set_password, set_role
 
 PASSWORD = "test password, long enough"
@@ -85,31 +84,3 @@ def signed_in(web_app: Any, name: str, password: str = PASSWORD) -> Iterator[Tes
         login(client, name, password)
         yield client
 
-
-# --- TEST ONLY (interim, from the reports branch): a user named by a request header. ---
-Scope = MutableMapping[str, Any]
-ASGI = Callable[[Scope, Callable[[], Awaitable[Any]], Callable[[Any], Awaitable[None]]],
-                Awaitable[None]]
-HEADER = b"x-test-role"
-
-
-def role(name: str) -> dict[str, str]:
-    """Headers for a request made by a user of role `name`."""
-    return {HEADER.decode(): name}
-
-
-class as_users:  # noqa: N801 - used like a function
-    def __init__(self, app: Any) -> None:
-        self.app = app
-
-    @property
-    def state(self) -> Any:   # the dashboard's own state (WebState under .web)
-        return self.app.state
-
-    async def __call__(self, scope: Scope, receive: Any, send: Any) -> None:
-        if scope["type"] == "http":
-            chosen = dict(scope.get("headers") or []).get(HEADER)
-            if chosen:
-                name = chosen.decode()
-                scope.setdefault("state", {})["user"] = auth.User(f"test-{name}", name)
-        await self.app(scope, receive, send)

@@ -106,7 +106,8 @@ def loaded(con: duckdb.DuckDBPyConnection, *, restricted: bool, raw: bool,
         entry["files"] += 1
         for column in ("rows_in", "rows_loaded", "rows_quarantined"):
             entry[column] += int(i[column])
-        entry["last_loaded"] = max(entry["last_loaded"], str(i["loaded_at"] or ""))
+        entry["last_loaded"] = max(entry["last_loaded"],
+                                   str(i["loaded_at"] or "").replace("T", " "))
     blocks.append(Table("data-kinds", "Files loaded by kind", _int_frame(
         sorted(by_kind.values(), key=lambda e: e["kind"]),
         ["kind", "files", "rows_in", "rows_loaded", "rows_quarantined", "last_loaded"]),
@@ -177,12 +178,16 @@ def quarantine_blocks(con: duckdb.DuckDBPyConnection, *, restricted: bool, raw: 
     blocks.append(Table("quarantine-rows", title, _int_frame(
         [{"ingest": r.ingest_id, "file": shown_file(r.file),
           "line": None if r.line_no is None else str(r.line_no), "column": r.column_name or "",
-          "reason": r.reason, "raw": (r.raw or "")[:300]} for r in rows], columns),
+          "reason": r.reason, "raw": _short(r.raw or "")} for r in rows], columns),
         source="cspkit quarantine",
         headers={"ingest": "Ingest", "file": "File", "line": "Line", "column": "Column",
                  "reason": "Reason", "raw": "Row as read"},
         notes=[] if raw else ["The rows' own text is shown to administrators only."]))
     return blocks
+
+
+def _short(text: str, size: int = 160) -> str:
+    return text if len(text) <= size else text[:size] + "…"
 
 
 def _published(blocks: list[Paragraph | Table]) -> list[dict[str, Any]]:
@@ -218,8 +223,10 @@ def _data(request: Request, limit: int, offset: int) -> DataResponse:
         found = web.cached(token, ("data", restricted, admin, limit, offset),
                            lambda: loaded(con, restricted=restricted, raw=admin, limit=limit,
                                           offset=offset))
-    return DataResponse(totals=found.totals, blocks=_published(found.blocks),
-                        quarantine=_published(found.quarantine_blocks),
+    # One document, so the tables are numbered through and audited together.
+    published = _published([*found.blocks, *found.quarantine_blocks])
+    return DataResponse(totals=found.totals, blocks=published[:len(found.blocks)],
+                        quarantine=published[len(found.blocks):],
                         missing_months=found.missing_months,
                         withheld_files=found.withheld_files, may_upload=admin)
 
@@ -252,13 +259,15 @@ def upload_kinds() -> dict[str, str]:
 @router.get("/data", response_class=HTMLResponse, include_in_schema=False)
 def data_page(request: Request, limit: Limit = QUARANTINE_PAGE, offset: Offset = 0,
               ) -> HTMLResponse:
-    return _render(request, _data(request, limit, offset))
+    return _render(request, _data(request, limit, offset), limit=limit, offset=offset)
 
 
 def _render(request: Request, data: DataResponse, *, status: int = 200,
-            result: dict[str, Any] | None = None) -> HTMLResponse:
+            result: dict[str, Any] | None = None, limit: int = QUARANTINE_PAGE,
+            offset: int = 0) -> HTMLResponse:
     return page(request, "data.html.j2", title="Data", active="data", status=status, data=data,
-                kinds=upload_kinds(), max_mb=MAX_UPLOAD // (1024 * 1024), result=result)
+                kinds=upload_kinds(), max_mb=MAX_UPLOAD // (1024 * 1024), result=result,
+                limit=limit, offset=offset)
 
 
 # --------------------------------------------------------------------------- the upload

@@ -20,7 +20,6 @@ Restricted partner sources: a report is built for the user who asks, leaving out
 
 from __future__ import annotations
 
-import inspect
 import secrets
 import shutil
 import threading
@@ -29,7 +28,7 @@ import zipfile
 from collections import OrderedDict
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Annotated, Any, Literal
 from urllib.parse import urlencode
@@ -50,6 +49,7 @@ router = APIRouter()
 
 JOB_ID_PATTERN = r"^[A-Za-z0-9_-]{8,40}$"
 KEEP_JOBS = 40
+MAX_PENDING = 4      # builds queued or running at once; more are refused (429) until one ends
 Scope = Literal["district", "force", "county"]
 SCOPE_WORDS = {"district": "this district only",
                "force": "every district of its police force area",
@@ -145,6 +145,10 @@ class ReportJob:
         return withheld <= self.withheld
 
 
+class Busy(CspkitError):
+    """Too many builds waiting: HTTP 429."""
+
+
 class ReportJobs:
     """The report jobs of one app: one builder thread, jobs by id, one job per key."""
 
@@ -173,6 +177,10 @@ class ReportJobs:
             known = self._jobs.get(self._by_key.get(key, ""))
             if known is not None and known.state != "failed":
                 return known, False
+            pending = sum(j.state in ("queued", "running") for j in self._jobs.values())
+            if pending >= MAX_PENDING:
+                raise Busy(f"{pending} reports are being built already; try again when one "
+                           "has finished")
             job_id = secrets.token_urlsafe(12)
             job = make(job_id, self.root / job_id)
             self._jobs[job_id] = job
@@ -238,15 +246,8 @@ def build_document(con: Any, area: str, period: Period, *, withheld: frozenset[s
     from cspkit.products.report.assessment import build_assessment
     from cspkit.products.report.config import load_local_content
 
-    local = local or load_local_content(None)
-    if "withheld" in inspect.signature(build_assessment).parameters:
-        return build_assessment(con, area, period, local=local, withheld=withheld)
-    if withheld:
-        # A builder that cannot leave sources out: leave out every section that reads partner
-        # sources (the partner data and the vulnerable places) rather than show them.
-        local = replace(local, sections=[s for s in local.sections
-                                         if s not in ("partners", "places")])
-    return build_assessment(con, area, period, local=local)
+    return build_assessment(con, area, period, local=local or load_local_content(None),
+                            withheld=withheld)
 
 
 def _stem(code: str, period: Period) -> str:
@@ -420,10 +421,14 @@ JobId = Annotated[str, PathParam(pattern=JOB_ID_PATTERN, description="The job's 
              responses={200: {"model": JobStatus, "description": "The same report is already "
                               "being built, or was built from the same data: that job"},
                         404: {"description": "Unknown district"},
-                        422: {"description": "Bad parameters"}})
+                        422: {"description": "Bad parameters"},
+                        429: {"description": "Too many reports being built already"}})
 def start_report_api(request: Request, body: ReportRequest) -> Response:
     """Start building the assessment (or find the job already building or built)."""
-    job, new = start_report(request, body)
+    try:
+        job, new = start_report(request, body)
+    except Busy as exc:
+        return JSONResponse({"detail": str(exc)}, status_code=429, headers={"Retry-After": "30"})
     return JSONResponse(job.status().model_dump(), status_code=202 if new else 200)
 
 
@@ -492,9 +497,13 @@ def reports_page(request: Request,
 def reports_form(request: Request, area: Annotated[str, Form(pattern=AREA_PATTERN)],
                  period: Annotated[str, Form(pattern=PERIOD_PATTERN)],
                  scope_: Annotated[Scope, Form(alias="scope")] = "district",
-                 pdf: Annotated[bool, Form()] = False) -> RedirectResponse:
+                 pdf: Annotated[bool, Form()] = False) -> Response:
     """The page's form without script: start the job and show it."""
-    job, _ = start_report(request, ReportRequest(area=area, period=period, scope=scope_,
-                                                 pdf=pdf))
+    try:
+        job, _ = start_report(request, ReportRequest(area=area, period=period, scope=scope_,
+                                                     pdf=pdf))
+    except Busy as exc:
+        return page(request, "error.html.j2", title="Reports", active="reports", status=429,
+                    message=str(exc))
     query = urlencode({"area": area, "period": period, "job": job.id})
     return RedirectResponse(f"/reports?{query}", status_code=303)
