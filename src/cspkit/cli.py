@@ -1090,7 +1090,7 @@ def users_add_cmd(
 
         printf '%s\\n' "$PASSWORD" | cspkit users add bob --role admin --password-stdin
     """
-    from cspkit.products.web.accounts import add_user
+    from cspkit.store.accounts import add_user
 
     user = add_user(_accounts_dir(db, data_dir), name, _read_password(password_stdin),
                     role.value)
@@ -1107,7 +1107,7 @@ def users_list_cmd(db: DbOption = None, data_dir: DataDirOption = None,
 
         cspkit users list --db cspkit.duckdb
     """
-    from cspkit.products.web.accounts import list_users
+    from cspkit.store.accounts import list_users
 
     users = list_users(_accounts_dir(db, data_dir))
     if format is OutputFormat.json:
@@ -1130,7 +1130,7 @@ def users_remove_cmd(
 
         cspkit users remove alice --db cspkit.duckdb
     """
-    from cspkit.products.web.accounts import remove_user
+    from cspkit.store.accounts import remove_user
 
     remove_user(_accounts_dir(db, data_dir), name)
     out.print(f"removed {name}")
@@ -1148,7 +1148,7 @@ def users_password_cmd(
 
         cspkit users password alice --db cspkit.duckdb
     """
-    from cspkit.products.web.accounts import set_password
+    from cspkit.store.accounts import set_password
 
     set_password(_accounts_dir(db, data_dir), name, _read_password(password_stdin))
     out.print(f"password of {name} changed")

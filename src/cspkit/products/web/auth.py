@@ -3,19 +3,11 @@ see restricted partner sources. (Accounts, sessions and CSRF: see accounts.py.)"
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import duckdb
 from fastapi import Request
 
+from cspkit.store.accounts import User
 from cspkit.store.ingest_log import restricted_sources
-
-
-@dataclass(frozen=True)
-class User:
-    name: str
-    role: str            # viewer | partner | admin
-
 
 # Roles allowed to see restricted partner sources (record-level health and police markers,
 # aggregated), and roles allowed to load data.
