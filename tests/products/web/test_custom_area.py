@@ -19,6 +19,7 @@ from tests.products.web.test_places import (
     events_by_category,
     tables,
 )
+from tests.products.web.users import csrf
 
 BEDFORD = "E06000055"
 WARDS = ["E05014501", "E05014502"]      # Greyfriars, Harpur
@@ -32,7 +33,7 @@ def _lsoas_of(con: Any, wards: list[str]) -> list[str]:
 
 
 def _post(client: TestClient, body: dict[str, Any]) -> Any:
-    return client.post("/api/custom-area", json=body)
+    return client.post("/api/custom-area", json=body, headers={"X-CSRF-Token": csrf(client)})
 
 
 def test_two_wards_are_the_sum_of_their_lsoas_and_equal_the_list(client: TestClient,
@@ -114,11 +115,13 @@ def test_bad_requests_are_422s_in_words(client: TestClient) -> None:
     for raw, words in [(b"{not json", "not valid JSON"), (b"", "empty"),
                        (b"[1, 2]", "not usable")]:
         response = client.post("/api/custom-area", content=raw,
-                               headers={"content-type": "application/json"})
+                               headers={"content-type": "application/json",
+                                        "X-CSRF-Token": csrf(client)})
         assert response.status_code == 422 and words in response.json()["detail"], raw
     huge = {"geometry": {"type": "Polygon", "coordinates": [[[0.1, 52.1]] * 200_000]}}
     response = client.post("/api/custom-area", content=json.dumps(huge).encode(),
-                           headers={"content-type": "application/json"})
+                           headers={"content-type": "application/json",
+                                        "X-CSRF-Token": csrf(client)})
     assert response.status_code == 422 and "larger than 2 MB" in response.json()["detail"]
 
 
