@@ -211,10 +211,10 @@ def test_the_api_is_in_the_openapi_document(client: TestClient) -> None:
     assert "/api/districts" in spec["paths"]
 
 
-def test_cached_requests_are_fast(bedford: dict[str, Any]) -> None:
-    print(f"\n/api/overview Bedford 2023: cold {TIMINGS['cold']:.2f} s, "
-          f"cached {1000 * TIMINGS['cached']:.1f} ms")
-    assert TIMINGS["cached"] < 0.5 < TIMINGS["cold"]
+def test_a_repeat_is_the_same_answer(client: TestClient, bedford: dict[str, Any]) -> None:
+    # Served from the cache (speed is measured in benchmarks/bench_web.py, never asserted).
+    again, _ = _get(client, area=BEDFORD, period="2023")
+    assert again == bedford
 
 
 @needs_chromium
