@@ -97,7 +97,8 @@ def _check(b: Browse, name: str, path: str, phone: bool) -> list[str]:
             found.append(f"Tab never reaches {target}")
         elif not (style["outline"] or style["shadow"]):
             found.append(f"no visible focus on {target}")
-    b.page.evaluate("window.scrollTo(0, 0)")
+    b.page.evaluate("document.activeElement && document.activeElement.blur(); "
+                    "window.scrollTo(0, 0)")
     b.screenshot(f"tour-{'phone' if phone else 'desktop'}-{name}")
     return [f"{name}: {line}" for line in found]
 
