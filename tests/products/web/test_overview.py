@@ -16,12 +16,11 @@ from fastapi.testclient import TestClient
 from cspkit.measures.periods import parse_period
 from cspkit.products.report.assessment import build_assessment
 from cspkit.products.report.document import Document, Section, Table
-from cspkit.products.web import overview
-from cspkit.products.web.auth import User
 from cspkit.products.web.blocks import section_json, table_json
 from cspkit.store.ingest_log import restricted_sources
 from tests.products.report.browser import needs_chromium
 from tests.products.web.browser import PHONE, browse
+from tests.products.web.users import signed_in
 
 BEDFORD = "E06000055"
 LUTON = "E06000032"
@@ -171,10 +170,10 @@ def test_restricted_sources_are_withheld_from_the_public(client: TestClient,
     assert "restricted partner sources are withheld for this viewer" in html
 
 
-def test_a_partner_sees_the_restricted_sources(client: TestClient,
-                                               monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(overview, "current_user", lambda request: User("officer", "partner"))
-    data, _ = _get(client, area=BEDFORD, period="2023")
+def test_a_partner_sees_the_restricted_sources(web_app: Any,
+                                               web_users: dict[str, str]) -> None:
+    with signed_in(web_app, web_users["partner"]) as partner:
+        data, _ = _get(partner, area=BEDFORD, period="2023")
     assert data["withheld"] is None
     assert {"istv", "police-markers"} <= {p["source"] for p in data["coverage"]["partners"]}
     assert not any("withheld" in p for p in _paragraphs(data["key_findings"]))
