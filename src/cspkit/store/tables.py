@@ -108,7 +108,7 @@ class Warehouse:
         """The tables of a `cspkit export parquet` folder, read by an in-memory DuckDB."""
         root = _export_folder(folder)
         backend = ibis.duckdb.connect()
-        return cls(backend, "duckdb", str(root), views=_register(backend, root))
+        return cls(backend, "duckdb", f"parquet:{root}", views=_register(backend, root))
 
     @classmethod
     def spark(cls, folder: str | os.PathLike[str] | None = None, session: Any = None, *,
@@ -132,7 +132,7 @@ class Warehouse:
             return cls(backend, "spark", f"spark:{database}", views=views)
         text = str(folder)
         root = text if "://" in text else str(_export_folder(text))
-        return cls(backend, "spark", root, views=_register(backend, root))
+        return cls(backend, "spark", f"spark:{root}", views=_register(backend, root))
 
     @property
     def con(self) -> duckdb.DuckDBPyConnection:
@@ -284,6 +284,7 @@ def local_spark(app: str = "cspkit", cores: int | str = "*", memory: str = "1g")
                .config("spark.ui.enabled", "false")
                .config("spark.sql.shuffle.partitions", "4")
                .config("spark.driver.memory", memory)
+               .config("spark.ui.showConsoleProgress", "false")
                .config("spark.sql.session.timeZone", "UTC"))
     session = builder.getOrCreate()
     session.sparkContext.setLogLevel("ERROR")
@@ -304,7 +305,7 @@ def _register(backend: ibis.BaseBackend, root: str | Path) -> dict[str, str]:
     views: dict[str, str] = {}
     for name in PARQUET_TABLES:
         file = f"{str(root).rstrip('/')}/{EXPORTED_AS.get(name, name)}.parquet"
-        if isinstance(root, Path) and not Path(file).is_file():
+        if "://" not in file and not Path(file).is_file():
             continue
         view = f"cspkit_{tag}_{name}"
         backend.read_parquet(file, table_name=view)
