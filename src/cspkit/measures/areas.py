@@ -146,18 +146,23 @@ def select_area(con: WarehouseLike, query: str | AreaSelection) -> AreaSelection
         return query
 
     def resolve() -> AreaSelection:
+        if isinstance(con, Warehouse) and not con.has_con:   # a Parquet export, or Spark
+            found = con.find_area(query, LEVEL_COLUMN)
+            if found is None:
+                raise AreaNotFound(f"no area called {query!r} in {con.location}")
+            return AreaSelection(*found)
         area = resolve_area(duckdb_con(con), query, levels=list(LEVEL_COLUMN))
         return AreaSelection(area.code, area.name, area.level)
 
     return memoised(con, ("area", query), resolve)
 
 
-def custom_area(con: duckdb.DuckDBPyConnection, name: str, lsoas: list[str]) -> AreaSelection:
+def custom_area(con: WarehouseLike, name: str, lsoas: list[str]) -> AreaSelection:
     """A bespoke area from LSOA codes; every code must be one the warehouse holds."""
     codes = tuple(sorted({c.strip().upper() for c in lsoas if c.strip()}))
     if not codes:
         raise AreaNotFound(f"custom area '{name}' has no LSOA codes")
-    known = {r[0] for r in con.execute(
+    known = {r[0] for r in duckdb_con(con).execute(
         f"SELECT DISTINCT lsoa_code FROM lsoa_geography WHERE lsoa_code IN "
         f"({', '.join('?' for _ in codes)})", list(codes)).fetchall()}
     unknown = [c for c in codes if c not in known]

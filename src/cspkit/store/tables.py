@@ -230,6 +230,24 @@ class Warehouse:
             chosen = chosen.filter(chosen.force.isin(sorted(set(forces))))
         return chosen.select("force", "month").distinct()
 
+    def find_area(self, query: str, levels: Iterable[str]) -> tuple[str, str, str] | None:
+        """(code, name, level) of the area whose code, else whose name (case-insensitively),
+        is `query`, among `levels` (a district before a ward of the same name); None if none.
+        The DuckDB warehouse's `store.areas.resolve_area` also suggests names and follows
+        former districts."""
+        order = ["lad", "county", "force", "region", "country", "ward", "lsoa"]
+        areas = self.table("areas")
+        areas = areas.filter(areas.level.isin(list(levels)))
+        text = query.strip()
+        for condition in (areas.code.upper() == text.upper(),
+                          areas.name.lower() == text.lower()):
+            rows = self.rows(areas.filter(condition).select("code", "name", "level"))
+            if rows:
+                code, name, level = min(rows, key=lambda r: order.index(r[2])
+                                        if r[2] in order else 99)
+                return str(code), str(name or code), str(level)
+        return None
+
     def ingest_state(self) -> tuple[Any, ...]:
         """What changes whenever something is ingested: (last ingest id, ingests)."""
         ingests = self.table("ingests")
