@@ -114,6 +114,7 @@ import sys, time, duckdb
 glob, db, mode = sys.argv[1:4]
 con = duckdb.connect(db)
 con.execute("SET preserve_insertion_order = false")
+con.execute("SET enable_progress_bar = false")
 read = (f"read_csv('{glob}', header = true, delim = ',', quote = '\\"', escape = '\\"', "
         "all_varchar = true)")
 start = time.perf_counter()
@@ -138,7 +139,7 @@ def bare(args: argparse.Namespace, work: Path) -> list[Step]:
         say(f"{label} ...")
         got = measure([sys.executable, "-c", BARE, glob, str(db) if mode == "table"
                        else ":memory:", mode], work / f"bare-{mode}.log")
-        rows, _ = got.stdout.split()
+        rows, _ = got.stdout.split("\n")[-2].split()
         detail: dict[str, Any] = {"rows": int(rows), "csv_gib": size / 2**30,
                                   "rows_per_s": int(rows) / got.seconds}
         if mode == "table":
