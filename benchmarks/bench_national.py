@@ -51,6 +51,7 @@ class Step:
     seconds: float
     peak_mib: float
     detail: dict[str, Any] = field(default_factory=dict)
+    cpu_seconds: float | None = None
 
 
 @dataclass
@@ -58,6 +59,7 @@ class Measured:
     seconds: float
     peak_mib: float
     stdout: str
+    cpu_seconds: float
 
 
 def measure(cmd: list[str], log: Path, *, check: bool = True) -> Measured:
@@ -73,7 +75,11 @@ def measure(cmd: list[str], log: Path, *, check: bool = True) -> Measured:
     text = log.read_text(errors="replace")
     if check and child.returncode != 0:
         sys.exit(f"failed ({child.returncode}): {' '.join(cmd)}\n{text[-3000:]}")
-    return Measured(seconds, usage.ru_maxrss / 1024, text)
+    return Measured(seconds, usage.ru_maxrss / 1024, text, usage.ru_utime + usage.ru_stime)
+
+
+def step(name: str, got: Measured, detail: dict[str, Any] | None = None) -> Step:
+    return Step(name, got.seconds, got.peak_mib, detail or {}, got.cpu_seconds)
 
 
 def cspkit(*args: str) -> list[str]:
@@ -105,7 +111,7 @@ def build(args: argparse.Namespace, log: Path) -> Step | None:
     if args.forces:
         cmd += ["--forces", args.forces]
     got = measure(cmd, log)
-    return Step("build dataset (simulate_national.py)", got.seconds, got.peak_mib,
+    return step("build dataset (simulate_national.py)", got,
                 {"summary": got.stdout.strip().splitlines()[-1]})
 
 
@@ -145,7 +151,7 @@ def bare(args: argparse.Namespace, work: Path) -> list[Step]:
         if mode == "table":
             detail["duckdb_file_gib"] = db.stat().st_size / 2**30
             db.unlink()
-        steps.append(Step(label, got.seconds, got.peak_mib, detail))
+        steps.append(step(label, got, detail))
         say(f"  {int(rows):,} rows in {got.seconds:.1f} s, peak {got.peak_mib:,.0f} MiB")
     return steps
 
@@ -163,8 +169,7 @@ def reference_warehouse(work: Path) -> tuple[Path, Step | None]:
     got = measure(cspkit("ingest", "reference", *national_reference_paths(), "--db",
                          str(partial)), work / "reference.log")
     partial.rename(template)
-    return template, Step("cspkit ingest reference (national tables, once)", got.seconds,
-                          got.peak_mib)
+    return template, step("cspkit ingest reference (national tables, once)", got)
 
 
 def fresh_copy(template: Path, db: Path) -> None:
@@ -182,7 +187,7 @@ def ingest(template: Path, paths: list[str], db: Path, log: Path, label: str) ->
               "warehouse_gib": db.stat().st_size / 2**30}
     say(f"  {rows:,} rows in {got.seconds:.1f} s ({rows / got.seconds:,.0f} rows/s), peak "
         f"{got.peak_mib:,.0f} MiB, warehouse {detail['warehouse_gib']:.2f} GiB")
-    return Step(label, got.seconds, got.peak_mib, detail)
+    return step(label, got, detail)
 
 
 def events_of(db: Path) -> int:
@@ -320,8 +325,8 @@ def run(args: argparse.Namespace, work: Path) -> None:
                                  "--db", str(db), "--out", str(out), *pdf),
                           work / "assess-one.log")
             say(f"  {got.seconds:.1f} s, peak {got.peak_mib:,.0f} MiB")
-            steps.append(Step(f"cspkit assess {name} {'(PDF)' if args.pdf else '(no PDF)'}, "
-                              f"{label}", got.seconds, got.peak_mib,
+            steps.append(step(f"cspkit assess {name} {'(PDF)' if args.pdf else '(no PDF)'}, "
+                              f"{label}", got,
                               {"warehouse_gib": db.stat().st_size / 2**30}))
     if args.places:
         chosen = sample(codes, args.places_sample)
@@ -335,7 +340,7 @@ def run(args: argparse.Namespace, work: Path) -> None:
                   "median_s": times[len(times) // 2], "max_s": times[-1],
                   "slowest": max(each, key=lambda e: e["s"])["code"]}
         label = f"places (ward ranking + stability), {len(chosen)} districts in one process"
-        steps.append(Step(label, got.seconds, got.peak_mib, detail))
+        steps.append(step(label, got, detail))
         if len(chosen) < len(codes):
             steps.append(Step(f"places, all {len(codes)} districts (EXTRAPOLATED from "
                               f"{len(chosen)})", got.seconds * len(codes) / len(chosen),
@@ -344,8 +349,8 @@ def run(args: argparse.Namespace, work: Path) -> None:
             f"{got.peak_mib:,.0f} MiB")
         one = measure(cspkit("places", "--area", args.district, "--year", str(args.year),
                              "--db", str(national), "--format", "csv"), work / "places-one.log")
-        steps.append(Step(f"cspkit places --area {every[args.district][0]} (whole command)",
-                          one.seconds, one.peak_mib))
+        steps.append(step(f"cspkit places --area {every[args.district][0]} (whole command)",
+                          one))
     if args.all:
         chosen = sample(codes, args.all_sample)
         areas = work / "areas.txt"
@@ -358,8 +363,8 @@ def run(args: argparse.Namespace, work: Path) -> None:
                              "--out", str(out)), work / "assess-all.log", check=False)
         pdfs = len(list(out.rglob("*.pdf")))
         failed = [line for line in got.stdout.splitlines() if line.startswith("failed:")]
-        steps.append(Step(f"cspkit assess --all --jobs {args.jobs}, {len(chosen)} districts "
-                          "(HTML, PDF, CSV, XLSX)", got.seconds, got.peak_mib,
+        steps.append(step(f"cspkit assess --all --jobs {args.jobs}, {len(chosen)} districts "
+                          "(HTML, PDF, CSV, XLSX)", got,
                           {"districts": len(chosen), "pdfs": pdfs, "failed": failed,
                            "per_district_s": got.seconds / len(chosen)}))
         say(f"  {got.seconds:.1f} s ({got.seconds / len(chosen):.1f} s a district), "
@@ -381,7 +386,7 @@ def report(args: argparse.Namespace, steps: list[Step], files: list[Path], size:
           f"{size / 2**30:.2f} GiB of CSV; {os.cpu_count()} CPUs; load average "
           f"{load_start[0]:.1f} at the start, {os.getloadavg()[0]:.1f} at the end; "
           f"{elapsed / 60:.1f} min in all")
-    print(f"  {'step':<78} {'seconds':>9} {'peak MiB':>9}")
+    print(f"  {'step':<78} {'seconds':>9} {'CPU s':>7} {'peak MiB':>9}")
     for s in steps:
         extra = ""
         if "rows_per_s" in s.detail:
@@ -392,13 +397,19 @@ def report(args: argparse.Namespace, steps: list[Step], files: list[Path], size:
             extra += f"  {len(s.detail['failed'])} district(s) failed (see the log)"
         if s is national and floor:
             extra += f", {s.seconds / floor.seconds:.2f}x the floor (goal 2x; < 120 s)"
-        print(f"  {s.name:<78} {s.seconds:9.1f} {s.peak_mib:9,.0f}{extra}")
+            if s.cpu_seconds and floor.cpu_seconds:
+                extra += f"; CPU {s.cpu_seconds / floor.cpu_seconds:.2f}x"
+        cpu = f"{s.cpu_seconds:7.1f}" if s.cpu_seconds is not None else f"{'':7}"
+        print(f"  {s.name:<78} {s.seconds:9.1f} {cpu} {s.peak_mib:9,.0f}{extra}")
     if args.json:
         args.json.write_text(json.dumps({
             "synthetic": True, "files": len(files), "csv_gib": size / 2**30,
             "cpus": os.cpu_count(), "load_average_start": load_start[0],
             "ratio_to_floor": (national.seconds / floor.seconds if national and floor
                                else None),
+            "cpu_ratio_to_floor": (national.cpu_seconds / floor.cpu_seconds
+                                   if national and floor and national.cpu_seconds
+                                   and floor.cpu_seconds else None),
             "steps": [asdict(s) for s in steps]}, indent=2))
 
 
