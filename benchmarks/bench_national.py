@@ -20,7 +20,8 @@ process's, or its largest child's; read with wait4), and each optional (--no-STE
   places     the vulnerable-places ranking (and its stability, as `cspkit places` does) for
              every district, in one process; also one whole `cspkit places` command
   all        `cspkit assess --all --jobs N` (with PDFs) over a sample of districts, extrapolated
-             to every district (goal: all of them in under an hour)
+             to every district (goal: all of them in under an hour); its CPU and peak memory
+             are the parent process's only (the workers are not counted)
 
 Figures from a sample are labelled "extrapolated". Timings are wall-clock on a machine that
 may be shared: the load average is printed at the start and the end; compare lines of one run.
