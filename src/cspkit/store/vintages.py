@@ -27,15 +27,24 @@ def resolve_event_vintages(con: duckdb.DuckDBPyConnection) -> None:
             WHERE kind IN {POLICE_KINDS} AND status = 'loaded' AND lsoa_vintage IS NULL
             ORDER BY ingest_id"""
     ).fetchall()
+    if not pending:
+        return
+    # Every pending file's codes are looked at in one query per table, and each edition is
+    # applied in one UPDATE per table: a national archive is thousands of files, and a scan of
+    # the events per file would grow with their square.
+    found = _vintages_from_codes(con, pending)
+    decided: dict[tuple[str, str], list[int]] = {}
     undecided: list[tuple[int, str, str | None]] = []
     for ingest_id, kind, force in pending:
-        vintage = _vintage_from_codes(con, ingest_id, kind)
+        vintage = found.get(ingest_id, "none")
         if vintage == "none":
             continue  # no code we hold yet: looked at again after the next reference load
         if vintage == "undecided":
             undecided.append((ingest_id, kind, force))
         else:
-            _apply(con, ingest_id, kind, vintage)
+            decided.setdefault((kind, vintage), []).append(ingest_id)
+    for (kind, vintage), ids in decided.items():
+        _apply(con, ids, kind, vintage)
     for ingest_id, kind, force in undecided:
         row = con.execute(
             """SELECT lsoa_vintage, count(*) c FROM ingests
@@ -44,28 +53,49 @@ def resolve_event_vintages(con: duckdb.DuckDBPyConnection) -> None:
             [force],
         ).fetchone()
         vintage = row[0] if row else ("2021" if "2021" in held else "2011")
-        _apply(con, ingest_id, kind, vintage)
+        _apply(con, [ingest_id], kind, vintage)
 
 
 def _table(kind: str) -> str:
     return "events" if kind == "police-street" else "police_outcomes"
 
 
-def _vintage_from_codes(con: duckdb.DuckDBPyConnection, ingest_id: int, kind: str) -> str:
-    row = con.execute(
-        f"""WITH codes AS (SELECT DISTINCT lsoa_code FROM {_table(kind)}
-                           WHERE ingest_id = ? AND lsoa_code IS NOT NULL),
-            m AS (SELECT c.lsoa_code,
-                         bool_or(v.vintage = '2011') AS in11, bool_or(v.vintage = '2021') AS in21
-                  FROM codes c LEFT JOIN area_vintages v ON v.code = c.lsoa_code
-                  GROUP BY 1)
-            SELECT count(*) FILTER (WHERE in11 AND NOT in21),
-                   count(*) FILTER (WHERE in21 AND NOT in11),
-                   count(*) FILTER (WHERE in11 AND in21)
-            FROM m""",
-        [ingest_id],
-    ).fetchone()
-    only11, only21, both = (int(x or 0) for x in row) if row else (0, 0, 0)
+def _pending_ids(con: duckdb.DuckDBPyConnection, ids: list[int]) -> None:
+    """The temporary table `_vintage_ids` (ingest_id) holding `ids`."""
+    con.execute("CREATE OR REPLACE TEMP TABLE _vintage_ids (ingest_id INTEGER PRIMARY KEY)")
+    con.execute("INSERT INTO _vintage_ids SELECT unnest(?::INTEGER[])", [list(ids)])
+
+
+def _vintages_from_codes(con: duckdb.DuckDBPyConnection,
+                         pending: list[tuple[int, str, str | None]]) -> dict[int, str]:
+    """Each pending file's edition from its codes: 2021, 2011, mixed, undecided (every code in
+    both editions) or none (no code held)."""
+    out: dict[int, str] = {}
+    for kind in POLICE_KINDS:
+        ids = [ingest_id for ingest_id, k, _ in pending if k == kind]
+        if not ids:
+            continue
+        _pending_ids(con, ids)
+        for ingest_id, only11, only21, both in con.execute(
+            f"""WITH codes AS (SELECT DISTINCT ingest_id, lsoa_code FROM {_table(kind)}
+                               WHERE ingest_id IN (SELECT ingest_id FROM _vintage_ids)
+                                 AND lsoa_code IS NOT NULL),
+                m AS (SELECT c.ingest_id, c.lsoa_code,
+                             bool_or(v.vintage = '2011') AS in11,
+                             bool_or(v.vintage = '2021') AS in21
+                      FROM codes c LEFT JOIN area_vintages v ON v.code = c.lsoa_code
+                      GROUP BY 1, 2)
+                SELECT ingest_id, count(*) FILTER (WHERE in11 AND NOT in21),
+                       count(*) FILTER (WHERE in21 AND NOT in11),
+                       count(*) FILTER (WHERE in11 AND in21)
+                FROM m GROUP BY 1"""
+        ).fetchall():
+            out[int(ingest_id)] = _edition(int(only11 or 0), int(only21 or 0), int(both or 0))
+        con.execute("DROP TABLE IF EXISTS _vintage_ids")
+    return out
+
+
+def _edition(only11: int, only21: int, both: int) -> str:
     if only21 and not only11:
         return "2021"
     if only11 and not only21:
@@ -75,10 +105,12 @@ def _vintage_from_codes(con: duckdb.DuckDBPyConnection, ingest_id: int, kind: st
     return "undecided" if both else "none"
 
 
-def _apply(con: duckdb.DuckDBPyConnection, ingest_id: int, kind: str, vintage: str) -> None:
+def _apply(con: duckdb.DuckDBPyConnection, ingest_ids: list[int], kind: str,
+           vintage: str) -> None:
     table = _table(kind)
     preferred = vintage if vintage in ("2011", "2021") else "2021"
     other = "2011" if preferred == "2021" else "2021"
+    _pending_ids(con, ingest_ids)
     con.execute(
         f"""UPDATE {table} t SET lsoa_vintage = CASE
               WHEN EXISTS (SELECT 1 FROM area_vintages v
@@ -88,10 +120,11 @@ def _apply(con: duckdb.DuckDBPyConnection, ingest_id: int, kind: str, vintage: s
                            WHERE v.code = t.lsoa_code AND v.vintage = '{other}')
                 THEN '{other}'
               ELSE NULL END
-            WHERE ingest_id = ? AND lsoa_code IS NOT NULL""",
-        [ingest_id],
+            WHERE ingest_id IN (SELECT ingest_id FROM _vintage_ids) AND lsoa_code IS NOT NULL"""
     )
-    con.execute("UPDATE ingests SET lsoa_vintage = ? WHERE ingest_id = ?", [vintage, ingest_id])
+    con.execute("UPDATE ingests SET lsoa_vintage = ? WHERE ingest_id IN "
+                "(SELECT ingest_id FROM _vintage_ids)", [vintage])
+    con.execute("DROP TABLE IF EXISTS _vintage_ids")
 
 
 def align_partner_vintages(con: duckdb.DuckDBPyConnection) -> None:
