@@ -24,7 +24,6 @@ from urllib.parse import urlencode
 
 import duckdb
 from fastapi import APIRouter, Query, Request
-from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, Response
 from pydantic import (
     BaseModel,
@@ -54,7 +53,8 @@ from cspkit.products.profile import default_district, slug
 from cspkit.products.report.charts import map_shapes
 from cspkit.products.report.document import Document
 from cspkit.products.report.render import render_html, write_pdf
-from cspkit.products.web.app import Warehouse, state
+from cspkit.products.web.app import Warehouse, WebState, json_api, state
+from cspkit.products.web.auth import current_user, may_see_restricted
 from cspkit.products.web.context import AREA_PATTERN, BadRequest, NotFound, scope
 from cspkit.products.web.places import (
     profile_view,
@@ -257,12 +257,12 @@ def parse_request(body: bytes) -> CustomAreaRequest:
         raise BadRequest(f"the request is not usable: {problems}") from exc
 
 
-def _answer(request: Request, req: CustomAreaRequest) -> dict[str, Any]:
-    web = state(request)
-    with web.reader.cursor() as (con, token):
-        withheld = withheld_sources(request, con, token)
+def _answer(web: WebState, req: CustomAreaRequest) -> Any:
+    def build(con: duckdb.DuckDBPyConnection, token: Token | None, withheld: frozenset[str]
+              ) -> dict[str, Any]:
         view, _, _ = custom_profile(con, token, web, req, withheld)
-        return view
+        return {**view, "html": profile_fragment(view)}
+    return build
 
 
 _SCHEMA = CustomAreaRequest.model_json_schema()
@@ -274,13 +274,16 @@ _SCHEMA = CustomAreaRequest.model_json_schema()
              responses={422: {"description": "The body is too large (over 2 MB), not JSON, "
                                              "not a usable selection or GeoJSON polygon"},
                         404: {"description": "An LSOA or ward the warehouse does not hold"}})
-async def custom_area_api(request: Request) -> dict[str, Any]:
+async def custom_area_api(request: Request) -> Response:
     """The profile of an area made of `lsoas`, `wards` or the LSOAs inside a GeoJSON
     `geometry`: the briefing's sections as the document publishes them, the LSOAs used, links
     to download the briefing, and `html`, the profile as the page shows it."""
     req = parse_request(await _limited_body(request))
-    view = await run_in_threadpool(_answer, request, req)
-    return {**view, "html": profile_fragment(view)}
+    # The answer (profile and its HTML) is kept per request as validated: asking again is
+    # served from memory.
+    digest = hashlib.sha256(req.model_dump_json().encode()).hexdigest()
+    return await json_api(request, may_see_restricted(current_user(request)),
+                          ("api-custom-area", digest), _answer(state(request), req))
 
 
 # -- the page and the briefing ----------------------------------------------------------------
