@@ -179,3 +179,35 @@ def test_the_warm_up_stops_with_the_app(warehouse_copy: Path, tmp_path: Path) ->
 def test_no_warm_up_unless_asked(warehouse_copy: Path, tmp_path: Path) -> None:
     app = create_app(warehouse_copy, data_dir=tmp_path)
     assert app.state.warm_up is None
+
+
+def test_answers_are_gzipped_for_clients_that_accept_it(client: TestClient) -> None:
+    params = {"area": BEDFORD}
+    plain = client.get("/api/places", params=params, headers={"Accept-Encoding": "identity"})
+    packed = client.get("/api/places", params=params, headers={"Accept-Encoding": "gzip"})
+    assert "content-encoding" not in plain.headers
+    assert packed.headers["content-encoding"] == "gzip"
+    assert int(packed.headers["content-length"]) < len(plain.content) / 2
+    assert packed.content == plain.content          # httpx undoes the gzip
+    for response in (plain, packed):
+        assert response.headers["vary"] == "Accept-Encoding"
+        assert "default-src 'self'" in response.headers["content-security-policy"]
+
+
+def test_the_same_custom_area_body_is_answered_from_memory(client: TestClient,
+                                                           web_app: Any) -> None:
+    from tests.products.web.users import csrf
+    cache = web_app.state.web.cache
+    body = b'{"wards": ["E05014501", "E05014502"], "year": 2023}'
+    headers = {"X-CSRF-Token": csrf(client), "Content-Type": "application/json"}
+    first = client.post("/api/custom-area", content=body, headers=headers)
+    assert first.status_code == 200, first.text
+    before = cache.stats()
+    again = client.post("/api/custom-area", content=body, headers=headers)
+    assert again.content == first.content
+    assert cache.stats()["misses"] == before["misses"]
+    # Written differently, the same area: the profile is not computed again.
+    spaced = client.post("/api/custom-area", content=body.replace(b", ", b",  "),
+                         headers=headers)
+    assert spaced.json() == first.json()
+    assert cache.stats()["misses"] == before["misses"] + 1     # its encoding only
