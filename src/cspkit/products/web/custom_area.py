@@ -14,6 +14,7 @@ with a body that is too large, not JSON, not GeoJSON, or selects no LSOA.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import re
@@ -25,6 +26,7 @@ from urllib.parse import urlencode
 import duckdb
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, Response
+from jinja2 import Template
 from pydantic import (
     BaseModel,
     ConfigDict,
@@ -126,6 +128,19 @@ def _district(con: duckdb.DuckDBPyConnection, area: str | None) -> AreaSelection
     return scope(con, area, None).district if area else None
 
 
+def _home_of(con: duckdb.DuckDBPyConnection, wards: list[AreaSelection]
+             ) -> AreaSelection | None:
+    """The one district holding all these wards, or None. Wards nest in districts and are
+    given by code here, so looking them up in their district finds the same LSOAs as looking
+    them up nationally, without reading the whole country's ward lookup (most of a cold
+    ward-pair profile's time otherwise)."""
+    try:
+        homes = {default_district(con, ward) for ward in wards}
+    except LookupError:
+        return None
+    return homes.pop() if len(homes) == 1 else None
+
+
 def resolve(con: duckdb.DuckDBPyConnection, token: Token | None, web: Any,
             req: CustomAreaRequest) -> tuple[AreaSelection, dict[str, Any] | None]:
     """The custom area asked for (and the polygon's selection record), through the cache."""
@@ -141,10 +156,12 @@ def resolve(con: duckdb.DuckDBPyConnection, token: Token | None, web: Any,
 
         def from_wards() -> tuple[AreaSelection, dict[str, Any]]:
             try:
-                names = _ward_names([select_area(con, w).name for w in wards])
+                found = [select_area(con, w) for w in wards]
             except LookupError as exc:
                 raise NotFound(str(exc)) from exc
-            area = area_from_wards(con, req.name or names, list(wards), district=district)
+            names = _ward_names([a.name for a in found])
+            area = area_from_wards(con, req.name or names, list(wards),
+                                   district=district or _home_of(con, found))
             return area, {"rule": f"an area made of the LSOAs of the wards {names}"}
 
         return web.cached(token, ("custom-wards", wards, req.name, req.area), from_wards)
@@ -217,12 +234,16 @@ def _selection(req: CustomAreaRequest, area: AreaSelection, year: int) -> dict[s
             "page": f"/custom-area?{query}"}
 
 
-def profile_fragment(view: dict[str, Any], level: int = 3) -> str:
-    """The profile as the page shows it (the same markup the server renders without script)."""
-    template = environment().from_string(
+@functools.cache
+def _fragment_template() -> Template:
+    return environment().from_string(
         '{% from "profile_parts.html.j2" import custom_result %}'
         "{{ custom_result(view, level) }}")
-    return template.render(view=view, level=level)
+
+
+def profile_fragment(view: dict[str, Any], level: int = 3) -> str:
+    """The profile as the page shows it (the same markup the server renders without script)."""
+    return _fragment_template().render(view=view, level=level)
 
 
 # -- API --------------------------------------------------------------------------------------
