@@ -147,6 +147,7 @@ def test_the_first_request_after_warm_up_is_served_from_the_cache(
         assert client.get("/api/me").status_code == 200
         assert time.perf_counter() - start < 5
         assert warm_up.done.wait(600), "the warm-up did not finish"
+        assert client.get("/api/status").json()["warm_up"] == "done"
         before = cache.stats()
         assert before["misses"] > 0
         for path in ("/api/overview", "/api/explorer", "/api/places"):
@@ -179,6 +180,10 @@ def test_the_warm_up_stops_with_the_app(warehouse_copy: Path, tmp_path: Path) ->
 def test_no_warm_up_unless_asked(warehouse_copy: Path, tmp_path: Path) -> None:
     app = create_app(warehouse_copy, data_dir=tmp_path)
     assert app.state.warm_up is None
+    with TestClient(app) as client:
+        status = client.get("/api/status").json()
+    assert status["warm_up"] == "off" and set(status["cache"]) == {"hits", "misses",
+                                                                    "entries", "size"}
 
 
 def test_answers_are_gzipped_for_clients_that_accept_it(client: TestClient) -> None:

@@ -282,6 +282,15 @@ def create_app(db: str | os.PathLike[str] | None = None, *,
               name="static")
 
     app.add_middleware(SecurityHeaders, warm_up=warm_up)  # type: ignore[arg-type]
+
+    @app.get("/api/status", tags=["status"],
+             summary="The warm-up's progress and the result cache's counts",
+             responses={200: {"description": "warm_up: off, running or done; cache: hits, "
+                                             "misses, entries and size of the result cache"}})
+    async def api_status() -> dict[str, Any]:
+        progress = ("off" if warm_up is None else
+                    "done" if warm_up.done.is_set() else "running")
+        return {"warm_up": progress, "cache": web.cache.stats()}
     _error_handlers(app)
     accounts.install(app)
     for module in (overview, explorer, places, custom_area, reports, data, accounts):
