@@ -531,3 +531,20 @@ def test_export_writes_the_tables_asked_for_and_says_what_was_withheld(
     bad = CliRunner().invoke(app, ["export", "xml", "--db", str(demo_warehouse_path),
                                    "--out", str(tmp_path)])
     assert bad.exit_code != 0
+
+
+@pytest.mark.parametrize("args, said", [
+    (["measure", "hotspots", "--engine", "spark"], "needs the DuckDB warehouse"),
+    (["measure", "counts", "--engine", "spark"], "needs --data FOLDER"),
+    (["measure", "counts", "--engine", "polars"], "unknown engine 'polars'"),
+])
+def test_measure_engine_is_checked_before_any_work(tmp_path, args, said):
+    """`--engine spark` refuses measures not in the query layer and a missing export folder
+    before starting Spark; an unknown engine is named (a user error: `main` prints it and
+    exits 2)."""
+    from cspkit.store.tables import EngineError
+
+    result = runner.invoke(app, [*args, "--area", "Bedford", "--db", str(tmp_path / "w.duckdb")],
+                           env={"CSPKIT_SPARK_DATA": ""})
+    assert isinstance(result.exception, EngineError), result.output
+    assert said in str(result.exception)

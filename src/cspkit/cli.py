@@ -408,13 +408,33 @@ def measure_cmd(
     ] = False,
     format: Annotated[TableFormat, typer.Option("--format", help="table, csv or json.")
                       ] = TableFormat.table,
+    engine: Annotated[str | None, typer.Option(
+        help="duckdb (the warehouse) or spark (a Parquet export, --data); default: the "
+             "CSPKIT_ENGINE setting, else duckdb. On spark: counts, change, wards, lsoas, "
+             "series, seasonality.", show_default=False)] = None,
+    data: Annotated[str | None, typer.Option(
+        help="For --engine spark: the folder `cspkit export parquet` wrote (a local path or "
+             "a URI the Spark session reads, e.g. hdfs:// or s3a://); default: the "
+             "CSPKIT_SPARK_DATA setting.", show_default=False)] = None,
 ) -> None:
-    from cspkit.measures.catalogue import run_measure
+    from cspkit.measures.catalogue import PORTABLE, run_measure
     from cspkit.store import open_reader
+    from cspkit.store.tables import EngineError, Warehouse, WarehouseLike, selected_engine
 
-    con = open_reader(db)
-    if not lsoas:
-        _announce_successor(con, area)
+    con: WarehouseLike
+    if selected_engine(engine) == "spark":
+        if name not in PORTABLE:
+            raise EngineError(f"measure {name!r} needs the DuckDB warehouse; on spark these "
+                              f"run: {', '.join(PORTABLE)}")
+        folder = data or os.environ.get("CSPKIT_SPARK_DATA")
+        if not folder:
+            raise EngineError("--engine spark needs --data FOLDER (or CSPKIT_SPARK_DATA): "
+                              "the folder `cspkit export parquet --out FOLDER` wrote")
+        con = Warehouse.spark(folder)
+    else:
+        con = open_reader(db)
+        if not lsoas:
+            _announce_successor(con, area)
     try:
         frame = run_measure(con, name, area=area, period=period, baseline=baseline, by=by,
                             category=category, edition=edition,

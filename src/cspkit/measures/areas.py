@@ -18,10 +18,14 @@ from datetime import date
 from typing import Any, Concatenate, ParamSpec, TypeVar
 
 import duckdb
+import ibis
+import ibis.expr.types as ir
+import pandas as pd
 
 from cspkit.errors import AreaNotFound
 from cspkit.store.areas import resolve_area
 from cspkit.store.successions import former_districts
+from cspkit.store.tables import Warehouse, WarehouseLike, duckdb_con, months_in, warehouse
 
 T = TypeVar("T")
 
@@ -37,33 +41,45 @@ _SNAPSHOTS: ContextVar[dict[int, tuple[Any, ...]] | None] = ContextVar("_SNAPSHO
 P = ParamSpec("P")
 
 
+def _snapshot_key(con: WarehouseLike) -> int:
+    """One key for a DuckDB connection and the Warehouse wrapping it."""
+    if isinstance(con, Warehouse):
+        return id(con.con) if con.has_con else id(con)
+    return id(con)
+
+
 @contextmanager
-def snapshot(con: duckdb.DuckDBPyConnection) -> Iterator[None]:
+def snapshot(con: WarehouseLike) -> Iterator[None]:
     """A block that only reads the warehouse (a measure, a profile, a report): the ingest-log
     state that keys the memo is read once on entry instead of once per memoised fact."""
-    token = _SNAPSHOTS.set({**(_SNAPSHOTS.get() or {}), id(con): _read_memo_prefix(con)})
+    token = _SNAPSHOTS.set({**(_SNAPSHOTS.get() or {}),
+                            _snapshot_key(con): _read_memo_prefix(con)})
     try:
         yield
     finally:
         _SNAPSHOTS.reset(token)
 
 
-def reads_warehouse(work: Callable[Concatenate[duckdb.DuckDBPyConnection, P], T]
-                    ) -> Callable[Concatenate[duckdb.DuckDBPyConnection, P], T]:
+def reads_warehouse(work: Callable[Concatenate[WarehouseLike, P], T]
+                    ) -> Callable[Concatenate[WarehouseLike, P], T]:
     """Decorator: run `work(con, ...)` inside `snapshot(con)`."""
     @functools.wraps(work)
-    def wrapper(con: duckdb.DuckDBPyConnection, *args: P.args, **kwargs: P.kwargs) -> T:
+    def wrapper(con: WarehouseLike, *args: P.args, **kwargs: P.kwargs) -> T:
         with snapshot(con):
             return work(con, *args, **kwargs)
     return wrapper
 
 
-def _memo_prefix(con: duckdb.DuckDBPyConnection) -> tuple[Any, ...]:
-    held = (_SNAPSHOTS.get() or {}).get(id(con))
+def _memo_prefix(con: WarehouseLike) -> tuple[Any, ...]:
+    held = (_SNAPSHOTS.get() or {}).get(_snapshot_key(con))
     return held if held is not None else _read_memo_prefix(con)
 
 
-def _read_memo_prefix(con: duckdb.DuckDBPyConnection) -> tuple[Any, ...]:
+def _read_memo_prefix(con: WarehouseLike) -> tuple[Any, ...]:
+    if isinstance(con, Warehouse):
+        if not con.has_con:   # a Parquet export or Spark: its location and ingest log
+            return (con.location, con.ingest_state())
+        con = con.con
     path = _PATHS.get(con)
     if path is None:
         row = con.execute("SELECT path FROM duckdb_databases() "
@@ -79,7 +95,7 @@ def _memo_put(full: tuple[Any, ...], value: Any) -> None:
         _MEMO.popitem(last=False)
 
 
-def memoised(con: duckdb.DuckDBPyConnection, key: tuple[Any, ...], compute: Callable[[], T]) -> T:
+def memoised(con: WarehouseLike, key: tuple[Any, ...], compute: Callable[[], T]) -> T:
     """Area facts (edition, months covered, population) are asked for again and again by one
     report; they change only when something is ingested, so they are kept per warehouse file
     and ingest-log state."""
@@ -110,25 +126,43 @@ class AreaSelection:
             return f"{alias}.lsoa_code IN ({marks})", list(self.lsoas)
         return f"{alias}.{LEVEL_COLUMN[self.level]} = ?", [self.code]
 
+    def filter(self, table: ir.Table) -> ir.BooleanValue:
+        """Ibis condition on a table with the hierarchy's columns (`lsoa_geography`, or events
+        joined to it) selecting this area's LSOAs."""
+        if self.level == "custom":
+            return table.lsoa_code.isin(list(self.lsoas))
+        return table[LEVEL_COLUMN[self.level]] == self.code
 
-def select_area(con: duckdb.DuckDBPyConnection, query: str | AreaSelection) -> AreaSelection:
+
+def area_events(con: WarehouseLike, area: AreaSelection, source: str) -> ir.Table:
+    """The area's located events of `source`, with their LSOA's hierarchy columns."""
+    events = warehouse(con).located_events(source)
+    return events.filter(area.filter(events))
+
+
+def select_area(con: WarehouseLike, query: str | AreaSelection) -> AreaSelection:
     """An area by name or code (`"Bedford"`, `"E06000055"`), or a selection passed through."""
     if isinstance(query, AreaSelection):
         return query
 
     def resolve() -> AreaSelection:
-        area = resolve_area(con, query, levels=list(LEVEL_COLUMN))
+        if isinstance(con, Warehouse) and not con.has_con:   # a Parquet export, or Spark
+            found = con.find_area(query, LEVEL_COLUMN)
+            if found is None:
+                raise AreaNotFound(f"no area called {query!r} in {con.location}")
+            return AreaSelection(*found)
+        area = resolve_area(duckdb_con(con), query, levels=list(LEVEL_COLUMN))
         return AreaSelection(area.code, area.name, area.level)
 
     return memoised(con, ("area", query), resolve)
 
 
-def custom_area(con: duckdb.DuckDBPyConnection, name: str, lsoas: list[str]) -> AreaSelection:
+def custom_area(con: WarehouseLike, name: str, lsoas: list[str]) -> AreaSelection:
     """A bespoke area from LSOA codes; every code must be one the warehouse holds."""
     codes = tuple(sorted({c.strip().upper() for c in lsoas if c.strip()}))
     if not codes:
         raise AreaNotFound(f"custom area '{name}' has no LSOA codes")
-    known = {r[0] for r in con.execute(
+    known = {r[0] for r in duckdb_con(con).execute(
         f"SELECT DISTINCT lsoa_code FROM lsoa_geography WHERE lsoa_code IN "
         f"({', '.join('?' for _ in codes)})", list(codes)).fetchall()}
     unknown = [c for c in codes if c not in known]
@@ -138,54 +172,51 @@ def custom_area(con: duckdb.DuckDBPyConnection, name: str, lsoas: list[str]) -> 
     return AreaSelection(f"custom:{name}", name, "custom", codes)
 
 
-def children(con: duckdb.DuckDBPyConnection, area: AreaSelection, level: str
+def children(con: WarehouseLike, area: AreaSelection, level: str
              ) -> list[AreaSelection]:
     """The areas of `level` (e.g. wards, districts) inside `area`, by code."""
-    condition, params = area.where()
+    wh = warehouse(con)
+    g = wh.hierarchy()
     column = LEVEL_COLUMN[level]
     name = column.replace("_code", "_name")
-    rows = con.execute(
-        f"""SELECT DISTINCT g.{column}, g.{name} FROM lsoa_geography g
-            WHERE {condition} AND g.{column} IS NOT NULL
-              AND g.lsoa_vintage = ? ORDER BY 1""",
-        [*params, events_vintage(con, area)]).fetchall()
+    chosen = g.filter(area.filter(g), g[column].notnull(),
+                      g.lsoa_vintage == events_vintage(con, area))
+    rows = wh.rows(chosen.select(column, name).distinct().order_by([column, name]))
     return [AreaSelection(code, label or code, level) for code, label in rows]
 
 
-def parents(con: duckdb.DuckDBPyConnection, area: AreaSelection) -> list[AreaSelection]:
+def parents(con: WarehouseLike, area: AreaSelection) -> list[AreaSelection]:
     """The areas containing `area`, nearest first (district, county, force, region)."""
-    condition, params = area.where()
+    wh = warehouse(con)
+    g = wh.hierarchy()
     found: list[AreaSelection] = []
     order = ["ward", "lad", "county", "force", "region"]
     start = order.index(area.level) + 1 if area.level in order else 0
     for level in order[start:]:
         column = LEVEL_COLUMN[level]
-        rows = con.execute(
-            f"""SELECT {column}, any_value({column.replace('_code', '_name')}), count(*) n
-                FROM lsoa_geography g WHERE {condition} AND {column} IS NOT NULL
-                GROUP BY 1 ORDER BY n DESC""", params).fetchall()
+        inside = g.filter(area.filter(g), g[column].notnull())
+        rows = wh.rows(inside.group_by(column).aggregate(
+            name=inside[column.replace("_code", "_name")].arbitrary(), n=inside.count()))
         if len(rows) == 1:
             found.append(AreaSelection(rows[0][0], rows[0][1] or rows[0][0], level))
     return found
 
 
-def events_vintage(con: duckdb.DuckDBPyConnection, area: AreaSelection,
+def events_vintage(con: WarehouseLike, area: AreaSelection,
                    source: str = "police.uk") -> str:
     """The LSOA edition most of the area's events carry (2021 when there are none)."""
     return memoised(con, ("vintage", area, source), lambda: _events_vintage(con, area, source))
 
 
-def _events_vintage(con: duckdb.DuckDBPyConnection, area: AreaSelection, source: str) -> str:
-    condition, params = area.where()
-    row = con.execute(
-        f"""SELECT e.lsoa_vintage, count(*) n FROM events e
-            JOIN lsoa_geography g ON g.lsoa_code = e.lsoa_code AND g.lsoa_vintage = e.lsoa_vintage
-            WHERE {condition} AND e.source = ? GROUP BY 1 ORDER BY n DESC LIMIT 1""",
-        [*params, source]).fetchone()
-    return str(row[0]) if row else "2021"
+def _events_vintage(con: WarehouseLike, area: AreaSelection, source: str) -> str:
+    events = area_events(con, area, source)
+    counted = events.group_by("lsoa_vintage").aggregate(n=events.count())
+    rows = warehouse(con).rows(
+        counted.order_by([ibis.desc("n"), ibis.desc("lsoa_vintage")]).limit(1))
+    return str(rows[0][0]) if rows else "2021"
 
 
-def months_covered(con: duckdb.DuckDBPyConnection, area: AreaSelection,
+def months_covered(con: WarehouseLike, area: AreaSelection,
                    source: str = "police.uk") -> set[date]:
     """Months for which the area's data is complete: for police.uk, the months every force
     covering the area has a loaded street file for; for a partner source, the months it holds
@@ -195,59 +226,48 @@ def months_covered(con: duckdb.DuckDBPyConnection, area: AreaSelection,
                      lambda: frozenset(_months_covered(con, area, source))))
 
 
-def _months_covered(con: duckdb.DuckDBPyConnection, area: AreaSelection,
+def _months_covered(con: WarehouseLike, area: AreaSelection,
                     source: str) -> set[date]:
     if source != "police.uk":
         return _partner_months(con, area, source)
-    condition, params = area.where()
-    forces = [r[0] for r in con.execute(
-        f"""SELECT DISTINCT e.force FROM events e
-            JOIN lsoa_geography g ON g.lsoa_code = e.lsoa_code AND g.lsoa_vintage = e.lsoa_vintage
-            WHERE {condition} AND e.source = ? AND e.force IS NOT NULL""",
-        [*params, source]).fetchall()]
+    wh = warehouse(con)
+    events = area_events(wh, area, source)
+    forces = wh.values(events.filter(events.force.notnull()).select("force").distinct())
     if not forces:
-        return {r[0] for r in con.execute(
-            "SELECT DISTINCT month FROM events WHERE source = ?", [source]).fetchall()}
+        all_events = wh.events()
+        return months_in(wh.values(
+            all_events.filter(all_events.source == source).select("month").distinct()))
     # A force's own area: months of its loaded street files; all forces must have the month.
-    sets = []
-    for force in forces:
-        covered = con.execute(
-            """SELECT DISTINCT month FROM ingests WHERE kind = 'police-street'
-               AND status = 'loaded' AND force = ?""", [force]).fetchall()
-        sets.append({r[0] for r in covered})
+    loaded: dict[str, set[date]] = {}
+    for force, month in wh.rows(wh.loaded_months(forces)):
+        loaded.setdefault(force, set()).update(months_in([month]))
+    sets = [loaded.get(force, set()) for force in forces]
     # Forces whose events here are only the odd out-of-area record do not define coverage.
     main = _main_forces(con, area, source)
     chosen = [s for f, s in zip(forces, sets, strict=True) if f in main] or sets
     return set.intersection(*chosen)
 
 
-def _partner_months(con: duckdb.DuckDBPyConnection, area: AreaSelection,
+def _partner_months(con: WarehouseLike, area: AreaSelection,
                     source: str) -> set[date]:
     """Months `source` holds located records for within the force area(s) around `area`: a
     month there with none in the area itself is a true 0. Without force codes in the
     geography, the area's own months."""
-    condition, params = area.where()
-    rows = con.execute(
-        f"""WITH region AS (SELECT DISTINCT force_code FROM lsoa_geography g
-                            WHERE {condition} AND force_code IS NOT NULL)
-            SELECT DISTINCT e.month FROM events e
-            JOIN lsoa_geography g ON g.lsoa_code = e.lsoa_code AND g.lsoa_vintage = e.lsoa_vintage
-            WHERE e.source = ? AND g.force_code IN (SELECT force_code FROM region)""",
-        [*params, source]).fetchall()
+    wh = warehouse(con)
+    g = wh.hierarchy()
+    region = wh.values(g.filter(area.filter(g), g.force_code.notnull())
+                       .select("force_code").distinct())
+    events = wh.located_events(source)
+    rows = months_in(wh.values(events.filter(events.force_code.isin(region))
+                               .select("month").distinct())) if region else set()
     if rows:
-        return {r[0] for r in rows}
-    return {r[0] for r in con.execute(
-        f"""SELECT DISTINCT e.month FROM events e
-            JOIN lsoa_geography g ON g.lsoa_code = e.lsoa_code AND g.lsoa_vintage = e.lsoa_vintage
-            WHERE {condition} AND e.source = ?""", [*params, source]).fetchall()}
+        return rows
+    return months_in(wh.values(area_events(wh, area, source).select("month").distinct()))
 
 
-def _main_forces(con: duckdb.DuckDBPyConnection, area: AreaSelection, source: str) -> set[str]:
-    condition, params = area.where()
-    rows = con.execute(
-        f"""SELECT e.force, count(*) n FROM events e
-            JOIN lsoa_geography g ON g.lsoa_code = e.lsoa_code AND g.lsoa_vintage = e.lsoa_vintage
-            WHERE {condition} AND e.source = ? GROUP BY 1""", [*params, source]).fetchall()
+def _main_forces(con: WarehouseLike, area: AreaSelection, source: str) -> set[str]:
+    events = area_events(con, area, source)
+    rows = warehouse(con).rows(events.group_by("force").aggregate(n=events.count()))
     total = sum(n for _, n in rows) or 1
     return {f for f, n in rows if n / total >= 0.05}
 
@@ -297,11 +317,11 @@ class AgeStructure:
         return sum(n for *_, n in inside) / self.persons if self.persons else None
 
 
-def age_structures(con: duckdb.DuckDBPyConnection, codes: list[str], year: int
+def age_structures(con: WarehouseLike, codes: list[str], year: int
                    ) -> dict[str, AgeStructure]:
     """For each code with age bands held, those of the year nearest `year` (the later year on
     a tie); codes without any are left out."""
-    rows = con.execute(
+    rows = duckdb_con(con).execute(
         """SELECT code, year, age_from, age_to, persons FROM population_age
            WHERE code IN (SELECT unnest(?::VARCHAR[]))""", [sorted(set(codes))]).fetchall()
     years: dict[str, set[int]] = {}
@@ -315,7 +335,7 @@ def age_structures(con: duckdb.DuckDBPyConnection, codes: list[str], year: int
     return {code: AgeStructure(code, chosen[code], bands) for code, bands in found.items()}
 
 
-def population(con: duckdb.DuckDBPyConnection, area: AreaSelection, year: int,
+def population(con: WarehouseLike, area: AreaSelection, year: int,
                vintage: str | None = None) -> Population:
     """Residents (and households) of `area` in `year`, else the nearest year available.
 
@@ -327,7 +347,7 @@ def population(con: duckdb.DuckDBPyConnection, area: AreaSelection, year: int,
     return populations(con, [area], year, vintage or events_vintage(con, area))[area]
 
 
-def populations(con: duckdb.DuckDBPyConnection, areas: list[AreaSelection], year: int,
+def populations(con: WarehouseLike, areas: list[AreaSelection], year: int,
                 vintage: str) -> dict[AreaSelection, Population]:
     """`population(con, a, year, vintage)` for many areas at once (a district's wards, say):
     the same figures by the same rule from two queries in all. Results are memoised."""
@@ -335,7 +355,7 @@ def populations(con: duckdb.DuckDBPyConnection, areas: list[AreaSelection], year
     return {area: found[area, year] for area in areas}
 
 
-def populations_by_year(con: duckdb.DuckDBPyConnection, areas: list[AreaSelection],
+def populations_by_year(con: WarehouseLike, areas: list[AreaSelection],
                         years: list[int], vintage: str
                         ) -> dict[tuple[AreaSelection, int], Population]:
     """`populations` for several years at once: {(area, year): Population}."""
@@ -358,8 +378,9 @@ def populations_by_year(con: duckdb.DuckDBPyConnection, areas: list[AreaSelectio
     return found
 
 
-def _populations(con: duckdb.DuckDBPyConnection, areas: list[AreaSelection], years: list[int],
+def _populations(con: WarehouseLike, areas: list[AreaSelection], years: list[int],
                  vintage: str) -> dict[tuple[AreaSelection, int], Population]:
+    wh = warehouse(con)
     published: dict[int, list[tuple[Any, ...]]] = {}
     # Figures published for the area itself: a named area's, or, for a custom area whose LSOAs
     # are exactly a district's or ward's, that place's (so it reproduces the place's rates).
@@ -368,19 +389,17 @@ def _populations(con: duckdb.DuckDBPyConnection, areas: list[AreaSelection], yea
     for i, area in enumerate(areas):
         if area.level != "custom":
             named.setdefault(area.code, []).append(i)
-    for i, (code, name) in _same_as_named(con, areas, vintage).items():
+    for i, (code, name) in _same_as_named(wh, areas, vintage).items():
         named.setdefault(code, []).append(i)
         labels[i] = f"{name}, whose LSOAs these are"
     if named:
-        for code, *row in con.execute(
-            """SELECT code, year, persons, households, method, source FROM population
-               WHERE code IN (SELECT unnest(?)) AND persons IS NOT NULL""",
-                [sorted(named)]).fetchall():
+        rows = wh.population_rows(named)
+        for code, *row in wh.rows(
+                rows.filter(rows.persons.notnull())
+                .select("code", "year", "persons", "households", "method", "source")):
             for i in named[code]:
                 published.setdefault(i, []).append(tuple(row))
-    sums: dict[int, list[tuple[Any, ...]]] = {}
-    for idx, *row in con.execute(*_lsoa_sums_query(areas, vintage)).fetchall():
-        sums.setdefault(int(idx), []).append(tuple(row))
+    sums = _lsoa_sums(wh, areas, vintage)
     out: dict[tuple[AreaSelection, int], Population] = {}
     for i, area in enumerate(areas):
         for year in years:
@@ -389,40 +408,87 @@ def _populations(con: duckdb.DuckDBPyConnection, areas: list[AreaSelection], yea
     return out
 
 
-def _same_as_named(con: duckdb.DuckDBPyConnection, areas: list[AreaSelection], vintage: str
+def _members(wh: Warehouse, areas: list[AreaSelection], vintage: str
+             ) -> dict[str, pd.DataFrame]:
+    """The hierarchy rows of `vintage` of every area's LSOAs (lsoa_code, lad and ward codes
+    and names), by level ('custom' for listed LSOAs)."""
+    g = wh.hierarchy()
+    g = g.filter(g.lsoa_vintage == vintage)
+    columns = ["lsoa_code", "lad_code", "lad_name", "ward_code", "ward_name"]
+    out: dict[str, pd.DataFrame] = {}
+    for level in sorted({a.level for a in areas}):
+        if level == "custom":
+            codes = sorted({c for a in areas if a.level == "custom" for c in a.lsoas})
+            condition = g.lsoa_code.isin(codes)
+        else:
+            column = LEVEL_COLUMN[level]
+            condition = g[column].isin(sorted({a.code for a in areas if a.level == level}))
+            columns = [*columns, column] if column not in columns else columns
+        out[level] = wh.frame(g.filter(condition).select(*dict.fromkeys(columns)).distinct())
+    return out
+
+
+def _membership(members: dict[str, pd.DataFrame], areas: list[AreaSelection]
+                ) -> dict[int, list[str]]:
+    """{index of an area: its LSOA codes of the edition} (as `AreaSelection.where`: for a custom
+    area, the listed codes the hierarchy holds in this edition)."""
+    out: dict[int, list[str]] = {}
+    for i, area in enumerate(areas):
+        rows = members[area.level]
+        if area.level == "custom":
+            chosen = rows[rows["lsoa_code"].isin(set(area.lsoas))]
+        else:
+            chosen = rows[rows[LEVEL_COLUMN[area.level]] == area.code]
+        out[i] = sorted(set(chosen["lsoa_code"]))
+    return out
+
+
+def _same_as_named(con: WarehouseLike, areas: list[AreaSelection], vintage: str
                    ) -> dict[int, tuple[str, str]]:
     """{index of a custom area: (code, name)} of the district (else ward) whose LSOAs of
     `vintage` are exactly the custom area's."""
-    custom = [(i, c) for i, a in enumerate(areas) if a.level == "custom" for c in a.lsoas]
+    custom = [a for a in areas if a.level == "custom"]
     if not custom:
         return {}
-    rows = con.execute(
-        """WITH c AS (SELECT DISTINCT q.idx, g.lsoa_code, g.lad_code, g.lad_name,
-                             g.ward_code, g.ward_name
-                      FROM (SELECT unnest(?) AS idx, unnest(?) AS lsoa_code) q
-                      JOIN lsoa_geography g ON g.lsoa_code = q.lsoa_code
-                       AND g.lsoa_vintage = ?),
-                n AS (SELECT lad_code AS code, count(*) AS lsoas FROM lsoa_geography
-                      WHERE lsoa_vintage = ? GROUP BY 1
-                      UNION ALL
-                      SELECT ward_code, count(*) FROM lsoa_geography
-                      WHERE lsoa_vintage = ? GROUP BY 1),
-                one AS (SELECT idx, count(*) AS lsoas,
-                               CASE WHEN count(DISTINCT lad_code) = 1 AND count(lad_code) = count(*)
-                                    THEN any_value(lad_code) END AS lad,
-                               any_value(lad_name) AS lad_name,
-                               CASE WHEN count(DISTINCT ward_code) = 1
-                                     AND count(ward_code) = count(*)
-                                    THEN any_value(ward_code) END AS ward,
-                               any_value(ward_name) AS ward_name
-                        FROM c GROUP BY idx)
-           SELECT one.idx,
-                  CASE WHEN nl.lsoas = one.lsoas THEN one.lad ELSE one.ward END,
-                  CASE WHEN nl.lsoas = one.lsoas THEN one.lad_name ELSE one.ward_name END
-           FROM one LEFT JOIN n nl ON nl.code = one.lad LEFT JOIN n nw ON nw.code = one.ward
-           WHERE nl.lsoas = one.lsoas OR nw.lsoas = one.lsoas""",
-        [[i for i, _ in custom], [c for _, c in custom], vintage, vintage, vintage]).fetchall()
-    return {int(idx): (str(code), str(name or code)) for idx, code, name in rows}
+    wh = warehouse(con)
+    rows = _members(wh, custom, vintage)["custom"]
+    by_lsoa = {code: group for code, group in rows.groupby("lsoa_code")}
+
+    def single(values: pd.Series) -> str | None:
+        held = values.dropna()
+        return str(held.iloc[0]) if len(held) == len(values) and held.nunique() == 1 else None
+
+    def first(values: pd.Series) -> str | None:
+        held = values.dropna()
+        return str(held.iloc[0]) if len(held) else None
+
+    chosen: dict[int, dict[str, Any]] = {}
+    for i, area in enumerate(areas):
+        if area.level != "custom":
+            continue
+        held = [by_lsoa[c] for c in area.lsoas if c in by_lsoa]
+        if not held:
+            continue
+        c = pd.concat(held, ignore_index=True).drop_duplicates()
+        chosen[i] = {"lsoas": len(c), "lad": single(c["lad_code"]),
+                     "lad_name": first(c["lad_name"]), "ward": single(c["ward_code"]),
+                     "ward_name": first(c["ward_name"])}
+    g = wh.hierarchy()
+    g = g.filter(g.lsoa_vintage == vintage)
+    sizes: dict[str, int] = {}
+    for column, codes in (("lad_code", {v["lad"] for v in chosen.values()}),
+                          ("ward_code", {v["ward"] for v in chosen.values()})):
+        codes.discard(None)
+        if codes:
+            inside = g.filter(g[column].isin(sorted(codes)))
+            sizes.update(dict(wh.rows(inside.group_by(column).aggregate(n=inside.count()))))
+    out: dict[int, tuple[str, str]] = {}
+    for i, one in chosen.items():
+        if one["lad"] is not None and sizes.get(one["lad"]) == one["lsoas"]:
+            out[i] = (one["lad"], str(one["lad_name"] or one["lad"]))
+        elif one["ward"] is not None and sizes.get(one["ward"]) == one["lsoas"]:
+            out[i] = (one["ward"], str(one["ward_name"] or one["ward"]))
+    return out
 
 
 def _choose(label: str, year: int, vintage: str, published: list[tuple[Any, ...]],
@@ -449,36 +515,36 @@ def _choose(label: str, year: int, vintage: str, published: list[tuple[Any, ...]
                       chosen, year, source)
 
 
-def _lsoa_sums_query(areas: list[AreaSelection], vintage: str) -> tuple[str, list[object]]:
-    """One query summing the population of each area's LSOAs (of `vintage`) by year: idx, year,
+def _lsoa_sums(wh: Warehouse, areas: list[AreaSelection], vintage: str
+               ) -> dict[int, list[tuple[Any, ...]]]:
+    """The population of each area's LSOAs (of `vintage`) summed by year: {index: [(year,
     persons, households, LSOAs with a figure, LSOAs in the area, methods, LSOAs with
-    households."""
-    branches: list[str] = []
-    params: list[object] = []
-    custom = [(i, c) for i, a in enumerate(areas) if a.level == "custom" for c in a.lsoas]
-    if custom:
-        # As `AreaSelection.where`: the listed codes the hierarchy holds in this edition.
-        branches.append("""SELECT q.idx, g.lsoa_code FROM
-            (SELECT unnest(?) AS idx, unnest(?) AS code) q
-            JOIN lsoa_geography g ON g.lsoa_code = q.code AND g.lsoa_vintage = ?""")
-        params += [[i for i, _ in custom], [c for _, c in custom], vintage]
-    for level in sorted({a.level for a in areas if a.level != "custom"}):
-        chosen = [(i, a.code) for i, a in enumerate(areas) if a.level == level]
-        branches.append(f"""SELECT q.idx, g.lsoa_code FROM
-            (SELECT unnest(?) AS idx, unnest(?) AS code) q
-            JOIN lsoa_geography g ON g.{LEVEL_COLUMN[level]} = q.code AND g.lsoa_vintage = ?""")
-        params += [[i for i, _ in chosen], [c for _, c in chosen], vintage]
-    sql = f"""WITH m AS (SELECT DISTINCT idx, lsoa_code FROM ({" UNION ALL ".join(branches)})),
-                   n AS (SELECT idx, count(*) AS total FROM m GROUP BY idx)
-              SELECT m.idx, p.year, sum(p.persons), sum(p.households), count(*),
-                     any_value(n.total), string_agg(DISTINCT p.method, ', ' ORDER BY p.method),
-                     count(p.households)
-              FROM population p JOIN m ON m.lsoa_code = p.code JOIN n ON n.idx = m.idx
-              WHERE p.vintage = ? GROUP BY m.idx, p.year"""
-    return sql, [*params, vintage]
+    households)]}."""
+    members = _membership(_members(wh, areas, vintage), areas)
+    codes = sorted({c for held in members.values() for c in held})
+    if not codes:
+        return {}
+    p = wh.population_rows(codes)
+    rows = wh.frame(p.filter(p.vintage == vintage)
+                    .select("code", "year", "persons", "households", "method"))
+    by_code = {code: group for code, group in rows.groupby("code")}
+    out: dict[int, list[tuple[Any, ...]]] = {}
+    for i, held in members.items():
+        found = [by_code[c] for c in held if c in by_code]
+        if not found:
+            continue
+        figures = pd.concat(found, ignore_index=True)
+        for year, group in figures.groupby("year", sort=True):
+            methods = ", ".join(sorted(set(group["method"].dropna())))
+            persons, households = group["persons"], group["households"]
+            out.setdefault(i, []).append((
+                int(year), float(persons.sum()) if persons.notna().any() else None,
+                float(households.sum()) if households.notna().any() else None,
+                len(group), len(held), methods, int(households.notna().sum())))
+    return out
 
 
-def latest_full_year(con: duckdb.DuckDBPyConnection, area: AreaSelection,
+def latest_full_year(con: WarehouseLike, area: AreaSelection,
                      source: str = "police.uk") -> int:
     """The latest calendar year whose 12 months the area's data all holds: the default period
     of every command. With no full year, the latest year holding any month (a part year,

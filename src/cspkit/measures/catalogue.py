@@ -31,6 +31,7 @@ from cspkit.measures.areas import (
 )
 from cspkit.measures.periods import Period, calendar_year, parse_period, year_before
 from cspkit.measures.settings import Settings
+from cspkit.store.tables import EngineError, Warehouse, WarehouseLike
 
 
 @dataclass(frozen=True)
@@ -123,16 +124,22 @@ MEASURES: dict[str, tuple[str, Callable[[duckdb.DuckDBPyConnection, Request], pd
 }
 # Measures of the area alone, with no period: no default period is looked for.
 NO_PERIOD = ("similar",)
+# Measures written in the query layer alone (store.tables): they run on every engine; the
+# others need the DuckDB warehouse.
+PORTABLE = ("counts", "change", "wards", "lsoas", "series", "seasonality")
 
 
 @reads_warehouse
-def run_measure(con: duckdb.DuckDBPyConnection, name: str, *, area: str | AreaSelection,
+def run_measure(con: WarehouseLike, name: str, *, area: str | AreaSelection,
                 period: str | Period | None = None, baseline: str | Period | None = None,
                 by: str = "category", category: str | None = None, level: str = "ward",
                 edition: str | None = None, lsoas: list[str] | None = None,
                 allow_partial: bool = False, settings: Settings | None = None) -> pd.DataFrame:
     if name not in MEASURES:
         raise ValueError(f"no measure called {name!r}; measures: {', '.join(MEASURES)}")
+    if isinstance(con, Warehouse) and not con.has_con and name not in PORTABLE:
+        raise EngineError(f"measure {name!r} needs the DuckDB warehouse; on {con.engine} "
+                          f"these run: {', '.join(PORTABLE)}")
     selection = (custom_area(con, str(area), lsoas) if lsoas else select_area(con, area))
     if period is None and name not in NO_PERIOD:
         period = calendar_year(latest_full_year(con, selection))
@@ -142,4 +149,5 @@ def run_measure(con: duckdb.DuckDBPyConnection, name: str, *, area: str | AreaSe
         baseline=parse_period(baseline) if isinstance(baseline, str) else baseline,
         by=by, category=category, level=level, edition=edition, allow_partial=allow_partial,
         settings=settings or Settings())
-    return MEASURES[name][1](con, request)
+    target = con.con if isinstance(con, Warehouse) and name not in PORTABLE else con
+    return MEASURES[name][1](target, request)

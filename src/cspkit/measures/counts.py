@@ -10,12 +10,19 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import duckdb
+import ibis.expr.types as ir
 import pandas as pd
 
-from cspkit.measures.areas import AreaSelection, Population, months_covered, population
+from cspkit.measures.areas import (
+    AreaSelection,
+    Population,
+    area_events,
+    months_covered,
+    population,
+)
 from cspkit.measures.periods import Period, PeriodCoverage, coverage_of, month_label
 from cspkit.measures.settings import Settings
+from cspkit.store.tables import WarehouseLike, warehouse
 
 ALL_CRIME = "All crime (excluding ASB)"
 ASB = "Anti-social behaviour"
@@ -60,7 +67,15 @@ def event_scope(area: AreaSelection, period: Period, source: str = "police.uk",
     return sql, [*params, source, period.start, period.end]
 
 
-def area_period(con: duckdb.DuckDBPyConnection, area: AreaSelection, period: Period,
+def period_events(con: WarehouseLike, area: AreaSelection, period: Period,
+                  source: str = "police.uk") -> ir.Table:
+    """The area's located events of `source` in `period` (an Ibis table: events with their
+    LSOA's hierarchy columns)."""
+    events = area_events(con, area, source)
+    return events.filter(events.month.between(period.start, period.end))
+
+
+def area_period(con: WarehouseLike, area: AreaSelection, period: Period,
                 source: str = "police.uk") -> AreaPeriod:
     coverage = coverage_of(period, months_covered(con, area, source))
     # Mid-year estimates: the year a period starts in is its mid-point's year for calendar
@@ -68,7 +83,7 @@ def area_period(con: duckdb.DuckDBPyConnection, area: AreaSelection, period: Per
     return AreaPeriod(coverage, population(con, area, period.start.year))
 
 
-def counts(con: duckdb.DuckDBPyConnection, area: AreaSelection, period: Period, *,
+def counts(con: WarehouseLike, area: AreaSelection, period: Period, *,
            by: str = "category", source: str = "police.uk", total: bool = False,
            settings: Settings | None = None) -> pd.DataFrame:
     """Events by `by` ('category', 'subcategory' or 'all') with rates per 1,000.
@@ -81,14 +96,14 @@ def counts(con: duckdb.DuckDBPyConnection, area: AreaSelection, period: Period, 
     if by not in BY_COLUMNS:
         raise ValueError(f"by must be one of {', '.join(BY_COLUMNS)}, not {by!r}")
     groups = BY_COLUMNS[by]
-    scope, params = event_scope(area, period, source)
-    select = ", ".join(f"e.{c}" for c in groups)
+    wh = warehouse(con)
+    events = period_events(wh, area, period, source)
     if groups:
-        frame = con.execute(
-            f"SELECT {select}, count(*) AS count {scope} GROUP BY ALL ORDER BY count DESC, "
-            f"{select}", params).df()
+        frame = wh.frame(events.group_by(groups).aggregate(count=events.count()))
+        frame = frame.sort_values(["count", *groups], ascending=[False] + [True] * len(groups),
+                                  na_position="last", kind="stable").reset_index(drop=True)
     else:
-        frame = con.execute(f"SELECT count(*) AS count {scope}", params).df()
+        frame = wh.frame(events.aggregate(count=events.count()))
     context = area_period(con, area, period, source)
     if groups:
         # Shares: of all the area's events, and (by sub-category) of the parent category, e.g.
@@ -105,18 +120,18 @@ def counts(con: duckdb.DuckDBPyConnection, area: AreaSelection, period: Period, 
     return add_rates(frame, context, settings)
 
 
-def share_within(con: duckdb.DuckDBPyConnection, area: AreaSelection, period: Period,
+def share_within(con: WarehouseLike, area: AreaSelection, period: Period,
                  part: str, group: list[str], *, source: str = "police.uk") -> dict[str, object]:
     """The share of `part` within the categories `group` (which should include it), e.g.
     robbery within acquisitive crime: part count, group count and share."""
     if part not in group:
         raise ValueError(f"{part!r} is not one of the group's categories: {', '.join(group)}")
-    scope, params = event_scope(area, period, source)
-    marks = ", ".join("?" for _ in group)
-    row = con.execute(
-        f"SELECT count(*) FILTER (WHERE e.category = ?), count(*) {scope} "
-        f"AND e.category IN ({marks})", [part, *params, *group]).fetchone()
-    part_count, group_count = (int(row[0]), int(row[1])) if row else (0, 0)
+    wh = warehouse(con)
+    events = period_events(wh, area, period, source)
+    events = events.filter(events.category.isin(list(group)))
+    rows = wh.rows(events.aggregate(part=events.count(where=events.category == part),
+                                    n=events.count()))
+    part_count, group_count = (int(rows[0][0] or 0), int(rows[0][1] or 0)) if rows else (0, 0)
     return {"part": part, "group": ", ".join(group), "count": part_count,
             "group_count": group_count,
             "share": round(part_count / group_count, 4) if group_count else None,

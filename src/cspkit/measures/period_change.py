@@ -22,10 +22,16 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import date
 
-import duckdb
+import ibis
 import pandas as pd
 
-from cspkit.measures.areas import LEVEL_COLUMN, AreaSelection, children, events_vintage
+from cspkit.measures.areas import (
+    LEVEL_COLUMN,
+    AreaSelection,
+    area_events,
+    children,
+    events_vintage,
+)
 from cspkit.measures.change import NOT_COMPARED
 from cspkit.measures.counts import ALL_CRIME, ASB, BY_COLUMNS, AreaPeriod, area_period
 from cspkit.measures.error_control import BH, control
@@ -38,45 +44,42 @@ from cspkit.measures.periods import (
     match_months,
     month_range,
 )
-from cspkit.measures.series import _category_filter
+from cspkit.measures.series import category_filter
 from cspkit.measures.settings import Settings
+from cspkit.store.tables import WarehouseLike, warehouse
 
 TEST_COLUMNS = ["change", "pct_change", "rate_ratio", "ci_low", "ci_high", "p_value", "verdict",
                 "test", "dispersion", "months_compared"]
 
 
-def _matched_scope(area: AreaSelection, months: Sequence[date], source: str
-                   ) -> tuple[str, list[object]]:
-    """FROM/WHERE for the area's located events of `source` in the listed months."""
-    condition, params = area.where("g")
-    return (f"""FROM events e JOIN lsoa_geography g
-                 ON g.lsoa_code = e.lsoa_code AND g.lsoa_vintage = e.lsoa_vintage
-               WHERE {condition} AND e.source = ? AND list_contains(?, e.month)""",
-            [*params, source, sorted(set(months))])
-
-
-def _monthly(con: duckdb.DuckDBPyConnection, area: AreaSelection, match: MonthMatch,
-             keys: list[tuple[str, str]], source: str, extra_sql: str = "",
-             extra: Sequence[object] = (), history: History = ()) -> pd.DataFrame:
-    """Counts by the `keys` (SQL expression, column name) and month, over both sides' months
-    compared (when nothing can be compared: over the months each period holds, so tables can
-    still show what each period recorded)."""
+def _monthly(con: WarehouseLike, area: AreaSelection, match: MonthMatch,
+             keys: list[tuple[str | None, str]], source: str,
+             category: str | Sequence[str] | None = None, subcategory: str | None = None,
+             history: History = ()) -> pd.DataFrame:
+    """Counts by the `keys` (column of the events joined to the hierarchy, or None for the
+    constant 'all'; column name) and month, over both sides' months compared (when nothing
+    can be compared: over the months each period holds, so tables can still show what each
+    period recorded)."""
     now_months, before_months = _months_counted(match)
     months = [*now_months, *before_months, *(m for _, ms in history for m in ms if m)]
-    select = ", ".join(f"{expr} AS {name}" for expr, name in keys)
     if not months:
         return pd.DataFrame(columns=[name for _, name in keys] + ["month", "count"])
-    scope, params = _matched_scope(area, months, source)
-    frame = con.execute(f"SELECT {select}, e.month, count(*) AS count {scope}{extra_sql} "
-                        "GROUP BY ALL", [*params, *extra]).df()
+    wh = warehouse(con)
+    events = category_filter(area_events(wh, area, source), category, subcategory)
+    events = events.filter(events.month.isin(sorted(set(months))))
+    events = events.select(month=events.month, **{
+        name: events[column] if column is not None else ibis.literal("all")
+        for column, name in keys})
+    names = [name for _, name in keys]
+    frame = wh.frame(events.group_by([*names, "month"]).aggregate(count=events.count()))
     frame["month"] = [m.date() if hasattr(m, "date") else m for m in frame["month"]]
-    return frame
+    return frame[[*names, "month", "count"]]
 
 
 History = list[tuple[AreaPeriod, list[date | None]]]
 
 
-def history_periods(con: duckdb.DuckDBPyConnection, area: AreaSelection, baseline: Period,
+def history_periods(con: WarehouseLike, area: AreaSelection, baseline: Period,
                     source: str, settings: Settings) -> list[AreaPeriod]:
     """The years before the baseline (same months, 1..history_years years earlier) that the
     data holds any month of: they inform a change test's dispersion."""
@@ -113,7 +116,7 @@ def _months_counted(match: MonthMatch) -> tuple[list[date], list[date]]:
     return list(match.held), list(match.baseline_held)
 
 
-def change(con: duckdb.DuckDBPyConnection, area: AreaSelection, period: Period,
+def change(con: WarehouseLike, area: AreaSelection, period: Period,
            baseline: Period, *, by: str = "category", source: str = "police.uk",
            allow_partial: bool = False, total: bool = False,
            settings: Settings | None = None, alpha: float | None = None) -> pd.DataFrame:
@@ -135,7 +138,7 @@ def change(con: duckdb.DuckDBPyConnection, area: AreaSelection, period: Period,
     match = match_months(now.coverage, before.coverage)
     earlier = history_periods(con, area, baseline, source, settings)
     groups = BY_COLUMNS[by]
-    keys = [(f"e.{c}", c) for c in groups] or [("'all'", "category")]
+    keys: list[tuple[str | None, str]] = [(c, c) for c in groups] or [(None, "category")]
     monthly = _monthly(con, area, match, keys, source,
                        history=_history(match, earlier) if match.pairs else [])
     group_cols = groups or ["category"]
@@ -251,7 +254,7 @@ def _controlled(frame: pd.DataFrame, name: str, settings: Settings,
     return out
 
 
-def place_change(con: duckdb.DuckDBPyConnection, area: AreaSelection, period: Period,
+def place_change(con: WarehouseLike, area: AreaSelection, period: Period,
                  baseline: Period, *, level: str = "ward",
                  category: str | Sequence[str] | None = None,
                  source: str = "police.uk", allow_partial: bool = False,
@@ -275,8 +278,7 @@ def place_change(con: duckdb.DuckDBPyConnection, area: AreaSelection, period: Pe
     earlier = _history(match, history_periods(con, area, baseline, source, settings)) \
         if match.pairs else []
     column = LEVEL_COLUMN[level]
-    extra_sql, extra = _category_filter(category, subcategory)
-    monthly = _monthly(con, area, match, [(f"g.{column}", "code")], source, extra_sql, extra,
+    monthly = _monthly(con, area, match, [(column, "code")], source, category, subcategory,
                        history=earlier)
     places = pd.DataFrame(
         [(p.code, p.name) for p in children(con, area, level)],

@@ -12,15 +12,16 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import date
 
-import duckdb
+import ibis.expr.types as ir
 import numpy as np
 import pandas as pd
 
-from cspkit.measures.areas import AreaSelection, months_covered
+from cspkit.measures.areas import AreaSelection, area_events, months_covered
 from cspkit.measures.control import expected_range, rolling_mean, seasonal_profile
 from cspkit.measures.counts import ALL_CRIME, ASB
 from cspkit.measures.periods import Period
 from cspkit.measures.settings import Settings
+from cspkit.store.tables import WarehouseLike, warehouse
 
 
 def _category_filter(category: str | Sequence[str] | None, subcategory: str | None = None
@@ -39,26 +40,36 @@ def _category_filter(category: str | Sequence[str] | None, subcategory: str | No
     return sql, params
 
 
-def monthly_counts(con: duckdb.DuckDBPyConnection, area: AreaSelection, *,
+def category_filter(events: ir.Table, category: str | Sequence[str] | None,
+                    subcategory: str | None = None) -> ir.Table:
+    """`events` of `category` (one, several counted together, or ALL_CRIME) and
+    `subcategory`: the Ibis form of `_category_filter`."""
+    if category == ALL_CRIME:
+        events = events.filter(events.category != ASB)
+    elif isinstance(category, str):
+        events = events.filter(events.category == category)
+    elif category is not None:   # several categories counted together
+        if ALL_CRIME in category:
+            raise ValueError(f"{ALL_CRIME!r} cannot be counted with other categories")
+        events = events.filter(events.category.isin(list(category)))
+    if subcategory is not None:  # e.g. deliberate fires: cause within any fire category
+        events = events.filter(events.subcategory == subcategory)
+    return events
+
+
+def monthly_counts(con: WarehouseLike, area: AreaSelection, *,
                    category: str | Sequence[str] | None = None,
                    period: Period | None = None,
                    source: str = "police.uk", by_category: bool = False,
                    subcategory: str | None = None) -> pd.DataFrame:
     """month, count (and category with `by_category`) for every month the data covers;
     `category` may be a list of categories, counted together."""
-    condition, params = area.where("g")
-    extra, extra_params = _category_filter(category, subcategory)
-    window = ""
+    wh = warehouse(con)
+    events = category_filter(area_events(wh, area, source), category, subcategory)
     if period is not None:
-        window = " AND e.month BETWEEN ? AND ?"
-        extra_params = [*extra_params, period.start, period.end]
-    group = ", e.category" if by_category else ""
-    frame = con.execute(
-        f"""SELECT e.month{group}, count(*) AS count FROM events e
-            JOIN lsoa_geography g ON g.lsoa_code = e.lsoa_code AND g.lsoa_vintage = e.lsoa_vintage
-            WHERE {condition} AND e.source = ?{extra}{window}
-            GROUP BY ALL ORDER BY 1""",
-        [*params, source, *extra_params]).df()
+        events = events.filter(events.month.between(period.start, period.end))
+    group = ["month", "category"] if by_category else ["month"]
+    frame = wh.frame(events.group_by(group).aggregate(count=events.count()).order_by(group))
     covered = sorted(m for m in months_covered(con, area, source)
                      if period is None or period.contains(m))
     keys = pd.DataFrame({"month": covered})
@@ -72,7 +83,7 @@ def monthly_counts(con: duckdb.DuckDBPyConnection, area: AreaSelection, *,
     return out
 
 
-def monthly_series(con: duckdb.DuckDBPyConnection, area: AreaSelection, *,
+def monthly_series(con: WarehouseLike, area: AreaSelection, *,
                    category: str | Sequence[str] | None = None, period: Period | None = None,
                    inspect: Period | None = None, family_size: int | None = None,
                    source: str = "police.uk", subcategory: str | None = None,
@@ -120,7 +131,7 @@ def judged_series(counts: pd.DataFrame, inspect: Period | None, *,
     return out
 
 
-def seasonality(con: duckdb.DuckDBPyConnection, area: AreaSelection, *,
+def seasonality(con: WarehouseLike, area: AreaSelection, *,
                 category: str | None = None, source: str = "police.uk",
                 settings: Settings | None = None) -> pd.DataFrame:
     """Month-of-year index (1.0 = an average month) from every month the data covers."""

@@ -145,19 +145,19 @@ def test_a_repeat_is_served_from_the_cache(client: TestClient, web_app: Any) -> 
     assert cold.status_code == warm.status_code == 200
     assert warm.json() == cold.json()
     assert web_app.state.web.cache.hits > hits
-    assert warm_seconds < cold_seconds
     # The same LSOAs by list, in another order: the profile of the same set, also cached.
     lsoas = list(reversed(cold.json()["lsoas"]))
     _post(client, {"lsoas": lsoas, "area": BEDFORD, "year": YEAR})
+    hits = web_app.state.web.cache.hits
     started = time.perf_counter()
     again = _post(client, {"lsoas": sorted(lsoas), "area": BEDFORD, "year": YEAR})
     listed_seconds = time.perf_counter() - started
-    assert again.status_code == 200
+    assert again.status_code == 200 and web_app.state.web.cache.hits > hits
+    # The times are kept for reading, not asserted (speed: benchmarks/bench_web.py).
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     (ARTIFACTS / "custom-area-timings.json").write_text(json.dumps(
         {"cold_s": round(cold_seconds, 3), "cached_s": round(warm_seconds, 3),
          "cached_same_lsoas_other_order_s": round(listed_seconds, 3)}, indent=2))
-    assert warm_seconds < 0.15 and listed_seconds < 0.15
 
 
 @needs_chromium

@@ -17,11 +17,10 @@ from fastapi.testclient import TestClient
 from cspkit.measures.periods import parse_period
 from cspkit.products.report.assessment import build_assessment
 from cspkit.products.report.config import LocalContent
-from cspkit.products.web import explorer
-from cspkit.products.web.auth import User
 from cspkit.products.web.blocks import table_json
 from tests.products.report.browser import needs_chromium
 from tests.products.web.browser import DESKTOP, PHONE, browse
+from tests.products.web.users import signed_in
 
 BEDFORD = "E06000055"
 SMALL = re.compile(r"^[1-4]$")
@@ -176,7 +175,7 @@ def test_csv_is_the_table(client: TestClient) -> None:
 
 
 def test_restricted_sources_are_not_offered_to_the_public(
-        client: TestClient, monkeypatch: pytest.MonkeyPatch) -> None:
+        client: TestClient, web_app: Any, web_users: dict[str, str]) -> None:
     public = client.get("/api/explorer/issues", params={"area": BEDFORD}).json()
     keys = {i["key"] for i in public["issues"]}
     assert {"all-crime", "acquisitive", "anti-social-behaviour", "burglary"} <= keys
@@ -189,11 +188,14 @@ def test_restricted_sources_are_not_offered_to_the_public(
     assert page.status_code == 200 and "istv" not in page.text
     assert "restricted partner source" in page.text
 
-    monkeypatch.setattr(explorer, "current_user", lambda request: User("p", "partner"))
-    partner = client.get("/api/explorer/issues", params={"area": BEDFORD}).json()
-    assert "istv.assault-attendance" in {i["key"] for i in partner["issues"]}
-    assert partner["withheld"] == ""
-    view = get(client, issue="istv.assault-attendance", level="ward")
+    with signed_in(web_app, web_users["partner"]) as signed:
+        partner = signed.get("/api/explorer/issues", params={"area": BEDFORD}).json()
+        assert "istv.assault-attendance" in {i["key"] for i in partner["issues"]}
+        assert partner["withheld"] == ""
+        view = get(signed, issue="istv.assault-attendance", level="ward")
+        page = signed.get("/explorer", params={"area": BEDFORD,
+                                               "issue": "istv.assault-attendance"})
+        assert page.status_code == 200 and "restricted partner source" not in page.text
     assert view["issue"]["restricted"] is True and view["comparisons"] == []
 
 

@@ -16,12 +16,11 @@ from fastapi.testclient import TestClient
 from cspkit.measures.periods import parse_period
 from cspkit.products.report.assessment import build_assessment
 from cspkit.products.report.document import Document, Section, Table
-from cspkit.products.web import overview
-from cspkit.products.web.auth import User
 from cspkit.products.web.blocks import section_json, table_json
 from cspkit.store.ingest_log import restricted_sources
 from tests.products.report.browser import needs_chromium
 from tests.products.web.browser import PHONE, browse
+from tests.products.web.users import signed_in
 
 BEDFORD = "E06000055"
 LUTON = "E06000032"
@@ -171,10 +170,10 @@ def test_restricted_sources_are_withheld_from_the_public(client: TestClient,
     assert "restricted partner sources are withheld for this viewer" in html
 
 
-def test_a_partner_sees_the_restricted_sources(client: TestClient,
-                                               monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(overview, "current_user", lambda request: User("officer", "partner"))
-    data, _ = _get(client, area=BEDFORD, period="2023")
+def test_a_partner_sees_the_restricted_sources(web_app: Any,
+                                               web_users: dict[str, str]) -> None:
+    with signed_in(web_app, web_users["partner"]) as partner:
+        data, _ = _get(partner, area=BEDFORD, period="2023")
     assert data["withheld"] is None
     assert {"istv", "police-markers"} <= {p["source"] for p in data["coverage"]["partners"]}
     assert not any("withheld" in p for p in _paragraphs(data["key_findings"]))
@@ -211,10 +210,10 @@ def test_the_api_is_in_the_openapi_document(client: TestClient) -> None:
     assert "/api/districts" in spec["paths"]
 
 
-def test_cached_requests_are_fast(bedford: dict[str, Any]) -> None:
-    print(f"\n/api/overview Bedford 2023: cold {TIMINGS['cold']:.2f} s, "
-          f"cached {1000 * TIMINGS['cached']:.1f} ms")
-    assert TIMINGS["cached"] < 0.5 < TIMINGS["cold"]
+def test_a_repeat_is_the_same_answer(client: TestClient, bedford: dict[str, Any]) -> None:
+    # Served from the cache (speed is measured in benchmarks/bench_web.py, never asserted).
+    again, _ = _get(client, area=BEDFORD, period="2023")
+    assert again == bedford
 
 
 @needs_chromium

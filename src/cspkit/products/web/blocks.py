@@ -10,6 +10,7 @@ table set from which a hidden count could be recovered (DisclosureLeak).
 
 from __future__ import annotations
 
+import re
 from datetime import date
 from typing import Any
 
@@ -37,9 +38,50 @@ def table_json(table: Table, rate_per: int = 1000) -> dict[str, Any]:
 
 
 def figure_json(figure: Figure) -> dict[str, Any]:
+    """A published figure. The page captions it with `title` (and its number), so its SVG
+    comes without the title the document's charts draw inside themselves."""
     return {"key": figure.key, "number": figure.number, "title": figure.title,
             "alt": figure.alt, "source": figure.source, "synthetic": figure.synthetic,
-            "svg": str(svg_markup(figure))}
+            "svg": untitled_svg(str(svg_markup(figure)))}
+
+
+_TITLE = re.compile(r'<g class="mark-group role-title">'
+                    r'<g transform="translate\([-\d.]+,(-[\d.]+)\)"')
+_ROOT = re.compile(r'(<rect width="[\d.]+" height=")([\d.]+)'
+                   r'("[^>]*/><g [^>]*transform="translate\([-\d.]+,)([\d.]+)(\)")')
+_SIZE = re.compile(r'(<svg [^>]*?height=")([\d.]+)'
+                   r'("[^>]*?viewBox="[-\d.]+ [-\d.]+ [\d.]+ )([\d.]+)(")')
+_PADDING, _TITLE_LINE, _TITLE_GAP = 8.0, 16.0, 24.0   # charts.py: padding, 14px title, offset 10
+
+
+def untitled_svg(svg: str) -> str:
+    """A Vega chart's SVG (charts.py) without its drawn title, and shorter by the room the
+    title took when it was the topmost thing drawn (else the title is only hidden). The
+    document's own HTML and PDF keep their titles: this is for the dashboard's figures."""
+    title = _TITLE.search(svg)
+    if title is None or svg.count('class="mark-group role-title"') != 1:
+        return svg
+    hidden = svg[:title.start()] + '<g class="mark-group role-title" display="none">' \
+        + svg[title.start() + len('<g class="mark-group role-title">'):]
+    root, size = _ROOT.search(hidden), _SIZE.search(hidden)
+    if root is None or size is None:
+        return hidden
+    top = float(root.group(4))
+    if abs(top + float(title.group(1)) - _PADDING) > 0.5:   # something drawn above the title
+        return hidden
+    end = hidden.find("</g></g></g>", title.start())
+    lines = max(1, hidden[title.start():end].count("<tspan"))
+    cut = _TITLE_GAP + _TITLE_LINE * (lines - 1)
+
+    def less(value: str) -> str:
+        return f"{float(value) - cut:g}"
+
+    hidden = (hidden[:root.start()] + root.group(1) + less(root.group(2)) + root.group(3)
+              + less(root.group(4)) + root.group(5) + hidden[root.end():])
+    size = _SIZE.search(hidden)
+    assert size is not None
+    return (hidden[:size.start()] + size.group(1) + less(size.group(2)) + size.group(3)
+            + less(size.group(4)) + size.group(5) + hidden[size.end():])
 
 
 def paragraph_json(paragraph: Paragraph) -> dict[str, Any]:

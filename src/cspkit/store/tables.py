@@ -1,0 +1,338 @@
+"""The warehouse's tables as Ibis tables, on DuckDB or on Spark: the one query layer measures
+are written in.
+
+A `Warehouse` is built from the embedded DuckDB warehouse (`Warehouse.duckdb(con)`) or from the
+tidy tables `cspkit export parquet` writes (`Warehouse.spark(folder)` on PySpark, local or on a
+cluster; `Warehouse.parquet(folder)` on an in-memory DuckDB). Measures build Ibis expressions
+over `table(...)` and the few named queries below (the area hierarchy, located events,
+population, coverage) and run them with `frame`/`rows`: the same expression compiles to DuckDB
+SQL or to Spark SQL.
+
+The exported folder holds the tables measures need (events with geography, the LSOA hierarchy,
+population, deprivation, ingests, areas and indicators); boundaries stay DuckDB-side (Spark has
+no spatial types: maps, hotspots and drawn areas need the DuckDB warehouse), and record-level
+rows of restricted partner sources are in an export only when it was asked for.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import weakref
+from collections.abc import Iterable
+from datetime import date
+from pathlib import Path
+from typing import Any, Literal
+
+import duckdb
+import ibis
+import ibis.expr.types as ir
+import pandas as pd
+from ibis.backends.duckdb import Backend as _DuckDBBackend
+
+from cspkit.errors import CspkitError
+
+Engine = Literal["duckdb", "spark"]
+ENGINES: tuple[str, ...] = ("duckdb", "spark")
+ENGINE_ENV = "CSPKIT_ENGINE"
+
+# The columns of `events` measures may use: those the warehouse and its Parquet export share.
+EVENT_COLUMNS = ("source", "force", "month", "event_date", "category", "subcategory",
+                 "record_id", "lsoa_code", "lsoa_vintage", "lon", "lat", "located", "outcome")
+# Export file name -> warehouse table name, where they differ.
+EXPORTED_AS = {"imd": "deprivation"}
+PARQUET_TABLES = ("events", "indicators", "areas", "lsoa_geography", "population", "imd",
+                  "ingests")
+
+
+class EngineError(CspkitError):
+    """A warehouse engine that cannot be used as asked (Spark not installed, a table not
+    exported, a measure that needs the DuckDB warehouse)."""
+
+
+class _Borrowed(_DuckDBBackend):
+    """Ibis's DuckDB backend over a connection it does not own, held weakly (so a cached
+    wrapper never keeps a closed reader alive) and left as it was: no settings changed."""
+
+    def __init__(self, con: duckdb.DuckDBPyConnection) -> None:
+        super().__init__()
+        self._ref = weakref.ref(con)
+        self._can_reconnect = False
+        self._record_batch_readers_consumed = {}
+
+    @property  # type: ignore[override]
+    def con(self) -> duckdb.DuckDBPyConnection:
+        con = self._ref()
+        if con is None:
+            raise EngineError("the warehouse connection was closed")
+        return con
+
+    @con.setter
+    def con(self, value: Any) -> None:  # ibis assigns it only when it connects itself
+        self._ref = weakref.ref(value)
+
+
+class Warehouse:
+    """The warehouse's tables as Ibis tables on one engine, with the named queries measures
+    share. Build one with `Warehouse.duckdb`, `Warehouse.parquet` or `Warehouse.spark`."""
+
+    def __init__(self, backend: ibis.BaseBackend, engine: Engine, location: str, *,
+                 views: dict[str, str] | None = None,
+                 con: duckdb.DuckDBPyConnection | None = None) -> None:
+        self.backend = backend
+        self.engine: Engine = engine
+        self.location = location                  # identifies the data (memo keys, messages)
+        self._views = views                        # table -> engine view name (Parquet/Spark)
+        self._con = con                            # a strong reference when we own it
+        self._con_ref = weakref.ref(con) if con is not None else None
+        self._tables: dict[str, ir.Table] = {}
+
+    # ----------------------------------------------------------------------- construction
+
+    @classmethod
+    def duckdb(cls, con: duckdb.DuckDBPyConnection) -> Warehouse:
+        """The embedded DuckDB warehouse behind `con` (a `store.connect`/`open_reader`
+        connection or cursor), unchanged."""
+        wh = cls._borrow(con)
+        wh._con = con
+        return wh
+
+    @classmethod
+    def _borrow(cls, con: duckdb.DuckDBPyConnection) -> Warehouse:
+        wh = cls(_Borrowed(con), "duckdb", "", con=None)
+        wh._con_ref = weakref.ref(con)
+        return wh
+
+    @classmethod
+    def parquet(cls, folder: str | os.PathLike[str]) -> Warehouse:
+        """The tables of a `cspkit export parquet` folder, read by an in-memory DuckDB."""
+        root = _export_folder(folder)
+        backend = ibis.duckdb.connect()
+        return cls(backend, "duckdb", f"parquet:{root}", views=_register(backend, root))
+
+    @classmethod
+    def spark(cls, folder: str | os.PathLike[str] | None = None, session: Any = None, *,
+              database: str | None = None) -> Warehouse:
+        """The warehouse on Spark: the tables of a `cspkit export parquet` folder (local
+        path, or any URI the session reads: hdfs://, s3a://, abfss://), or, with `database`,
+        tables of those names in the session's catalogue. Without `session`, a local one
+        (`local_spark`)."""
+        try:
+            import pyspark  # noqa: F401
+        except ImportError as exc:
+            raise EngineError("the Spark engine needs PySpark: pip install 'cspkit[spark]' "
+                              "(and Java 17 or later)") from exc
+        if (folder is None) == (database is None):
+            raise EngineError("Warehouse.spark needs a Parquet export folder or a catalogue "
+                              "database, one of the two")
+        session = session or local_spark()
+        backend = ibis.pyspark.connect(session)
+        if database is not None:
+            views = {name: f"{database}.{EXPORTED_AS.get(name, name)}" for name in PARQUET_TABLES}
+            return cls(backend, "spark", f"spark:{database}", views=views)
+        text = str(folder)
+        root = text if "://" in text else str(_export_folder(text))
+        return cls(backend, "spark", f"spark:{root}", views=_register(backend, root))
+
+    @property
+    def con(self) -> duckdb.DuckDBPyConnection:
+        """The DuckDB warehouse connection, for the parts of cspkit that still need it
+        (geometries, the ingest log); EngineError on another engine."""
+        con = self._con_ref() if self._con_ref is not None else None
+        if con is None:
+            raise EngineError(f"this needs the DuckDB warehouse; the {self.engine} engine over "
+                              f"{self.location} has no DuckDB connection")
+        return con
+
+    @property
+    def has_con(self) -> bool:
+        return self._con_ref is not None and self._con_ref() is not None
+
+    # ----------------------------------------------------------------------- tables
+
+    def _ready(self) -> None:
+        """A borrowed connection may hold the unread rest of a caller's `execute` (a
+        `fetchone()`): DuckDB refuses other work on it until that result is finished, as a new
+        `execute` would have finished it."""
+        if self._con_ref is not None and (con := self._con_ref()) is not None:
+            con.complete()
+
+    def table(self, name: str) -> ir.Table:
+        """A warehouse table by its warehouse name (`events`, `lsoa_geography`, ...)."""
+        if name not in self._tables:
+            self._ready()
+            if self._views is None:
+                self._tables[name] = self.backend.table(name)
+            elif name in self._views:
+                self._tables[name] = self.backend.table(self._views[name])
+            else:
+                raise EngineError(f"the table {name!r} is not in {self.location} (a Parquet "
+                                  f"export holds {', '.join(sorted(self._views))})")
+        return self._tables[name]
+
+    def frame(self, expr: ir.Table) -> pd.DataFrame:
+        """Run `expr`: a pandas frame typed as DuckDB's own results are (timestamps in
+        microseconds, text columns with no value as `object`), whichever engine ran it."""
+        self._ready()
+        frame = expr.to_pandas()
+        for column in frame.columns:
+            kind = frame[column].dtype
+            if pd.api.types.is_datetime64_any_dtype(kind) and str(kind) != "datetime64[us]":
+                frame[column] = frame[column].astype("datetime64[us]")
+            elif pd.api.types.is_string_dtype(kind) and not frame[column].notna().any():
+                frame[column] = frame[column].astype(object)
+        return frame
+
+    def rows(self, expr: ir.Table) -> list[tuple[Any, ...]]:
+        """Run `expr`: its rows as tuples of Python values (dates as `date`)."""
+        self._ready()
+        frame = expr.to_pyarrow()
+        return list(zip(*(frame.column(i).to_pylist() for i in range(frame.num_columns)),
+                        strict=True)) if frame.num_rows else []
+
+    def values(self, expr: ir.Table) -> list[Any]:
+        """Run a one-column `expr`: its values."""
+        return [row[0] for row in self.rows(expr)]
+
+    # ----------------------------------------------------------------------- named queries
+
+    def events(self) -> ir.Table:
+        """Events with the columns measures use (`EVENT_COLUMNS`)."""
+        return self.table("events").select(*EVENT_COLUMNS)
+
+    def hierarchy(self) -> ir.Table:
+        """The LSOA hierarchy: each LSOA (code, edition) with its ward, district, county,
+        region and force."""
+        return self.table("lsoa_geography")
+
+    def located_events(self, source: str | None = None) -> ir.Table:
+        """Events with an LSOA the hierarchy holds, joined to it on (code, edition): every
+        event column and every hierarchy column (the LSOA's `lsoa_name` included)."""
+        events = self.events()
+        if source is not None:
+            events = events.filter(events.source == source)
+        return events.join(self.hierarchy(), ["lsoa_code", "lsoa_vintage"])
+
+    def population_rows(self, codes: Iterable[str] | None = None) -> ir.Table:
+        """Published population figures (code, vintage, year, persons, households, method,
+        source), of `codes` when given."""
+        table = self.table("population")
+        if codes is not None:
+            table = table.filter(table.code.isin(sorted(set(codes))))
+        return table
+
+    def loaded_months(self, forces: Iterable[str] | None = None) -> ir.Table:
+        """Coverage: (force, month) of every police street file loaded, of `forces` when
+        given."""
+        ingests = self.table("ingests")
+        chosen = ingests.filter((ingests.kind == "police-street") & (ingests.status == "loaded"))
+        if forces is not None:
+            chosen = chosen.filter(chosen.force.isin(sorted(set(forces))))
+        return chosen.select("force", "month").distinct()
+
+    def find_area(self, query: str, levels: Iterable[str]) -> tuple[str, str, str] | None:
+        """(code, name, level) of the area whose code, else whose name (case-insensitively),
+        is `query`, among `levels` (a district before a ward of the same name); None if none.
+        The DuckDB warehouse's `store.areas.resolve_area` also suggests names and follows
+        former districts."""
+        order = ["lad", "county", "force", "region", "country", "ward", "lsoa"]
+        areas = self.table("areas")
+        areas = areas.filter(areas.level.isin(list(levels)))
+        text = query.strip()
+        for condition in (areas.code.upper() == text.upper(),
+                          areas.name.lower() == text.lower()):
+            rows = self.rows(areas.filter(condition).select("code", "name", "level"))
+            if rows:
+                code, name, level = min(rows, key=lambda r: order.index(r[2])
+                                        if r[2] in order else 99)
+                return str(code), str(name or code), str(level)
+        return None
+
+    def ingest_state(self) -> tuple[Any, ...]:
+        """What changes whenever something is ingested: (last ingest id, ingests)."""
+        ingests = self.table("ingests")
+        row = self.rows(ingests.aggregate(last=ingests.ingest_id.max(), n=ingests.count()))
+        return tuple(row[0]) if row else (None, 0)
+
+    def __repr__(self) -> str:
+        return f"Warehouse({self.engine}, {self.location or 'duckdb connection'})"
+
+
+WarehouseLike = duckdb.DuckDBPyConnection | Warehouse
+
+_WRAPPED: weakref.WeakKeyDictionary[duckdb.DuckDBPyConnection, Warehouse] = (
+    weakref.WeakKeyDictionary())
+
+
+def warehouse(data: WarehouseLike) -> Warehouse:
+    """`data` as a Warehouse: a DuckDB connection is wrapped (once per connection)."""
+    if isinstance(data, Warehouse):
+        return data
+    found = _WRAPPED.get(data)
+    if found is None:
+        found = _WRAPPED[data] = Warehouse._borrow(data)
+    return found
+
+
+def duckdb_con(data: WarehouseLike) -> duckdb.DuckDBPyConnection:
+    """The DuckDB connection behind `data` (EngineError on Spark)."""
+    return data.con if isinstance(data, Warehouse) else data
+
+
+def selected_engine(engine: str | None = None) -> str:
+    """The engine asked for: `engine`, else the CSPKIT_ENGINE setting, else duckdb."""
+    chosen = (engine or os.environ.get(ENGINE_ENV) or "duckdb").strip().lower()
+    if chosen not in ENGINES:
+        raise EngineError(f"unknown engine {chosen!r}: expected one of {', '.join(ENGINES)} "
+                          f"(from {'--engine' if engine else ENGINE_ENV})")
+    return chosen
+
+
+def local_spark(app: str = "cspkit", cores: int | str = "*", memory: str = "1g") -> Any:
+    """A local SparkSession (reused if one is running) with settings for small machines: no
+    UI, few shuffle partitions, UTC."""
+    try:
+        from pyspark.sql import SparkSession
+    except ImportError as exc:
+        raise EngineError("the Spark engine needs PySpark: pip install 'cspkit[spark]'") from exc
+    active = SparkSession.getActiveSession()
+    if active is not None:
+        return active
+    builder = (SparkSession.builder.master(f"local[{cores}]").appName(app)
+               .config("spark.ui.enabled", "false")
+               .config("spark.sql.shuffle.partitions", str(cores) if cores != "*" else "4")
+               .config("spark.sql.execution.arrow.pyspark.enabled", "true")
+               .config("spark.driver.memory", memory)
+               .config("spark.ui.showConsoleProgress", "false")
+               .config("spark.sql.session.timeZone", "UTC"))
+    session = builder.getOrCreate()
+    session.sparkContext.setLogLevel("ERROR")
+    return session
+
+
+def _export_folder(folder: str | os.PathLike[str]) -> Path:
+    root = Path(folder)
+    if not (root / "events.parquet").is_file():
+        raise EngineError(f"{root} is not a Parquet export (no events.parquet): write one "
+                          "with `cspkit export parquet --out FOLDER`")
+    return root.resolve()
+
+
+def _register(backend: ibis.BaseBackend, root: str | Path) -> dict[str, str]:
+    """Each exported table as a view named uniquely for this folder."""
+    tag = hashlib.sha256(str(root).encode()).hexdigest()[:8]
+    views: dict[str, str] = {}
+    for name in PARQUET_TABLES:
+        file = f"{str(root).rstrip('/')}/{EXPORTED_AS.get(name, name)}.parquet"
+        if "://" not in file and not Path(file).is_file():
+            continue
+        view = f"cspkit_{tag}_{name}"
+        backend.read_parquet(file, table_name=view)
+        views[name] = view
+    return views
+
+
+def months_in(values: Iterable[Any]) -> set[date]:
+    """Months from a query result as dates (engines return dates or timestamps)."""
+    return {v.date() if hasattr(v, "date") and callable(v.date) else v
+            for v in values if v is not None}

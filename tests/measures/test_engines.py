@@ -1,0 +1,146 @@
+"""The same measures on every engine: the DuckDB warehouse itself, DuckDB over a Parquet
+export (`Warehouse.parquet`) and local Spark over the same export (`Warehouse.spark`) give
+identical frames, dtypes and attributes included.
+
+The export is a slice of the demo warehouse: East Cambridgeshire's events, LSOAs and
+population (with every ingest), so the district's and its wards' figures are those of the
+whole warehouse. One local Spark session (one core) serves the module. Without PySpark these
+tests skip, except where CSPKIT_REQUIRE_SYSTEM_DEPS is set (CI installs the `spark` extra).
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import shutil
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import duckdb
+import pandas as pd
+import pytest
+
+from cspkit.measures import areas as areas_module
+from cspkit.measures.areas import AreaSelection, children, latest_full_year, select_area
+from cspkit.measures.counts import ALL_CRIME, counts, share_within
+from cspkit.measures.period_change import change, place_change
+from cspkit.measures.periods import calendar_year
+from cspkit.measures.series import monthly_series
+from cspkit.products.exports import export
+from cspkit.store.tables import Warehouse, local_spark
+
+DISTRICT = "E07000009"   # East Cambridgeshire: about 4,000 events, 2011 LSOAs
+TIMINGS: dict[str, dict[str, float]] = {}
+
+if importlib.util.find_spec("pyspark") is None:
+    if os.environ.get("CSPKIT_REQUIRE_SYSTEM_DEPS"):
+        pytest.fail("PySpark is not installed: pip install -e '.[test,spark]' "
+                    "(CSPKIT_REQUIRE_SYSTEM_DEPS is set, so the Spark tests may not skip)",
+                    pytrace=False)
+    pytest.skip("PySpark is not installed (pip install -e '.[spark]'); the engine tests need "
+                "it", allow_module_level=True)
+
+
+@pytest.fixture(scope="module")
+def sliced_export(demo_warehouse: duckdb.DuckDBPyConnection,
+                  tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """`cspkit export parquet` of the demo warehouse, cut down to one district."""
+    full = tmp_path_factory.mktemp("export")
+    export(demo_warehouse, full, "parquet",
+           tables=["events", "lsoa_geography", "population", "ingests"])
+    out = tmp_path_factory.mktemp("slice")
+    con = duckdb.connect()
+    con.execute(f"COPY (SELECT * FROM '{full}/events.parquet' WHERE lad_code = ?) "
+                f"TO '{out}/events.parquet'", [DISTRICT])
+    con.execute(f"COPY (SELECT * FROM '{full}/lsoa_geography.parquet' WHERE lad_code = ?) "
+                f"TO '{out}/lsoa_geography.parquet'", [DISTRICT])
+    con.execute(f"""COPY (SELECT * FROM '{full}/population.parquet' WHERE code = ? OR code IN
+                          (SELECT lsoa_code FROM '{out}/lsoa_geography.parquet'))
+                    TO '{out}/population.parquet'""", [DISTRICT])
+    shutil.copyfile(full / "ingests.parquet", out / "ingests.parquet")
+    con.close()
+    return out
+
+
+@pytest.fixture(scope="module")
+def spark() -> Iterator[object]:
+    session = local_spark("cspkit-tests", cores=1, memory="512m")
+    yield session
+    session.stop()   # type: ignore[attr-defined]
+
+
+@pytest.fixture(scope="module")
+def engines(demo_warehouse: duckdb.DuckDBPyConnection, sliced_export: Path,
+            spark: object) -> dict[str, Warehouse]:
+    return {"warehouse": Warehouse.duckdb(demo_warehouse),
+            "parquet": Warehouse.parquet(sliced_export),
+            "spark": Warehouse.spark(sliced_export, spark)}
+
+
+@pytest.fixture(scope="module")
+def district(demo_warehouse: duckdb.DuckDBPyConnection) -> AreaSelection:
+    return select_area(demo_warehouse, DISTRICT)
+
+
+@pytest.fixture(scope="module")
+def year(demo_warehouse: duckdb.DuckDBPyConnection, district: AreaSelection) -> int:
+    return latest_full_year(demo_warehouse, district)
+
+
+def same_everywhere(name: str, engines: dict[str, Warehouse],
+                    measure: Callable[[Warehouse], pd.DataFrame]) -> pd.DataFrame:
+    """Run `measure` on each engine (from a cold memo) and assert the frames identical."""
+    results: dict[str, pd.DataFrame] = {}
+    for engine, wh in engines.items():
+        areas_module._MEMO.clear()
+        start = time.perf_counter()
+        results[engine] = measure(wh)
+        TIMINGS.setdefault(name, {})[engine] = round(time.perf_counter() - start, 2)
+    reference = results["warehouse"]
+    assert len(reference) > 0, name
+    for engine, frame in results.items():
+        pd.testing.assert_frame_equal(frame, reference, check_exact=True, obj=f"{name} {engine}")
+        assert repr(frame.attrs) == repr(reference.attrs), (name, engine)
+    return reference
+
+
+def test_counts(engines, district, year):
+    frame = same_everywhere("counts", engines, lambda wh: counts(
+        wh, district, calendar_year(year), by="subcategory", total=True))
+    assert frame["is_total"].sum() == 1
+
+
+def test_change_by_category(engines, district, year):
+    frame = same_everywhere("change", engines, lambda wh: change(
+        wh, district, calendar_year(year), calendar_year(year - 1), total=True, allow_partial=True))
+    assert ALL_CRIME in set(frame["category"])
+
+
+def test_ward_table(engines, district, year, demo_warehouse):
+    frame = same_everywhere("ward table", engines, lambda wh: place_change(
+        wh, district, calendar_year(year), calendar_year(year - 1), category=ALL_CRIME, allow_partial=True))
+    wards = children(demo_warehouse, district, "ward")
+    assert sorted(frame["ward_code"]) == sorted(w.code for w in wards)
+
+
+def test_monthly_series(engines, district, year):
+    frame = same_everywhere("monthly series", engines, lambda wh: monthly_series(
+        wh, district, category=["Burglary", "Robbery"], inspect=calendar_year(year)))
+    assert frame["inspected"].sum() > 0
+
+
+def test_share_within(engines, district, year):
+    shares = {}
+    for engine, wh in engines.items():
+        areas_module._MEMO.clear()
+        shares[engine] = share_within(wh, district, calendar_year(year), "Burglary",
+                                      ["Burglary", "Robbery", "Vehicle crime"])
+    assert shares["parquet"] == shares["warehouse"] == shares["spark"]
+    assert shares["warehouse"]["group_count"] > 0
+
+
+def test_report_timings():
+    """Not a check: prints seconds per measure and engine (pytest -s shows them)."""
+    for name, seconds in TIMINGS.items():
+        print(f"{name:16} " + "  ".join(f"{k} {v:6.2f}s" for k, v in seconds.items()))
