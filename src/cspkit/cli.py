@@ -1043,6 +1043,10 @@ def serve_cmd(
                            "(default: beside the warehouse: cspkit.duckdb.web for "
                            "cspkit.duckdb).", show_default=False)
     ] = None,
+    warm: Annotated[bool, typer.Option(
+        "--warm/--no-warm", help="Compute every district's default overview, explorer and "
+                                 "places views in the background at start, so the first "
+                                 "visitor need not wait for them.")] = True,
 ) -> None:
     """Start the partnership's web dashboard over the warehouse: Overview, Issue explorer,
     Places, Custom area, Reports and Data, with a JSON API (OpenAPI at /docs and
@@ -1061,7 +1065,7 @@ def serve_cmd(
 
     path = resolve_db_path(db)
     check_warehouse(path, for_writing=False)   # no warehouse: says how to build one
-    web = create_app(path, data_dir=data_dir)
+    web = create_app(path, data_dir=data_dir, warm=warm)
     console.print(f"cspkit dashboard on http://{host}:{port}/ (Ctrl+C stops it)")
     uvicorn.run(web, host=host, port=port, log_level="warning")
 

@@ -14,6 +14,7 @@ with a body that is too large, not JSON, not GeoJSON, or selects no LSOA.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import re
@@ -24,8 +25,8 @@ from urllib.parse import urlencode
 
 import duckdb
 from fastapi import APIRouter, Query, Request
-from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, Response
+from jinja2 import Template
 from pydantic import (
     BaseModel,
     ConfigDict,
@@ -54,7 +55,8 @@ from cspkit.products.profile import default_district, slug
 from cspkit.products.report.charts import map_shapes
 from cspkit.products.report.document import Document
 from cspkit.products.report.render import render_html, write_pdf
-from cspkit.products.web.app import Warehouse, state
+from cspkit.products.web.app import Warehouse, WebState, cached_answer, json_api, state
+from cspkit.products.web.auth import current_user, may_see_restricted
 from cspkit.products.web.context import AREA_PATTERN, BadRequest, NotFound, scope
 from cspkit.products.web.places import (
     profile_view,
@@ -126,6 +128,19 @@ def _district(con: duckdb.DuckDBPyConnection, area: str | None) -> AreaSelection
     return scope(con, area, None).district if area else None
 
 
+def _home_of(con: duckdb.DuckDBPyConnection, wards: list[AreaSelection]
+             ) -> AreaSelection | None:
+    """The one district holding all these wards, or None. Wards nest in districts and are
+    given by code here, so looking them up in their district finds the same LSOAs as looking
+    them up nationally, without reading the whole country's ward lookup (most of a cold
+    ward-pair profile's time otherwise)."""
+    try:
+        homes = {default_district(con, ward) for ward in wards}
+    except LookupError:
+        return None
+    return homes.pop() if len(homes) == 1 else None
+
+
 def resolve(con: duckdb.DuckDBPyConnection, token: Token | None, web: Any,
             req: CustomAreaRequest) -> tuple[AreaSelection, dict[str, Any] | None]:
     """The custom area asked for (and the polygon's selection record), through the cache."""
@@ -141,10 +156,12 @@ def resolve(con: duckdb.DuckDBPyConnection, token: Token | None, web: Any,
 
         def from_wards() -> tuple[AreaSelection, dict[str, Any]]:
             try:
-                names = _ward_names([select_area(con, w).name for w in wards])
+                found = [select_area(con, w) for w in wards]
             except LookupError as exc:
                 raise NotFound(str(exc)) from exc
-            area = area_from_wards(con, req.name or names, list(wards), district=district)
+            names = _ward_names([a.name for a in found])
+            area = area_from_wards(con, req.name or names, list(wards),
+                                   district=district or _home_of(con, found))
             return area, {"rule": f"an area made of the LSOAs of the wards {names}"}
 
         return web.cached(token, ("custom-wards", wards, req.name, req.area), from_wards)
@@ -217,12 +234,16 @@ def _selection(req: CustomAreaRequest, area: AreaSelection, year: int) -> dict[s
             "page": f"/custom-area?{query}"}
 
 
-def profile_fragment(view: dict[str, Any], level: int = 3) -> str:
-    """The profile as the page shows it (the same markup the server renders without script)."""
-    template = environment().from_string(
+@functools.cache
+def _fragment_template() -> Template:
+    return environment().from_string(
         '{% from "profile_parts.html.j2" import custom_result %}'
         "{{ custom_result(view, level) }}")
-    return template.render(view=view, level=level)
+
+
+def profile_fragment(view: dict[str, Any], level: int = 3) -> str:
+    """The profile as the page shows it (the same markup the server renders without script)."""
+    return _fragment_template().render(view=view, level=level)
 
 
 # -- API --------------------------------------------------------------------------------------
@@ -257,12 +278,12 @@ def parse_request(body: bytes) -> CustomAreaRequest:
         raise BadRequest(f"the request is not usable: {problems}") from exc
 
 
-def _answer(request: Request, req: CustomAreaRequest) -> dict[str, Any]:
-    web = state(request)
-    with web.reader.cursor() as (con, token):
-        withheld = withheld_sources(request, con, token)
+def _answer(web: WebState, req: CustomAreaRequest) -> Any:
+    def build(con: duckdb.DuckDBPyConnection, token: Token | None, withheld: frozenset[str]
+              ) -> dict[str, Any]:
         view, _, _ = custom_profile(con, token, web, req, withheld)
-        return view
+        return {**view, "html": profile_fragment(view)}
+    return build
 
 
 _SCHEMA = CustomAreaRequest.model_json_schema()
@@ -274,13 +295,21 @@ _SCHEMA = CustomAreaRequest.model_json_schema()
              responses={422: {"description": "The body is too large (over 2 MB), not JSON, "
                                              "not a usable selection or GeoJSON polygon"},
                         404: {"description": "An LSOA or ward the warehouse does not hold"}})
-async def custom_area_api(request: Request) -> dict[str, Any]:
+async def custom_area_api(request: Request) -> Response:
     """The profile of an area made of `lsoas`, `wards` or the LSOAs inside a GeoJSON
     `geometry`: the briefing's sections as the document publishes them, the LSOAs used, links
     to download the briefing, and `html`, the profile as the page shows it."""
-    req = parse_request(await _limited_body(request))
-    view = await run_in_threadpool(_answer, request, req)
-    return {**view, "html": profile_fragment(view)}
+    body = await _limited_body(request)
+    # The answer (profile and its HTML) is kept per body: the same request again is served
+    # from memory before it is even parsed. (The profile itself is kept per LSOA set, so a
+    # body written differently but asking the same costs only its encoding.)
+    may_see = may_see_restricted(current_user(request))
+    key = ("api-custom-area", hashlib.sha256(body).hexdigest())
+    found = cached_answer(request, may_see, key)
+    if found is not None:
+        return found
+    req = parse_request(body)
+    return await json_api(request, may_see, key, _answer(state(request), req))
 
 
 # -- the page and the briefing ----------------------------------------------------------------

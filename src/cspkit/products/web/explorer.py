@@ -21,7 +21,7 @@ from typing import Any
 import duckdb
 import pandas as pd
 from fastapi import APIRouter, Query, Request
-from fastapi.responses import HTMLResponse, JSONResponse, Response
+from fastapi.responses import HTMLResponse, Response
 from markupsafe import Markup
 from pydantic import BaseModel
 
@@ -51,8 +51,8 @@ from cspkit.products.report.config import LocalContent
 from cspkit.products.report.document import Block, Paragraph, Section, Table
 from cspkit.products.report.partners import PARTNER_SOURCES
 from cspkit.products.report.similar_section import similar_section
-from cspkit.products.web.app import Warehouse, state
-from cspkit.products.web.auth import current_user, withheld_for
+from cspkit.products.web.app import Warehouse, WebState, encode_json, json_api, state
+from cspkit.products.web.auth import current_user, may_see_restricted
 from cspkit.products.web.blocks import block_json, checked, table_csv, table_json
 from cspkit.products.web.context import (
     AREA_PATTERN,
@@ -60,7 +60,6 @@ from cspkit.products.web.context import (
     BadRequest,
     NotFound,
     Scope,
-    scope,
 )
 from cspkit.products.web.snapshots import Token
 from cspkit.products.web.svgmap import MapArea, published_number, svg_map
@@ -447,11 +446,15 @@ def _withheld_words(withheld: frozenset[str], held: list[Issue]) -> str:
             "view: they are shown only to signed-in users whose role allows them.")
 
 
-def _issues(request: Request, con: duckdb.DuckDBPyConnection, token: Token | None,
-            district: AreaSelection) -> tuple[list[Issue], str]:
-    held = state(request).cached(token, ("explorer-issues", district.code),
-                                 lambda: issues_held(con, district))
-    withheld = withheld_for(current_user(request), con)
+def _withheld(request: Request, con: duckdb.DuckDBPyConnection, token: Token | None
+              ) -> frozenset[str]:
+    return state(request).withheld(may_see_restricted(current_user(request)), con, token)
+
+
+def _issues(web: WebState, con: duckdb.DuckDBPyConnection, token: Token | None,
+            district: AreaSelection, withheld: frozenset[str]) -> tuple[list[Issue], str]:
+    held = web.cached(token, ("explorer-issues", district.code),
+                      lambda: issues_held(con, district))
     return offered(held, withheld), _withheld_words(withheld, held)
 
 
@@ -486,11 +489,12 @@ class View:
     data: dict[str, Any]          # explored.as_json(), made once per snapshot
 
 
-def _view(request: Request, con: duckdb.DuckDBPyConnection, token: Token | None,
+def _view(web: WebState, con: duckdb.DuckDBPyConnection, token: Token | None,
           area: str | None, issue: str | None, period: str | None, level: Level,
-          select: str | None) -> View:
-    where = scope(con, area, period)
-    issues, withheld = _issues(request, con, token, where.district)
+          select: str | None, hidden: frozenset[str]) -> View:
+    """The view asked for, for a reader from whom the sources `hidden` are withheld."""
+    where = web.scope(con, token, area, period)
+    issues, withheld = _issues(web, con, token, where.district, hidden)
     chosen = _chosen(issues, issue, where.district)
     period_text = _period_text(where.period)
     links = {"district": _link_text(chosen, period_text, "district", area="__CODE__"),
@@ -503,8 +507,29 @@ def _view(request: Request, con: duckdb.DuckDBPyConnection, token: Token | None,
                        links)
         return done, done.as_json()
 
-    explored, data = state(request).cached(token, key, compute)
+    explored, data = web.cached(token, key, compute)
     return View(where, issues, chosen, withheld, explored, data)
+
+
+def _explorer_key(area: str | None, issue: str | None, period: str | None, level: Level,
+                  select: str | None) -> tuple[Any, ...]:
+    return ("api-explorer", area, issue, period, level.value, select)
+
+
+def _explorer_json(web: WebState, area: str | None, issue: str | None, period: str | None,
+                   level: Level, select: str | None) -> Any:
+    def build(con: duckdb.DuckDBPyConnection, token: Token | None,
+              withheld: frozenset[str]) -> dict[str, Any]:
+        view = _view(web, con, token, area, issue, period, level, select, withheld)
+        return {**view.data, "withheld": view.withheld}
+    return build
+
+
+def warm(web: WebState, con: duckdb.DuckDBPyConnection, token: Token | None, area: str) -> None:
+    """The warm-up: the public's /api/explorer?area=CODE (the default issue, by ward, the
+    latest full year) and its issue list."""
+    web.answer(con, token, _explorer_key(area, None, None, Level.ward, None), False,
+               _explorer_json(web, area, None, None, Level.ward, None), encode_json)
 
 
 def _link_text(issue: Issue, period: str, level: str, **extra: str) -> str:
@@ -523,8 +548,10 @@ def api_issues(request: Request, area: str | None = AreaQuery,
     each police.uk category of an issue of several, and each partner category the user may
     see (restricted partner sources only for a role allowed them; `withheld` says so)."""
     con, token = warehouse
-    where = scope(con, None, None).district if area is None else _district_only(con, area)
-    issues, withheld = _issues(request, con, token, where)
+    web = state(request)
+    where = (web.scope(con, token, None, None).district if area is None
+             else _district_only(con, area))
+    issues, withheld = _issues(web, con, token, where, _withheld(request, con, token))
     return {"area": {"code": where.code, "name": where.name},
             "issues": [i.as_json() for i in issues], "withheld": withheld}
 
@@ -552,14 +579,13 @@ def _district_only(con: duckdb.DuckDBPyConnection, area: str) -> AreaSelection:
                              "comparisons (titled lists of blocks), selected_blocks, notes, "
                              "withheld. Tables are published as the document publishes them "
                              "(counts of 1-4 as <5)."}})
-def api_explorer(request: Request, area: str | None = AreaQuery, issue: str | None = IssueQuery,
-                 period: str | None = PeriodQuery, level: Level = LevelQuery,
-                 select: str | None = SelectQuery,
-                 warehouse: tuple[duckdb.DuckDBPyConnection, Token | None] = Warehouse
-                 ) -> JSONResponse:
-    con, token = warehouse
-    view = _view(request, con, token, area, issue, period, level, select)
-    return JSONResponse({**view.data, "withheld": view.withheld})
+async def api_explorer(request: Request, area: str | None = AreaQuery,
+                       issue: str | None = IssueQuery, period: str | None = PeriodQuery,
+                       level: Level = LevelQuery, select: str | None = SelectQuery
+                       ) -> Response:
+    return await json_api(request, may_see_restricted(current_user(request)),
+                          _explorer_key(area, issue, period, level, select),
+                          _explorer_json(state(request), area, issue, period, level, select))
 
 
 @router.get("/api/explorer/table.csv", tags=["explorer"],
@@ -573,7 +599,8 @@ def api_explorer_csv(request: Request, area: str | None = AreaQuery,
                      warehouse: tuple[duckdb.DuckDBPyConnection, Token | None] = Warehouse
                      ) -> Response:
     con, token = warehouse
-    view = _view(request, con, token, area, issue, period, level, None)
+    view = _view(state(request), con, token, area, issue, period, level, None,
+                 _withheld(request, con, token))
     table = view.explored.table
     if table is None:
         raise NotFound(view.explored.table_note or "no table for this view")
@@ -590,7 +617,8 @@ def explorer_page(request: Request, area: str | None = AreaQuery,
                   warehouse: tuple[duckdb.DuckDBPyConnection, Token | None] = Warehouse
                   ) -> HTMLResponse:
     con, token = warehouse
-    view = _view(request, con, token, area, issue, period, level, select)
+    view = _view(state(request), con, token, area, issue, period, level, select,
+                 _withheld(request, con, token))
     data = {**view.data, "withheld": view.withheld}
     period_text = _period_text(view.where.period)
     csv_query = _link_text(view.issue, period_text, level.value,

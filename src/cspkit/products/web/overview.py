@@ -16,7 +16,7 @@ from typing import Any
 
 import duckdb
 from fastapi import APIRouter, Query, Request
-from fastapi.responses import HTMLResponse
+from fastapi.responses import HTMLResponse, Response
 from pydantic import BaseModel, Field
 
 from cspkit.measures.areas import latest_full_year, months_covered, select_area
@@ -24,10 +24,10 @@ from cspkit.measures.periods import Period, month_label
 from cspkit.products.report.assessment import build_assessment
 from cspkit.products.report.document import Document, Section
 from cspkit.products.report.partners import PARTNER_SOURCES
-from cspkit.products.web.app import Warehouse, state
-from cspkit.products.web.auth import current_user, withheld_for
+from cspkit.products.web.app import Warehouse, WebState, encoder, json_api, state
+from cspkit.products.web.auth import current_user, may_see_restricted
 from cspkit.products.web.blocks import section_json
-from cspkit.products.web.context import AREA_PATTERN, PERIOD_PATTERN, Scope, scope
+from cspkit.products.web.context import AREA_PATTERN, PERIOD_PATTERN, Scope
 from cspkit.products.web.snapshots import Token
 from cspkit.products.web.templating import page
 from cspkit.store.areas import HeldDistrict, districts_held
@@ -256,14 +256,39 @@ def build_overview(con: duckdb.DuckDBPyConnection, chosen: Scope, withheld: froz
     }
 
 
+def overview_of(web: WebState, con: duckdb.DuckDBPyConnection, token: Token | None,
+                area: str | None, period: str | None, withheld: frozenset[str]
+                ) -> dict[str, Any]:
+    """The overview, cached per snapshot, district, period and withheld sources."""
+    chosen = web.scope(con, token, area, period)   # bad or unknown input raises: never cached
+    key = ("overview", chosen.district.code, chosen.period, withheld)
+    data = web.cached(token, key, lambda: build_overview(con, chosen, withheld))
+    return {**data, "period_query": _period_query(chosen.period, period)}
+
+
 def overview_data(request: Request, con: duckdb.DuckDBPyConnection, token: Token | None,
                   area: str | None, period: str | None) -> dict[str, Any]:
-    """The overview, cached per snapshot, district, period and withheld sources."""
-    withheld = withheld_for(current_user(request), con)
-    chosen = scope(con, area, period)   # validated first: bad or unknown input never caches
-    key = ("overview", chosen.district.code, chosen.period, withheld)
-    data = state(request).cached(token, key, lambda: build_overview(con, chosen, withheld))
-    return {**data, "period_query": _period_query(chosen.period, period)}
+    web = state(request)
+    withheld = web.withheld(may_see_restricted(current_user(request)), con, token)
+    return overview_of(web, con, token, area, period, withheld)
+
+
+_overview_json = encoder(OverviewOut)
+_districts_json = encoder(list[DistrictHeldOut])
+
+
+def _overview_key(area: str | None, period: str | None) -> tuple[Any, ...]:
+    return ("api-overview", area, period)
+
+
+def warm(web: WebState, con: duckdb.DuckDBPyConnection, token: Token | None, area: str) -> None:
+    """The warm-up: the public's /api/overview?area=CODE (its latest full year), and the
+    district list."""
+    web.answer(con, token, ("api-districts",), False,
+               lambda c, t, w: web.cached(t, ("districts-api",), lambda: districts_data(c)),
+               _districts_json)
+    web.answer(con, token, _overview_key(area, None), False,
+               lambda c, t, w: overview_of(web, c, t, area, None, w), _overview_json)
 
 
 def districts_data(con: duckdb.DuckDBPyConnection) -> list[dict[str, Any]]:
@@ -289,21 +314,25 @@ def districts_data(con: duckdb.DuckDBPyConnection) -> list[dict[str, Any]]:
             summary="A district's overview: headline figures, key findings, coverage",
             responses={404: {"description": "No such district held"},
                        422: {"description": "Invalid area or period"}})
-def api_overview(request: Request, area: str | None = AREA_QUERY,
-                 period: str | None = PERIOD_QUERY,
-                 warehouse: tuple[duckdb.DuckDBPyConnection, Token | None] = Warehouse
-                 ) -> dict[str, Any]:
-    con, token = warehouse
-    return overview_data(request, con, token, area, period)
+async def api_overview(request: Request, area: str | None = AREA_QUERY,
+                       period: str | None = PERIOD_QUERY) -> Response:
+    web = state(request)
+    return await json_api(request, may_see_restricted(current_user(request)),
+                          _overview_key(area, period),
+                          lambda con, token, withheld: overview_of(web, con, token, area,
+                                                                   period, withheld),
+                          _overview_json)
 
 
 @router.get("/api/districts", response_model=list[DistrictHeldOut], tags=["overview"],
             summary="The districts held, with their months of police data and default year")
-def api_districts(request: Request,
-                  warehouse: tuple[duckdb.DuckDBPyConnection, Token | None] = Warehouse
-                  ) -> list[dict[str, Any]]:
-    con, token = warehouse
-    return state(request).cached(token, ("districts-api",), lambda: districts_data(con))
+async def api_districts(request: Request) -> Response:
+    web = state(request)
+    return await json_api(request, False,      # the same for every reader
+                          ("api-districts",),
+                          lambda con, token, withheld: web.cached(
+                              token, ("districts-api",), lambda: districts_data(con)),
+                          _districts_json)
 
 
 @router.get("/", response_class=HTMLResponse, include_in_schema=False)

@@ -18,7 +18,7 @@ from typing import Annotated, Any
 
 import duckdb
 from fastapi import APIRouter, Path, Query, Request
-from fastapi.responses import HTMLResponse
+from fastapi.responses import HTMLResponse, Response
 
 from cspkit.errors import AreaNotFound
 from cspkit.measures.areas import AreaSelection, latest_full_year, select_area
@@ -30,15 +30,14 @@ from cspkit.products.profile import build_document, default_district, profile
 from cspkit.products.report.charts import map_shapes
 from cspkit.products.report.document import Document, Figure, Paragraph
 from cspkit.products.report.render import check_document
-from cspkit.products.web.app import Warehouse, state
-from cspkit.products.web.auth import current_user, may_see_restricted, withheld_for
+from cspkit.products.web.app import Warehouse, WebState, encode_json, json_api, state
+from cspkit.products.web.auth import current_user, may_see_restricted
 from cspkit.products.web.blocks import checked, section_json
 from cspkit.products.web.context import (
     AREA_PATTERN,
     PERIOD_PATTERN,
     BadRequest,
     NotFound,
-    scope,
 )
 from cspkit.products.web.snapshots import Token
 from cspkit.products.web.svgmap import areas_from, svg_map
@@ -68,9 +67,7 @@ CodeParam = Annotated[str, Path(pattern=PLACE_PATTERN, description="Ward or LSOA
 def withheld_sources(request: Request, con: duckdb.DuckDBPyConnection,
                      token: Token | None) -> frozenset[str]:
     """The restricted sources the asking user may not see (cached per snapshot and role)."""
-    user = current_user(request)
-    return state(request).cached(token, ("withheld", may_see_restricted(user)),
-                                 lambda: withheld_for(user, con))
+    return state(request).withheld(may_see_restricted(current_user(request)), con, token)
 
 
 def withheld_words(withheld: frozenset[str] | list[str]) -> str:
@@ -175,24 +172,42 @@ def ranking_view(con: duckdb.DuckDBPyConnection, district: AreaSelection, period
     return out
 
 
-def _ranking(request: Request, con: duckdb.DuckDBPyConnection, token: Token | None,
-             area: str | None, period: str | None, level: str) -> dict[str, Any]:
-    chosen = scope(con, area, period)
-    withheld = withheld_sources(request, con, token)
-    return state(request).cached(
+def ranking_of(web: WebState, con: duckdb.DuckDBPyConnection, token: Token | None,
+               area: str | None, period: str | None, level: str, withheld: frozenset[str]
+               ) -> dict[str, Any]:
+    chosen = web.scope(con, token, area, period)
+    return web.cached(
         token, ("places", chosen.district.code, chosen.period.label, level, withheld),
         lambda: ranking_view(con, chosen.district, chosen.period, level, withheld))
 
 
+def _ranking(request: Request, con: duckdb.DuckDBPyConnection, token: Token | None,
+             area: str | None, period: str | None, level: str) -> dict[str, Any]:
+    return ranking_of(state(request), con, token, area, period, level,
+                      withheld_sources(request, con, token))
+
+
+def _ranking_json(web: WebState, area: str | None, period: str | None, level: str) -> Any:
+    return lambda con, token, withheld: ranking_of(web, con, token, area, period, level,
+                                                   withheld)
+
+
+def warm(web: WebState, con: duckdb.DuckDBPyConnection, token: Token | None, area: str) -> None:
+    """The warm-up: the public's /api/places?area=CODE (wards, the latest full year)."""
+    web.answer(con, token, ("api-places", area, None, "ward"), False,
+               _ranking_json(web, area, None, "ward"), encode_json)
+
+
 @router.get("/api/places", tags=["places"], summary="The vulnerable-places ranking")
-def places_api(request: Request, area: AreaParam = None, period: PeriodParam = None,
-               level: LevelParam = "ward", db: Any = Warehouse) -> dict[str, Any]:
+async def places_api(request: Request, area: AreaParam = None, period: PeriodParam = None,
+                     level: LevelParam = "ward") -> Response:
     """Every ward (or LSOA) of the district ranked on the multi-issue index, as the document
     publishes it: `places` (code, name, rank, score, issues flagged, drivers, profile link,
     cells as printed), `sections` (the document's blocks), the map as SVG and the sources
     withheld from this reader."""
-    con, token = db
-    return _ranking(request, con, token, area, period, level)
+    return await json_api(request, may_see_restricted(current_user(request)),
+                          ("api-places", area, period, level),
+                          _ranking_json(state(request), area, period, level))
 
 
 @router.get("/places", response_class=HTMLResponse, include_in_schema=False)
