@@ -167,7 +167,7 @@ def test_restricted_sources_are_withheld_from_the_public(client: TestClient,
     html = client.get("/", params={"area": BEDFORD, "period": "2023"}).text.lower()
     for word in RESTRICTED_WORDS:
         assert word not in html, word
-    assert "restricted partner sources are withheld for this viewer" in html
+    assert "restricted partner sources are withheld from this view" in html
 
 
 def test_a_partner_sees_the_restricted_sources(web_app: Any,

@@ -83,7 +83,7 @@ def test_the_ranking_is_the_documents_for_the_same_inputs(client: TestClient,
     view = response.json()
     # The public does not see restricted partner sources: they are left out, and said so.
     withheld = restricted_sources(demo_warehouse)
-    assert view["withheld"] == sorted(withheld)
+    assert view["withheld"] == len(withheld)
     assert withheld and "withheld" in view["withheld_note"]
     ranking = vulnerable_places(demo_warehouse, BEDFORD, calendar_year(YEAR),
                                 withheld=withheld)

@@ -27,6 +27,17 @@ def is_admin(user: User | None) -> bool:
     return user is not None and user.role in ADMIN_ROLES
 
 
+# One sentence on every page and API that leaves restricted sources out. It names none of them:
+# the public is told that something is withheld, not what.
+WITHHELD_NOTE = ("Restricted partner sources are withheld from this view: they are shown only "
+                 "to signed-in users whose role allows them.")
+
+
+def withheld_note(withheld: frozenset[str] | list[str]) -> str:
+    """WITHHELD_NOTE when anything is withheld, else ''."""
+    return WITHHELD_NOTE if withheld else ""
+
+
 def withheld_for(user: User | None, con: duckdb.DuckDBPyConnection) -> frozenset[str]:
     """The restricted partner sources this user may not see (every page leaves them out and
     says so): none for a role that may see them, else every source loaded as restricted."""

@@ -52,7 +52,7 @@ from cspkit.products.report.document import Block, Paragraph, Section, Table
 from cspkit.products.report.partners import PARTNER_SOURCES
 from cspkit.products.report.similar_section import similar_section
 from cspkit.products.web.app import Warehouse, WebState, encode_json, json_api, state
-from cspkit.products.web.auth import current_user, may_see_restricted
+from cspkit.products.web.auth import current_user, may_see_restricted, withheld_note
 from cspkit.products.web.blocks import block_json, checked, table_csv, table_json
 from cspkit.products.web.context import (
     AREA_PATTERN,
@@ -438,12 +438,7 @@ SelectQuery = Query(None, pattern=CODE_PATTERN, description="A ward or LSOA of t
 
 
 def _withheld_words(withheld: frozenset[str], held: list[Issue]) -> str:
-    hidden = {i.source for i in held if i.source in withheld}
-    if not hidden:
-        return ""
-    n = len(hidden)
-    return (f"{n} restricted partner source{'s are' if n > 1 else ' is'} withheld from this "
-            "view: they are shown only to signed-in users whose role allows them.")
+    return withheld_note({i.source for i in held if i.source in withheld})
 
 
 def _withheld(request: Request, con: duckdb.DuckDBPyConnection, token: Token | None

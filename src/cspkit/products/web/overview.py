@@ -25,7 +25,7 @@ from cspkit.products.report.assessment import build_assessment
 from cspkit.products.report.document import Document, Section
 from cspkit.products.report.partners import PARTNER_SOURCES
 from cspkit.products.web.app import Warehouse, WebState, encoder, json_api, state
-from cspkit.products.web.auth import current_user, may_see_restricted
+from cspkit.products.web.auth import WITHHELD_NOTE, current_user, may_see_restricted
 from cspkit.products.web.blocks import section_json
 from cspkit.products.web.context import AREA_PATTERN, PERIOD_PATTERN, Scope
 from cspkit.products.web.snapshots import Token
@@ -41,8 +41,7 @@ AREA_QUERY = Query(None, pattern=AREA_PATTERN, max_length=80,
 PERIOD_QUERY = Query(None, pattern=PERIOD_PATTERN, max_length=20,
                      description="Period: 2023, 2023/24, 2023-01..2023-06 or rolling:2024-03 "
                                  "(default: the district's latest full year)")
-WITHHELD_TEXT = ("Restricted partner sources are withheld for this viewer: sign in with a role "
-                 "allowed to see them to include them.")
+WITHHELD_TEXT = WITHHELD_NOTE
 
 
 # --------------------------------------------------------------------------- API models

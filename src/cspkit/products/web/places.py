@@ -31,7 +31,7 @@ from cspkit.products.report.charts import map_shapes
 from cspkit.products.report.document import Document, Figure, Paragraph
 from cspkit.products.report.render import check_document
 from cspkit.products.web.app import Warehouse, WebState, encode_json, json_api, state
-from cspkit.products.web.auth import current_user, may_see_restricted
+from cspkit.products.web.auth import current_user, may_see_restricted, withheld_note
 from cspkit.products.web.blocks import checked, section_json
 from cspkit.products.web.context import (
     AREA_PATTERN,
@@ -71,10 +71,7 @@ def withheld_sources(request: Request, con: duckdb.DuckDBPyConnection,
 
 
 def withheld_words(withheld: frozenset[str] | list[str]) -> str:
-    if not withheld:
-        return ""
-    return (f"Restricted partner data ({', '.join(sorted(withheld))}) is withheld from this "
-            "view: sign in with a partner account to include it.")
+    return withheld_note(withheld)
 
 
 def profile_year(period: Period) -> int:
@@ -134,7 +131,7 @@ def ranking_view(con: duckdb.DuckDBPyConnection, district: AreaSelection, period
     year = profile_year(period)
     out: dict[str, Any] = {
         "district": {"code": district.code, "name": district.name}, "period": period.label,
-        "level": level, "year": year, "withheld": sorted(withheld),
+        "level": level, "year": year, "withheld": len(withheld),
         "withheld_note": withheld_words(withheld),
         "skipped": dict(ranking.attrs.get("skipped", {})),
         "finding": None, "places": [], "sections": [], "map_svg": ""}

@@ -41,7 +41,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from cspkit.errors import CspkitError
 from cspkit.measures.periods import Period
 from cspkit.products.web.app import WebState, state
-from cspkit.products.web.auth import current_user, withheld_for
+from cspkit.products.web.auth import WITHHELD_NOTE, current_user, withheld_for
 from cspkit.products.web.context import AREA_PATTERN, PERIOD_PATTERN, NotFound, scope
 from cspkit.products.web.templating import page
 
@@ -91,7 +91,8 @@ class JobStatus(BaseModel):
     total: int = Field(description="Steps in all")
     messages: list[str]
     files: list[JobFile]
-    withheld: list[str] = Field(description="Restricted partner sources left out")
+    withheld: int = Field(description="How many restricted partner sources were left out "
+                                      "(not named: see auth.WITHHELD_NOTE)")
     error: str | None = None
     seconds: float | None = Field(None, description="How long the build took")
     status_url: str
@@ -136,7 +137,7 @@ class ReportJob:
         return JobStatus(id=self.id, state=self.state, title=self.title, scope=self.scope,
                          area_code=self.area_code, period=self.period.label, done=self.done,
                          total=self.total, messages=list(self.messages), files=files,
-                         withheld=sorted(self.withheld), error=self.error, seconds=seconds,
+                         withheld=len(self.withheld), error=self.error, seconds=seconds,
                          status_url=f"/api/reports/jobs/{self.id}")
 
     def visible_to(self, withheld: frozenset[str]) -> bool:
@@ -387,7 +388,7 @@ def start_report(request: Request, body: ReportRequest) -> tuple[ReportJob, bool
         job.say(f"Queued: {title}" + (f" ({', '.join(m[1] for m in members)})"
                                       if len(members) > 1 else ""))
         if withheld:
-            job.say("Restricted partner sources left out: " + ", ".join(sorted(withheld)))
+            job.say(WITHHELD_NOTE)
         return job
 
     def run(job: ReportJob) -> None:

@@ -9,6 +9,7 @@ import jinja2
 from fastapi import Request
 from fastapi.responses import HTMLResponse
 
+from cspkit.products.web.auth import withheld_note
 from cspkit.products.web.blocks import table_json
 
 NAV = [("overview", "Overview", "/"), ("explorer", "Issue explorer", "/explorer"),
@@ -20,7 +21,7 @@ _ENV = jinja2.Environment(
     autoescape=True,
     undefined=jinja2.StrictUndefined,   # a typo in a template fails loudly, not blank
 )
-_ENV.globals.update(nav=NAV, table_json=table_json)
+_ENV.globals.update(nav=NAV, table_json=table_json, withheld_note=withheld_note)
 
 
 def environment() -> jinja2.Environment:
