@@ -76,6 +76,9 @@ class MonthlyChangeTest:
             return f"{QUASI_POISSON}, dispersion {self.dispersion:.1f} on {self.df} df"
         return E_TEST
 
+# Warnings that say nothing about the fit (from other code, possibly on another thread).
+_NOT_ABOUT_THE_FIT = (DeprecationWarning, PendingDeprecationWarning, FutureWarning)
+
 
 def dispersion(current: Sequence[int], baseline: Sequence[int]) -> tuple[float | None, int]:
     """(phi-hat, degrees of freedom) of the paired model; (None, 0) with under two informative
@@ -174,11 +177,16 @@ def _fit(current: Sequence[int], baseline: Sequence[int], exposure: float,
             design[i, len(rows) + k - 1] = 1.0          # each year of history
     counts = np.array([c for _, _, c, _ in cells], dtype=float)
     offset = np.log([e for _, _, _, e in cells])
+    # A fit that warns (no convergence, separation, overflow) gives no dispersion. Warnings are
+    # recorded, not turned into errors: filters are process-wide, and "error" here would make
+    # another thread's harmless deprecation warning raise (the dashboard serves in threads).
     try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("error")
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
             fit = sm.GLM(counts, design, family=sm.families.Poisson(), offset=offset).fit()
-    except (ValueError, np.linalg.LinAlgError, Warning):   # no finite fit: no dispersion
+    except (ValueError, np.linalg.LinAlgError):   # no finite fit: no dispersion
+        return None
+    if any(not issubclass(w.category, _NOT_ABOUT_THE_FIT) for w in caught):
         return None
     phi = float(fit.pearson_chi2 / df)
     return float(fit.params[len(rows)]), float(fit.bse[len(rows)]), phi, df
