@@ -519,7 +519,46 @@ def _lsoa_sums(wh: Warehouse, areas: list[AreaSelection], vintage: str
                ) -> dict[int, list[tuple[Any, ...]]]:
     """The population of each area's LSOAs (of `vintage`) summed by year: {index: [(year,
     persons, households, LSOAs with a figure, LSOAs in the area, methods, LSOAs with
-    households)]}."""
+    households)], years ascending}. Named areas are summed in the engine, one query per
+    level; custom areas (listed LSOAs) here."""
+    out: dict[int, list[tuple[Any, ...]]] = {}
+    for level in sorted({a.level for a in areas if a.level != "custom"}):
+        index: dict[str, list[int]] = {}
+        for i, area in enumerate(areas):
+            if area.level == level:
+                index.setdefault(area.code, []).append(i)
+        for code, year, persons, households, n, total, methods, with_h in wh.rows(
+                _level_sums(wh, LEVEL_COLUMN[level], sorted(index), vintage)):
+            for i in index[code]:
+                out.setdefault(i, []).append((
+                    int(year), None if persons is None else float(persons),
+                    None if households is None else float(households), int(n), int(total),
+                    ", ".join(sorted(set(methods or []))), int(with_h)))
+    custom = [i for i, a in enumerate(areas) if a.level == "custom"]
+    if custom:
+        out.update(_custom_sums(wh, [areas[i] for i in custom], vintage, custom))
+    return out
+
+
+def _level_sums(wh: Warehouse, column: str, codes: list[str], vintage: str) -> ir.Table:
+    """Population of the LSOAs (of `vintage`) of the areas whose `column` is one of `codes`,
+    by area and year, in the row shape of `_lsoa_sums`, ordered by area and year."""
+    g = wh.hierarchy()
+    members = g.filter(g.lsoa_vintage == vintage, g[column].isin(codes)).select(
+        area=g[column], lsoa=g.lsoa_code).distinct()
+    sizes = members.group_by("area").aggregate(total=members.count())
+    p = wh.table("population")
+    p = p.filter(p.vintage == vintage)
+    joined = members.join(p, members.lsoa == p.code).join(sizes, "area")
+    return joined.group_by(["area", "year"]).aggregate(
+        persons=joined.persons.sum(), households=joined.households.sum(), n=joined.count(),
+        total=joined.total.max(), methods=joined.method.collect(distinct=True),
+        with_households=joined.households.count()).order_by(["area", "year"])
+
+
+def _custom_sums(wh: Warehouse, areas: list[AreaSelection], vintage: str, indexes: list[int]
+                 ) -> dict[int, list[tuple[Any, ...]]]:
+    """`_lsoa_sums` of custom areas (listed LSOAs), keyed by `indexes`."""
     members = _membership(_members(wh, areas, vintage), areas)
     codes = sorted({c for held in members.values() for c in held})
     if not codes:
@@ -537,7 +576,7 @@ def _lsoa_sums(wh: Warehouse, areas: list[AreaSelection], vintage: str
         for year, group in figures.groupby("year", sort=True):
             methods = ", ".join(sorted(set(group["method"].dropna())))
             persons, households = group["persons"], group["households"]
-            out.setdefault(i, []).append((
+            out.setdefault(indexes[i], []).append((
                 int(year), float(persons.sum()) if persons.notna().any() else None,
                 float(households.sum()) if households.notna().any() else None,
                 len(group), len(held), methods, int(households.notna().sum())))

@@ -18,7 +18,9 @@ from __future__ import annotations
 
 import hashlib
 import os
+import threading
 import weakref
+from collections import OrderedDict
 from collections.abc import Iterable
 from datetime import date
 from pathlib import Path
@@ -26,9 +28,17 @@ from typing import Any, Literal
 
 import duckdb
 import ibis
+import ibis.expr.datatypes as dt
+import ibis.expr.operations as ops
 import ibis.expr.types as ir
 import pandas as pd
+import pyarrow as pa
+import pyarrow.types as pat
+import sqlglot.expressions as sge
 from ibis.backends.duckdb import Backend as _DuckDBBackend
+from ibis.backends.duckdb.converter import DuckDBPandasData, DuckDBPyArrowData
+from ibis.backends.sql.compilers.duckdb import DuckDBCompiler
+from ibis.common.graph import Graph
 
 from cspkit.errors import CspkitError
 
@@ -86,6 +96,7 @@ class Warehouse:
         self._con = con                            # a strong reference when we own it
         self._con_ref = weakref.ref(con) if con is not None else None
         self._tables: dict[str, ir.Table] = {}
+        self._located: dict[str | None, ir.Table] = {}   # expressions are immutable: reused
 
     # ----------------------------------------------------------------------- construction
 
@@ -174,7 +185,10 @@ class Warehouse:
         """Run `expr`: a pandas frame typed as DuckDB's own results are (timestamps in
         microseconds, text columns with no value as `object`), whichever engine ran it."""
         self._ready()
-        frame = expr.to_pandas()
+        if self.engine == "duckdb":
+            frame = _duckdb_frame(self.backend.con, expr)
+        else:
+            frame = expr.to_pandas()
         for column in frame.columns:
             kind = frame[column].dtype
             if pd.api.types.is_datetime64_any_dtype(kind) and str(kind) != "datetime64[us]":
@@ -186,7 +200,8 @@ class Warehouse:
     def rows(self, expr: ir.Table) -> list[tuple[Any, ...]]:
         """Run `expr`: its rows as tuples of Python values (dates as `date`)."""
         self._ready()
-        frame = expr.to_pyarrow()
+        frame = (_duckdb_arrow(self.backend.con, expr) if self.engine == "duckdb"
+                 else expr.to_pyarrow())
         return list(zip(*(frame.column(i).to_pylist() for i in range(frame.num_columns)),
                         strict=True)) if frame.num_rows else []
 
@@ -208,10 +223,14 @@ class Warehouse:
     def located_events(self, source: str | None = None) -> ir.Table:
         """Events with an LSOA the hierarchy holds, joined to it on (code, edition): every
         event column and every hierarchy column (the LSOA's `lsoa_name` included)."""
-        events = self.events()
-        if source is not None:
-            events = events.filter(events.source == source)
-        return events.join(self.hierarchy(), ["lsoa_code", "lsoa_vintage"])
+        found = self._located.get(source)
+        if found is None:   # building the join costs a few ms: once per source
+            events = self.events()
+            if source is not None:
+                events = events.filter(events.source == source)
+            found = self._located[source] = events.join(self.hierarchy(),
+                                                        ["lsoa_code", "lsoa_vintage"])
+        return found
 
     def population_rows(self, codes: Iterable[str] | None = None) -> ir.Table:
         """Published population figures (code, vintage, year, persons, households, method,
@@ -259,6 +278,163 @@ class Warehouse:
 
 
 WarehouseLike = duckdb.DuckDBPyConnection | Warehouse
+
+
+# ----------------------------------------------------------------------- compiled queries
+#
+# On DuckDB, turning an Ibis expression into SQL (Ibis's rewrites, then sqlglot) costs 10-20
+# ms, often more than DuckDB takes to answer it. But a report asks the same few questions
+# again and again with other values: another area code, period, category or source. So
+# queries are compiled once per *shape* and run as prepared SQL with bind parameters:
+#
+#   1. the text and date literals of the expression become numbered slots ($p0, $p1, ...),
+#      numbered in the order a topological walk of the expression meets them (the same order
+#      for every expression of the same shape), and its tables lose the connection they were
+#      read through (so a shape serves every connection and cursor: the dashboard's
+#      requests each read through a cursor of their own);
+#   2. that shape, written flat as a tuple (`_shape`: far cheaper than rebuilding the Ibis
+#      graph), keys a process-wide LRU of SQL text; a miss compiles it once with Ibis's own
+#      DuckDB compiler (`_compile`);
+#   3. the SQL runs on the connection with the literals as parameters, and the Arrow result
+#      is converted exactly as Ibis's `to_pyarrow` / `to_pandas` would have.
+#
+# A literal used twice is one node, so one slot: shapes differ where equal values would,
+# and a shape's slots always mean the same positions. Expressions this does not cover
+# (in-memory tables, spatial operations) take Ibis's ordinary path. Spark always does: the
+# same expressions, compiled by Ibis for Spark SQL. Building expressions costs too: the
+# join every event measure starts from is built once per warehouse (`located_events`).
+
+class Slot(ops.Value):  # type: ignore[type-arg]
+    """A literal of a query's shape, bound at run time as the parameter `$p{index}`."""
+
+    index: int
+    dtype: dt.DataType
+    shape = ops.Literal.shape
+
+    @property
+    def name(self) -> str:
+        return f"p{self.index}"
+
+
+class _SlotCompiler(DuckDBCompiler):
+    """Ibis's DuckDB compiler, writing a `Slot` as a typed parameter."""
+
+    def visit_Slot(self, op: Slot, *, index: int, dtype: dt.DataType) -> sge.Expression:
+        return sge.Cast(this=sge.Var(this=f"$p{index}"), to=self.type_mapper.from_ibis(dtype))
+
+
+_COMPILER = _SlotCompiler()
+_SQL: OrderedDict[tuple[Any, ...], str] = OrderedDict()   # shape -> SQL, $p0, $p1, ...
+_SQL_SIZE = 1024
+_SQL_LOCK = threading.Lock()
+_PLAIN = (ops.InMemoryTable, ops.GeoSpatialUnOp, ops.GeoSpatialBinOp)
+
+
+def _bindable(node: ops.Node) -> bool:
+    return (isinstance(node, ops.Literal) and node.value is not None
+            and (node.dtype.is_string() or node.dtype.is_date()))
+
+
+def _shape(op: ops.Node) -> tuple[tuple[Any, ...], list[ops.Literal]] | None:
+    """The key of `op`'s shape and its bindable literals in slot order (None where Ibis's
+    ordinary path is needed).
+
+    The key is the expression's graph written flat, node by node in topological order (a
+    node's children as their positions): equal keys are equal shapes. Writing it costs a
+    fraction of rebuilding the graph with `Slot`s (which Ibis validates node by node), so the
+    rebuilt shape is made only to compile it."""
+    nodes, _ = Graph.from_bfs(op).toposort()
+    position: dict[ops.Node, int] = {}
+    literals: list[ops.Literal] = []
+    key: list[Any] = []
+
+    def arg(value: Any) -> Any:
+        if isinstance(value, ops.Node):
+            return position[value]
+        if isinstance(value, tuple):
+            return tuple(arg(v) for v in value)
+        if isinstance(value, dict):   # FrozenOrderedDict of named values
+            return tuple((k, arg(v)) for k, v in value.items())
+        return value
+
+    for node in nodes:
+        if isinstance(node, _PLAIN):
+            return None
+        if _bindable(node):
+            literals.append(node)   # type: ignore[arg-type]
+            part: Any = (Slot, node.dtype)   # type: ignore[attr-defined]
+        elif isinstance(node, ops.DatabaseTable):
+            part = (ops.DatabaseTable, node.name, node.schema, node.namespace)
+        else:
+            part = (type(node), tuple(arg(v) for v in node.__args__))
+        position[node] = len(key)
+        key.append(part)
+    return tuple(key), literals
+
+
+def _compile(op: ops.Node, literals: list[ops.Literal]) -> str:
+    """The SQL of `op` with its `literals` as slots $p0, $p1, ... (in that order) and its
+    tables without their connection."""
+    lifted: dict[ops.Node, ops.Node] = {n: Slot(i, n.dtype) for i, n in enumerate(literals)}
+    for table in op.find(ops.DatabaseTable):
+        lifted[table] = table.copy(source=None)
+    shape = op.replace(lifted)
+    return str(_COMPILER.to_sqlglot(shape.to_expr()).sql(dialect="duckdb", copy=False))
+
+
+def prepared(expr: ir.Expr) -> tuple[str, dict[str, Any]] | None:
+    """`expr` as DuckDB SQL with bind parameters and their values (None where the expression
+    needs Ibis's ordinary path)."""
+    op = expr.as_table().op()
+    found = _shape(op)
+    if found is None:
+        return None
+    key, literals = found
+    with _SQL_LOCK:
+        sql = _SQL.get(key)
+        if sql is not None:
+            _SQL.move_to_end(key)
+    if sql is None:
+        sql = _compile(op, literals)
+        with _SQL_LOCK:
+            _SQL[key] = sql
+            if len(_SQL) > _SQL_SIZE:
+                _SQL.popitem(last=False)
+    return sql, {f"p{i}": n.value for i, n in enumerate(literals)}
+
+
+def _duckdb_result(con: duckdb.DuckDBPyConnection, expr: ir.Expr) -> pa.Table | None:
+    """The Arrow result of `expr` run as prepared SQL, columns named as the expression's."""
+    query = prepared(expr)
+    if query is None:
+        return None
+    sql, params = query
+    table = con.sql(sql, params=params or None).to_arrow_table()
+    return table.rename_columns(expr.as_table().schema().names)
+
+
+def _duckdb_arrow(con: duckdb.DuckDBPyConnection, expr: ir.Table) -> pa.Table:
+    """`expr.to_pyarrow()`, through the compiled-query cache."""
+    table = _duckdb_result(con, expr)
+    if table is None:
+        return expr.to_pyarrow()
+    return expr.__pyarrow_result__(table, data_mapper=DuckDBPyArrowData)
+
+
+def _duckdb_frame(con: duckdb.DuckDBPyConnection, expr: ir.Table) -> pd.DataFrame:
+    """`expr.to_pandas()`, through the compiled-query cache (converted as Ibis's DuckDB
+    backend converts: nested, dictionary and partly null columns through Python values)."""
+    table = _duckdb_result(con, expr)
+    if table is None:
+        return expr.to_pandas()
+    frame = pd.DataFrame({
+        name: (column.to_pylist()
+               if pat.is_nested(column.type) or pat.is_dictionary(column.type)
+               or column.null_count else column.to_pandas())
+        for name, column in zip(table.column_names, table.columns, strict=True)})
+    frame = DuckDBPandasData.convert_table(frame, expr.as_table().schema())
+    return expr.__pandas_result__(frame)  # type: ignore[no-any-return]
+
 
 _WRAPPED: weakref.WeakKeyDictionary[duckdb.DuckDBPyConnection, Warehouse] = (
     weakref.WeakKeyDictionary())
