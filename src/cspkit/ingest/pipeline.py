@@ -24,6 +24,7 @@ caller's `transaction`) there is no copy, and the load stays one transaction.
 
 from __future__ import annotations
 
+import itertools
 import os
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -56,6 +57,8 @@ OnFile = Callable[[str, int, int], None]
 # The kind of a skipped file recognised for what it is but not held (errors.NotLoaded).
 NOT_LOADED_KIND = "not-loaded"
 HASH_THREADS = min(4, os.cpu_count() or 1)
+# Files hashed, then recognised, together (one ingest-log query each group).
+PLAN_GROUP = 64
 
 
 def run_ingest(con: duckdb.DuckDBPyConnection, source: Source,
@@ -124,41 +127,48 @@ def _plan(con: duckdb.DuckDBPyConnection, source: Source, files: list[InputFile]
     """Hash every file; skip bytes loaded before; recognise the rest before writing anything.
     Also returns, by hash, the files whose bytes came earlier in this same ingest."""
     kinds = source.log_kinds()
-    hashes = []
-    # Hashing releases the GIL: files are hashed a few at a time, on every core.
-    with ThreadPoolExecutor(max_workers=HASH_THREADS) as pool:
-        for index, (file, sha) in enumerate(zip(files, pool.map(_sha256, files),
-                                                strict=True), start=1):
-            if on_file:
-                on_file(file.display, index, len(files))
-            hashes.append(sha)
-    loaded = ingest_log.loaded_as(con, set(hashes), kinds)
     seen: set[str] = set()
     twice: dict[str, list[IngestRecord]] = {}
     items: list[Item] = []
     unknown: list[UnrecognisedFile] = []
-    for file, sha in zip(files, hashes, strict=True):
-        earlier = loaded.get(sha)
-        if earlier is not None or sha in seen:
-            kind, ingest_id = earlier if earlier else (kinds[0], 0)
-            note = (f"the same bytes were loaded by ingest {ingest_id}" if ingest_id
-                    else "the same bytes came twice in this ingest")
-            record = IngestRecord(ingest_id, kind, file.display, UNCHANGED, note=note)
-            report.files.append(record)
-            if earlier is None:
-                twice.setdefault(sha, []).append(record)
-            continue
-        seen.add(sha)
-        try:
-            items.append(source.recognise(file, sha, workdir))
-        except NotLoaded as exc:
-            # Known for what it is, not held by the warehouse: said, never failing the rest.
-            report.files.append(IngestRecord(0, NOT_LOADED_KIND, file.display, SKIPPED,
-                                             note=exc.problem))
-        except UnrecognisedFile as exc:
-            unknown.append(exc)
-            report.files.append(IngestRecord(0, source.name, file.display, SKIPPED,
-                                             note=exc.problem))
+    # Files are hashed ahead on worker threads (hashing releases the GIL) while this thread
+    # recognises those already hashed, a group at a time (one ingest-log query a group): the
+    # two passes over every byte overlap on the cores instead of following each other.
+    pool = ThreadPoolExecutor(max_workers=HASH_THREADS)
+    try:
+        hashed = zip(files, pool.map(_sha256, files), strict=True)
+        index = 0
+        while group := list(itertools.islice(hashed, PLAN_GROUP)):
+            for file, _ in group:
+                index += 1
+                if on_file:
+                    on_file(file.display, index, len(files))
+            loaded = ingest_log.loaded_as(con, {sha for _, sha in group}, kinds)
+            for file, sha in group:
+                earlier = loaded.get(sha)
+                if earlier is not None or sha in seen:
+                    kind, ingest_id = earlier if earlier else (kinds[0], 0)
+                    note = (f"the same bytes were loaded by ingest {ingest_id}" if ingest_id
+                            else "the same bytes came twice in this ingest")
+                    record = IngestRecord(ingest_id, kind, file.display, UNCHANGED, note=note)
+                    report.files.append(record)
+                    if earlier is None:
+                        twice.setdefault(sha, []).append(record)
+                    continue
+                seen.add(sha)
+                try:
+                    items.append(source.recognise(file, sha, workdir))
+                except NotLoaded as exc:
+                    # Known for what it is, not held by the warehouse: said, never failing
+                    # the rest.
+                    report.files.append(IngestRecord(0, NOT_LOADED_KIND, file.display,
+                                                     SKIPPED, note=exc.problem))
+                except UnrecognisedFile as exc:
+                    unknown.append(exc)
+                    report.files.append(IngestRecord(0, source.name, file.display, SKIPPED,
+                                                     note=exc.problem))
+    finally:
+        pool.shutdown(cancel_futures=True)   # on a failure, hash nothing more
     if unknown and not skip_unknown:
         if len(unknown) == 1:
             raise unknown[0]

@@ -145,8 +145,9 @@ def _apply(con: duckdb.DuckDBPyConnection, ingest_ids: list[int], kind: str,
                            WHERE v.code = t.lsoa_code AND v.vintage = '{other}')
                 THEN '{other}'
               ELSE NULL END
-            WHERE ingest_id IN (SELECT ingest_id FROM _vintage_ids) AND lsoa_code IS NOT NULL"""
-    )
+            WHERE ingest_id IN (SELECT ingest_id FROM _vintage_ids) AND lsoa_code IS NOT NULL
+              AND ingest_id BETWEEN ? AND ?""", [min(ingest_ids), max(ingest_ids)]
+    )   # the range lets DuckDB skip the row groups of other ingests (rows come in id order)
     con.execute("UPDATE ingests SET lsoa_vintage = ? WHERE ingest_id IN "
                 "(SELECT ingest_id FROM _vintage_ids)", [vintage])
     con.execute("DROP TABLE IF EXISTS _vintage_ids")
