@@ -152,3 +152,78 @@ def test_a_large_file_spilled_to_parquet_loads_the_same_rows(warehouse, tmp_path
     assert record.status == "duplicate-coverage"
     assert (record.rows_in, record.rows_loaded, record.rows_quarantined) == (52, 0, 52)
     assert table_counts(warehouse)["events"] == 50
+
+
+def _three_months(tmp_path: Path) -> list[str]:
+    return [str(write(tmp_path / "in" / f"2023-0{m}-bedfordshire-street.csv",
+                      HEADER + row(f"2023-0{m}", "a") + row(f"2023-0{m}", "b")))
+            for m in (1, 2, 3)]
+
+
+def _fail_on_write(monkeypatch: pytest.MonkeyPatch, number: int) -> None:
+    """The `number`th write of parsed rows fails (as a full disk would)."""
+    import cspkit.ingest.pipeline as pipeline
+
+    real = pipeline.writes.write
+    calls = []
+
+    def write(*args: object, **kwargs: object) -> int:
+        calls.append(1)
+        if len(calls) == number:
+            raise OSError("disk full")
+        return real(*args, **kwargs)   # type: ignore[arg-type]
+
+    monkeypatch.setattr(pipeline.writes, "write", write)
+
+
+def test_a_writer_commits_in_chunks_and_a_failure_after_one_leaves_the_warehouse(
+        tmp_path, monkeypatch):
+    """In a writer's private copy the load commits batch by batch (bounded memory); a failure
+    after some batches were committed still leaves the warehouse byte for byte as it was,
+    because the copy is deleted and nothing is swapped in."""
+    import cspkit.ingest.pipeline as pipeline
+    from cspkit.store import open_reader, writer
+
+    monkeypatch.setattr(pipeline._Writer, "BATCH_FILES", 1)   # one file, one batch
+    commits: list[int] = []
+    real_commit = pipeline.commit_point
+    monkeypatch.setattr(pipeline, "commit_point",
+                        lambda con: (commits.append(1), real_commit(con))[1])
+    db = tmp_path / "w.duckdb"
+    with writer(db):
+        pass
+    before = db.read_bytes()
+    files = _three_months(tmp_path)
+    with monkeypatch.context() as patch:
+        _fail_on_write(patch, 3)
+        with pytest.raises(OSError, match="disk full"), writer(db) as con:
+            ingest_police(con, files, run_id="t")
+    assert len(commits) == 2                       # two batches were committed in the copy
+    assert db.read_bytes() == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["in", "w.duckdb", "w.duckdb.lock"]
+    commits.clear()
+    with writer(db) as con:
+        report = ingest_police(con, files, run_id="t")
+    assert len(commits) >= 3                       # each batch, and between derivations
+    assert (report.rows_in, report.rows_loaded) == (6, 6)
+    con = open_reader(db)
+    assert table_counts(con)["events"] == 6
+    assert con.execute("SELECT count(*) FROM ingests WHERE status = 'loaded'").fetchone() == (3,)
+
+
+def test_in_place_a_load_stays_one_transaction(warehouse, tmp_path, monkeypatch):
+    """A connection opened in place has no copy to discard: the load is the caller's one
+    transaction, and chunked commits are refused there."""
+    import cspkit.ingest.pipeline as pipeline
+
+    monkeypatch.setattr(pipeline._Writer, "BATCH_FILES", 1)
+    files = _three_months(tmp_path)
+    with pytest.raises(ValueError, match="private copy"), transaction(warehouse):
+        ingest_police(warehouse, files, run_id="t", commit_chunks=True)
+    with monkeypatch.context() as patch:
+        _fail_on_write(patch, 3)
+        with pytest.raises(OSError, match="disk full"):
+            load(warehouse, *map(Path, files))
+    assert table_counts(warehouse)["events"] == 0
+    assert warehouse.execute("SELECT count(*) FROM ingests").fetchone() == (0,)
+    assert (load(warehouse, *map(Path, files)).rows_loaded) == 6

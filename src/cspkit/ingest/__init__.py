@@ -20,12 +20,14 @@ OnFile = Callable[[str, int, int], None] | None
 
 def ingest_police(con: duckdb.DuckDBPyConnection, paths: Paths, *, run_id: str,
                   replace: bool = False, skip_unknown: bool = False,
-                  on_file: OnFile = None, source_urls: Mapping[str, str] | None = None
-                  ) -> IngestReport:
+                  on_file: OnFile = None, source_urls: Mapping[str, str] | None = None,
+                  commit_chunks: bool | None = None) -> IngestReport:
     """data.police.uk street, outcomes and stop-and-search files. `source_urls`: path -> the
-    URL it was downloaded from, for the ingest log."""
+    URL it was downloaded from, for the ingest log. `commit_chunks`: see `run_ingest` (by
+    default, yes in a writer's private copy, no elsewhere)."""
     return run_ingest(con, PoliceSource(), paths, run_id=run_id, replace=replace,
-                      skip_unknown=skip_unknown, on_file=on_file, source_urls=source_urls)
+                      skip_unknown=skip_unknown, on_file=on_file, source_urls=source_urls,
+                      commit_chunks=commit_chunks)
 
 
 def ingest_reference(con: duckdb.DuckDBPyConnection, paths: Paths, *, run_id: str,

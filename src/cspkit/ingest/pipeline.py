@@ -12,16 +12,26 @@ log, for every kind of source.
     derive   what the warehouse derives from what was loaded (LSOA editions, force links ...)
 
 The caller holds one transaction around it all, so a failure anywhere leaves the warehouse as
-it was.
+it was. In a writer's private copy of the warehouse (`store.writer`, which every command and the
+web upload use) the pipeline instead commits after each batch of rows written (`commit_chunks`):
+DuckDB keeps an open transaction's appended rows in memory whatever its memory limit, so one
+transaction around a national load grew with the national total. That is safe there because
+the copy is swapped in only when the writer ends well and is deleted on any failure, so a
+failed load still leaves the warehouse as it was; the ingest log and quarantine rows of a batch
+are committed with its rows, never apart. On a connection opened in place (`connect`, with the
+caller's `transaction`) there is no copy, and the load stays one transaction.
 """
 
 from __future__ import annotations
 
+import itertools
 import os
 from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import duckdb
+import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
@@ -36,26 +46,42 @@ from cspkit.ingest.report import (
     UNCHANGED,
     IngestReport,
 )
-from cspkit.sources.inputs import expand_inputs, work_dir
+from cspkit.sources.inputs import InputFile, expand_inputs, work_dir
 from cspkit.sources.limits import current_limits
 from cspkit.sources.parsed import HeldGeography, Parsed
 from cspkit.store import ingest_log, writes
 from cspkit.store.ingest_log import IngestRecord
+from cspkit.store.warehouse import commit_point, in_private_copy
 
 OnFile = Callable[[str, int, int], None]
 # The kind of a skipped file recognised for what it is but not held (errors.NotLoaded).
 NOT_LOADED_KIND = "not-loaded"
+HASH_THREADS = min(4, os.cpu_count() or 1)
+# Files hashed, then recognised, together (one ingest-log query each group).
+PLAN_GROUP = 64
 
 
 def run_ingest(con: duckdb.DuckDBPyConnection, source: Source,
                paths: Sequence[str | os.PathLike[str]], *, run_id: str, replace: bool = False,
                skip_unknown: bool = False, on_file: OnFile | None = None,
-               source_urls: Mapping[str, str] | None = None) -> IngestReport:
+               source_urls: Mapping[str, str] | None = None,
+               commit_chunks: bool | None = None) -> IngestReport:
     """Load every file of `source` under `paths` (files, folders, zips, in any mix) inside the
     caller's transaction. A file that is none of the source's kinds fails the whole batch
     (every such file listed) unless `skip_unknown`, when it is reported as skipped.
     `source_urls` maps a path given (a file, or the zip a member came from) to the URL it was
-    downloaded from, logged beside the file's sha256."""
+    downloaded from, logged beside the file's sha256.
+
+    `commit_chunks`: commit after each batch written (bounded memory, see above). The default
+    (None) is yes exactly when `con` is a writer's private copy and no otherwise; False keeps
+    one transaction anywhere; True on a connection opened in place is refused (ValueError), as
+    a later failure would leave the batches before it behind. With chunks, a failure must end
+    the writer (every caller lets it propagate): the writer then deletes its copy."""
+    private = in_private_copy(con)
+    if commit_chunks and not private:
+        raise ValueError("commit_chunks needs a writer's private copy of the warehouse "
+                         "(store.writer); a connection opened in place keeps one transaction")
+    chunks = private if commit_chunks is None else commit_chunks
     report = IngestReport()
     names = source.paths([str(p) for p in paths])
     memory = current_limits().max_ingest_memory
@@ -66,7 +92,7 @@ def run_ingest(con: duckdb.DuckDBPyConnection, source: Source,
                              expected=source.nothing_found())
         items, twice = _plan(con, source, files, report, workdir, on_file, skip_unknown)
         items.sort(key=source.order)
-        writer = _Writer(con, source, run_id, replace, report, source_urls)
+        writer = _Writer(con, source, run_id, replace, report, source_urls, chunks)
         for item, parsed in zip(items, source.parse(items, writer.held, workdir), strict=True):
             writer.add(item, parsed)
         writer.flush()
@@ -79,51 +105,70 @@ def run_ingest(con: duckdb.DuckDBPyConnection, source: Source,
     # Derived tables are rebuilt outside the cap: their size follows the geography held, not
     # the files read, and some of their operators cannot spill (an out-of-memory error at
     # 256 MiB was seen rebuilding the LSOA hierarchy).
-    source.after(con, any(r.status == LOADED for r in report.files))
+    source.after(con, any(r.status == LOADED for r in report.files),
+                 (lambda: commit_point(con)) if chunks else _no_commit)
     vintages = ingest_log.ingest_vintages(con, run_id)
     for record in report.records:
         record.lsoa_vintage = vintages.get(record.ingest_id, record.lsoa_vintage)
     return report
 
 
-def _plan(con: duckdb.DuckDBPyConnection, source: Source, files: list, report: IngestReport,
-          workdir: Path, on_file: OnFile | None, skip_unknown: bool = False
-          ) -> tuple[list[Item], dict[str, list[IngestRecord]]]:
+def _no_commit() -> None:
+    pass
+
+
+def _sha256(file: InputFile) -> str:
+    return file.sha256()
+
+
+def _plan(con: duckdb.DuckDBPyConnection, source: Source, files: list[InputFile],
+          report: IngestReport, workdir: Path, on_file: OnFile | None,
+          skip_unknown: bool = False) -> tuple[list[Item], dict[str, list[IngestRecord]]]:
     """Hash every file; skip bytes loaded before; recognise the rest before writing anything.
     Also returns, by hash, the files whose bytes came earlier in this same ingest."""
     kinds = source.log_kinds()
-    hashes = []
-    for index, file in enumerate(files, start=1):
-        if on_file:
-            on_file(file.display, index, len(files))
-        hashes.append(file.sha256())
-    loaded = ingest_log.loaded_as(con, set(hashes), kinds)
     seen: set[str] = set()
     twice: dict[str, list[IngestRecord]] = {}
     items: list[Item] = []
     unknown: list[UnrecognisedFile] = []
-    for file, sha in zip(files, hashes, strict=True):
-        earlier = loaded.get(sha)
-        if earlier is not None or sha in seen:
-            kind, ingest_id = earlier if earlier else (kinds[0], 0)
-            note = (f"the same bytes were loaded by ingest {ingest_id}" if ingest_id
-                    else "the same bytes came twice in this ingest")
-            record = IngestRecord(ingest_id, kind, file.display, UNCHANGED, note=note)
-            report.files.append(record)
-            if earlier is None:
-                twice.setdefault(sha, []).append(record)
-            continue
-        seen.add(sha)
-        try:
-            items.append(source.recognise(file, sha, workdir))
-        except NotLoaded as exc:
-            # Known for what it is, not held by the warehouse: said, never failing the rest.
-            report.files.append(IngestRecord(0, NOT_LOADED_KIND, file.display, SKIPPED,
-                                             note=exc.problem))
-        except UnrecognisedFile as exc:
-            unknown.append(exc)
-            report.files.append(IngestRecord(0, source.name, file.display, SKIPPED,
-                                             note=exc.problem))
+    # Files are hashed ahead on worker threads (hashing releases the GIL) while this thread
+    # recognises those already hashed, a group at a time (one ingest-log query a group): the
+    # two passes over every byte overlap on the cores instead of following each other.
+    pool = ThreadPoolExecutor(max_workers=HASH_THREADS)
+    try:
+        hashed = zip(files, pool.map(_sha256, files), strict=True)
+        index = 0
+        while group := list(itertools.islice(hashed, PLAN_GROUP)):
+            for file, _ in group:
+                index += 1
+                if on_file:
+                    on_file(file.display, index, len(files))
+            loaded = ingest_log.loaded_as(con, {sha for _, sha in group}, kinds)
+            for file, sha in group:
+                earlier = loaded.get(sha)
+                if earlier is not None or sha in seen:
+                    kind, ingest_id = earlier if earlier else (kinds[0], 0)
+                    note = (f"the same bytes were loaded by ingest {ingest_id}" if ingest_id
+                            else "the same bytes came twice in this ingest")
+                    record = IngestRecord(ingest_id, kind, file.display, UNCHANGED, note=note)
+                    report.files.append(record)
+                    if earlier is None:
+                        twice.setdefault(sha, []).append(record)
+                    continue
+                seen.add(sha)
+                try:
+                    items.append(source.recognise(file, sha, workdir))
+                except NotLoaded as exc:
+                    # Known for what it is, not held by the warehouse: said, never failing
+                    # the rest.
+                    report.files.append(IngestRecord(0, NOT_LOADED_KIND, file.display,
+                                                     SKIPPED, note=exc.problem))
+                except UnrecognisedFile as exc:
+                    unknown.append(exc)
+                    report.files.append(IngestRecord(0, source.name, file.display, SKIPPED,
+                                                     note=exc.problem))
+    finally:
+        pool.shutdown(cancel_futures=True)   # on a failure, hash nothing more
     if unknown and not skip_unknown:
         if len(unknown) == 1:
             raise unknown[0]
@@ -145,8 +190,10 @@ class _Writer:
 
     def __init__(self, con: duckdb.DuckDBPyConnection, source: Source, run_id: str,
                  replace: bool, report: IngestReport,
-                 source_urls: Mapping[str, str] | None = None) -> None:
+                 source_urls: Mapping[str, str] | None = None,
+                 commit_chunks: bool = False) -> None:
         self.con = con
+        self.commit_chunks = commit_chunks
         self.urls = {os.path.abspath(k): v for k, v in (source_urls or {}).items()}
         self.source = source
         self.run_id = run_id
@@ -202,7 +249,8 @@ class _Writer:
                     # Many files' rows in one write, each row carrying its file's ingest id
                     # (only sources whose rows belong to an ingest are batched).
                     by_target.setdefault(target, []).append(rows.append_column(
-                        "ingest_id", pa.array([record.ingest_id] * rows.num_rows, pa.int32())))
+                        "ingest_id", pa.array(np.full(rows.num_rows, record.ingest_id,
+                                                      np.int32))))
                 else:
                     self._write(item, target, rows, record)
             if parsed.areas:
@@ -226,6 +274,9 @@ class _Writer:
             (r.ingest_id, r.status, r.rows_in, r.rows_loaded, r.rows_quarantined, r.note,
              r.lsoa_vintage) for r in records])
         self.report.files.extend(records)
+        if self.commit_chunks:
+            # The batch's rows, log and quarantine together; DuckDB can now let them go.
+            commit_point(con)
 
     def _write(self, item: Item, target: str, rows: pa.Table | Path,
                record: IngestRecord) -> None:

@@ -53,7 +53,10 @@ class Source(Protocol):
     def order(self, item: Item) -> int: ...
     def parse(self, items: Sequence[Item], held: Callable[[], HeldGeography],
               workdir: Path) -> Iterator[Parsed]: ...
-    def after(self, con: duckdb.DuckDBPyConnection, loaded: bool) -> None: ...
+    # `commit`: the pipeline's commit point (a no-op unless it commits in chunks), for steps
+    # that change rows in proportion to everything held.
+    def after(self, con: duckdb.DuckDBPyConnection, loaded: bool,
+              commit: Callable[[], None]) -> None: ...
     def nothing_found(self) -> str: ...
 
 
@@ -89,9 +92,11 @@ class PoliceSource:
         finally:
             parser.close()
 
-    def after(self, con: duckdb.DuckDBPyConnection, loaded: bool) -> None:
-        resolve_event_vintages(con)
+    def after(self, con: duckdb.DuckDBPyConnection, loaded: bool,
+              commit: Callable[[], None]) -> None:
+        resolve_event_vintages(con, commit)
         align_partner_vintages(con)
+        commit()
         derive_force_links(con)
         rebuild_lsoa_geography(con)
 
@@ -138,7 +143,8 @@ class ReferenceSource:
                                         held=held() if needs else HeldGeography())
             yield reference.parse(item.detail, ctx)
 
-    def after(self, con: duckdb.DuckDBPyConnection, loaded: bool) -> None:
+    def after(self, con: duckdb.DuckDBPyConnection, loaded: bool,
+              commit: Callable[[], None]) -> None:
         if loaded:
             refresh_derived(con)   # derived rows depend only on what was just loaded
 
@@ -175,7 +181,8 @@ class PartnerSource:
         for item in items:
             yield parse_partner(item.detail, self.schema, geography)
 
-    def after(self, con: duckdb.DuckDBPyConnection, loaded: bool) -> None:
+    def after(self, con: duckdb.DuckDBPyConnection, loaded: bool,
+              commit: Callable[[], None]) -> None:
         if loaded and self.schema.kind == "events":
             align_partner_vintages(con)
 

@@ -11,22 +11,31 @@ Runs after every police and reference load; only unresolved files are looked at.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import duckdb
 
 POLICE_KINDS = ("police-street", "police-outcomes")
+# Events changed by one UPDATE when the caller commits between them.
+UPDATE_ROWS = 2_000_000
 
 
-def resolve_event_vintages(con: duckdb.DuckDBPyConnection) -> None:
+def resolve_event_vintages(con: duckdb.DuckDBPyConnection,
+                           commit: Callable[[], None] | None = None) -> None:
+    """`commit`, if given, is called between UPDATEs of at most UPDATE_ROWS events (a
+    writer's commit point: DuckDB holds an open transaction's changed rows in memory)."""
     held = {r[0] for r in con.execute(
         "SELECT DISTINCT vintage FROM area_vintages WHERE vintage IN ('2011', '2021')"
     ).fetchall()}
     if not held:
         return  # no LSOA geography yet: decided when reference data arrives
     pending = con.execute(
-        f"""SELECT ingest_id, kind, force FROM ingests
+        f"""SELECT ingest_id, kind, force, rows_loaded FROM ingests
             WHERE kind IN {POLICE_KINDS} AND status = 'loaded' AND lsoa_vintage IS NULL
             ORDER BY ingest_id"""
     ).fetchall()
+    size = {int(ingest_id): int(rows or 0) for ingest_id, _, _, rows in pending}
+    pending = [(ingest_id, kind, force) for ingest_id, kind, force, _ in pending]
     if not pending:
         return
     # Every pending file's codes are looked at in one query per table, and each edition is
@@ -44,7 +53,10 @@ def resolve_event_vintages(con: duckdb.DuckDBPyConnection) -> None:
         else:
             decided.setdefault((kind, vintage), []).append(ingest_id)
     for (kind, vintage), ids in decided.items():
-        _apply(con, ids, kind, vintage)
+        for chunk in _chunks(ids, size) if commit else [ids]:
+            _apply(con, chunk, kind, vintage)
+            if commit:
+                commit()
     for ingest_id, kind, force in undecided:
         row = con.execute(
             """SELECT lsoa_vintage, count(*) c FROM ingests
@@ -54,6 +66,19 @@ def resolve_event_vintages(con: duckdb.DuckDBPyConnection) -> None:
         ).fetchone()
         vintage = row[0] if row else ("2021" if "2021" in held else "2011")
         _apply(con, [ingest_id], kind, vintage)
+
+
+def _chunks(ids: list[int], size: dict[int, int]) -> list[list[int]]:
+    """`ids` in runs of at most UPDATE_ROWS rows (a file larger than that alone)."""
+    chunks: list[list[int]] = [[]]
+    rows = 0
+    for ingest_id in ids:
+        if chunks[-1] and rows + size.get(ingest_id, 0) > UPDATE_ROWS:
+            chunks.append([])
+            rows = 0
+        chunks[-1].append(ingest_id)
+        rows += size.get(ingest_id, 0)
+    return chunks
 
 
 def _table(kind: str) -> str:
@@ -120,8 +145,9 @@ def _apply(con: duckdb.DuckDBPyConnection, ingest_ids: list[int], kind: str,
                            WHERE v.code = t.lsoa_code AND v.vintage = '{other}')
                 THEN '{other}'
               ELSE NULL END
-            WHERE ingest_id IN (SELECT ingest_id FROM _vintage_ids) AND lsoa_code IS NOT NULL"""
-    )
+            WHERE ingest_id IN (SELECT ingest_id FROM _vintage_ids) AND lsoa_code IS NOT NULL
+              AND ingest_id BETWEEN ? AND ?""", [min(ingest_ids), max(ingest_ids)]
+    )   # the range lets DuckDB skip the row groups of other ingests (rows come in id order)
     con.execute("UPDATE ingests SET lsoa_vintage = ? WHERE ingest_id IN "
                 "(SELECT ingest_id FROM _vintage_ids)", [vintage])
     con.execute("DROP TABLE IF EXISTS _vintage_ids")

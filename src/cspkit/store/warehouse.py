@@ -14,6 +14,13 @@ ingest. Instead:
   folder). Until that rename the warehouse file is untouched, so a failure or a SIGKILL at any
   moment leaves it byte for byte as it was; the next writer (once it holds the lock, which
   proves every earlier writer has gone) removes leftover copies.
+- Because nobody else ever sees the copy, work in it may also be committed in steps
+  (`commit_point(con)`, which the ingest pipeline calls after each batch of rows): DuckDB holds
+  an open transaction's appended rows in memory whatever its memory_limit, so one transaction
+  around a national load grew to gigabytes. A failure after a commit point still deletes the
+  copy and swaps nothing in, so "a failed load leaves the warehouse as it was" holds. A
+  connection opened in place (`connect`) has no copy: there `commit_point` refuses, and the
+  caller's one `transaction()` is what makes a load all or nothing.
 - A **reader** (`open_reader(db)`: status, measure, assess, places, profile, area, the web app)
   attaches the warehouse read-only and so sees the last committed snapshot: it never waits for
   a writer and a writer never waits for it. A reader keeps its snapshot (the old file stays
@@ -520,6 +527,26 @@ def connect(db: str | os.PathLike[str] | None = None, read_only: bool = False
                              ) from exc
     migrate(con)
     return con
+
+
+def in_private_copy(con: duckdb.DuckDBPyConnection) -> bool:
+    """Whether `con` is a writer's connection to its private copy of the warehouse (the only
+    place `commit_point` may commit)."""
+    return con in _IN_WRITER
+
+
+def commit_point(con: duckdb.DuckDBPyConnection) -> None:
+    """Commit the work done so far in a writer's private copy and open a new transaction, so
+    DuckDB can release what it holds for the open transaction (its appended rows stay in
+    memory until commit, whatever the memory_limit). Safe only there: nothing is swapped in
+    until the writer ends well, and on any failure the whole copy is deleted. A connection
+    opened in place has no copy, and committing there would leave half a load behind if a
+    later step failed: refused with a ValueError."""
+    if con not in _IN_WRITER:
+        raise ValueError("commit_point is for a writer's private copy only: a connection "
+                         "opened in place keeps one transaction around a load")
+    con.execute("COMMIT")
+    con.execute("BEGIN TRANSACTION")
 
 
 @contextmanager
