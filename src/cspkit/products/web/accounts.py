@@ -25,7 +25,7 @@ import threading
 import time
 import urllib.parse
 from collections import deque
-from collections.abc import Awaitable, Callable, MutableMapping
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -34,6 +34,7 @@ import anyio
 from fastapi import APIRouter, FastAPI, Form, Request
 from fastapi.responses import RedirectResponse, Response
 from pydantic import BaseModel
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from cspkit.store.accounts import (  # noqa: F401 - the accounts API, re-exported
     DB_NAME,
@@ -153,11 +154,6 @@ def accounts_of(app: Any) -> Accounts:
 
 # --------------------------------------------------------------------------- middleware
 
-Scope = MutableMapping[str, Any]
-Message = MutableMapping[str, Any]
-Receive = Callable[[], Awaitable[Message]]
-Send = Callable[[Message], Awaitable[None]]
-ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 
 
 def _cookies(scope: Scope) -> dict[str, str]:

@@ -15,7 +15,8 @@ built twice at once. Built files live under the app's data folder; the oldest jo
 when there are more than `KEEP_JOBS`.
 
 Restricted partner sources: a report is built for the user who asks, leaving out
-`auth.withheld_for(user)`; a job is only shown to users who may see everything it contains.
+`auth.withheld_for(user)` (read once per snapshot: `WebState.withheld`); a job is only shown
+to users who may see everything it contains.
 """
 
 from __future__ import annotations
@@ -41,7 +42,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from cspkit.errors import CspkitError
 from cspkit.measures.periods import Period
 from cspkit.products.web.app import WebState, state
-from cspkit.products.web.auth import WITHHELD_NOTE, current_user, withheld_for
+from cspkit.products.web.auth import WITHHELD_NOTE, current_user, may_see_restricted
 from cspkit.products.web.context import AREA_PATTERN, PERIOD_PATTERN, NotFound, scope
 from cspkit.products.web.templating import page
 
@@ -370,7 +371,7 @@ def start_report(request: Request, body: ReportRequest) -> tuple[ReportJob, bool
     user = current_user(request)
     with web.reader.cursor() as (con, token):
         chosen = scope(con, body.area, body.period)
-        withheld = withheld_for(user, con)
+        withheld = web.withheld(may_see_restricted(user), con, token)
         district = chosen.district
         if body.scope == "district":
             code, name, members = district.code, district.name, [(district.code, district.name)]
@@ -405,8 +406,8 @@ def _visible_job(request: Request, job_id: str) -> ReportJob:
     web = state(request)
     job = report_jobs(web).get(job_id)
     if job is not None:
-        with web.reader.cursor() as (con, _):
-            withheld = withheld_for(current_user(request), con)
+        with web.reader.cursor() as (con, token):
+            withheld = web.withheld(may_see_restricted(current_user(request)), con, token)
         if job.visible_to(withheld):
             return job
     raise NotFound(f"no report job {job_id}")
@@ -437,8 +438,8 @@ def start_report_api(request: Request, body: ReportRequest) -> Response:
 def list_jobs(request: Request) -> list[JobStatus]:
     """The report jobs this user may see, newest first."""
     web = state(request)
-    with web.reader.cursor() as (con, _):
-        withheld = withheld_for(current_user(request), con)
+    with web.reader.cursor() as (con, token):
+        withheld = web.withheld(may_see_restricted(current_user(request)), con, token)
     return [j.status() for j in report_jobs(web).listing() if j.visible_to(withheld)]
 
 
@@ -483,9 +484,9 @@ def reports_page(request: Request,
                  job: Annotated[str | None, Query(pattern=JOB_ID_PATTERN)] = None
                  ) -> HTMLResponse:
     web = state(request)
-    with web.reader.cursor() as (con, _):
+    with web.reader.cursor() as (con, token):
         chosen = scope(con, area, period)
-        withheld = withheld_for(current_user(request), con)
+        withheld = web.withheld(may_see_restricted(current_user(request)), con, token)
     current = _visible_job(request, job).status() if job else None
     recent = [j.status() for j in report_jobs(web).listing() if j.visible_to(withheld)][:10]
     return page(request, "reports.html.j2", title="Reports", active="reports",
