@@ -13,12 +13,20 @@ from collections.abc import Sequence
 import duckdb
 import pandas as pd
 
-from cspkit.measures.areas import AreaSelection, children, parents
+from cspkit.measures.areas import (
+    LEVEL_COLUMN,
+    AreaSelection,
+    children,
+    events_vintages,
+    parents,
+    population,
+)
 from cspkit.measures.change import compare_counts
 from cspkit.measures.counts import ALL_CRIME, ASB, area_period, event_scope
 from cspkit.measures.periods import Period
 from cspkit.measures.settings import Settings
 from cspkit.store.similar_inputs import police_months
+from cspkit.store.tables import warehouse
 
 HIGHER = "significantly higher"
 LOWER = "significantly lower"
@@ -131,6 +139,25 @@ def _counts_by_category(con: duckdb.DuckDBPyConnection, area: AreaSelection, per
         f"SELECT e.category, count(*) {scope} GROUP BY 1", params).fetchall()}
 
 
+def _counts_of_members(con: duckdb.DuckDBPyConnection, members: list[AreaSelection],
+                       period: Period, source: str) -> list[dict[str, int]]:
+    """`_counts_by_category` of each member, from one pass over the events where the members
+    are areas of one level (similar districts are): one scan, not one per member."""
+    levels = {m.level for m in members}
+    if len(levels) != 1 or "custom" in levels:
+        return [_counts_by_category(con, m, period, source) for m in members]
+    column = LEVEL_COLUMN[levels.pop()]
+    wh = warehouse(con)
+    events = wh.located_events(source)
+    chosen = events.filter(events[column].isin([m.code for m in members]),
+                           events.month.between(period.start, period.end))
+    found: dict[str, dict[str, int]] = {m.code: {} for m in members}
+    for code, category, n in wh.rows(chosen.group_by([column, "category"])
+                                     .aggregate(n=chosen.count())):
+        found[str(code)][str(category)] = int(n)
+    return [found[m.code] for m in members]
+
+
 def _issue_count(by_category: dict[str, int], categories: list[str]) -> int:
     """The issue's count; the category 'All crime (excluding ASB)' is every category but ASB."""
     if categories == [ALL_CRIME]:
@@ -160,11 +187,14 @@ def family_rates(con: duckdb.DuckDBPyConnection, area: AreaSelection, period: Pe
     others = [m for m in family if m.code != area.code]
     held = police_months(con, [m.code for m in others]) if source == "police.uk" else {}
     in_period = set(period.months())
+    events_vintages(con, others, source)   # each member's edition, in one pass
     for member in others:
         member_months = (held.get(member.code, set()) if source == "police.uk"
                          else set(area_period(con, member, period, source)
                                   .coverage.months_present))
-        persons = (area_period(con, member, period, source).population.persons
+        # The member's population as its area_period would give it, without the coverage
+        # query area_period also runs (a scan of every event, for each member).
+        persons = (population(con, member, period.start.year).persons
                    if months and member_months & in_period == months else None)
         if persons:
             with_data.append((member, float(persons)))
@@ -172,7 +202,7 @@ def family_rates(con: duckdb.DuckDBPyConnection, area: AreaSelection, period: Pe
             without.append(member.name)
     enough = bool(months) and len(with_data) >= settings.similar_min_with_data
     own_counts = _counts_by_category(con, area, period, source)
-    member_counts = ([_counts_by_category(con, m, period, source) for m, _ in with_data]
+    member_counts = (_counts_of_members(con, [m for m, _ in with_data], period, source)
                      if enough else [])
     pop = own.population.persons
     family_pop = sum(p for _, p in with_data)
