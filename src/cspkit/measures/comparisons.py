@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-import duckdb
 import pandas as pd
 
 from cspkit.measures.areas import (
@@ -22,11 +21,11 @@ from cspkit.measures.areas import (
     population,
 )
 from cspkit.measures.change import compare_counts
-from cspkit.measures.counts import ALL_CRIME, ASB, area_period, event_scope
+from cspkit.measures.counts import ALL_CRIME, ASB, area_period, period_events
 from cspkit.measures.periods import Period
 from cspkit.measures.settings import Settings
 from cspkit.store.similar_inputs import police_months
-from cspkit.store.tables import warehouse
+from cspkit.store.tables import WarehouseLike, warehouse
 
 HIGHER = "significantly higher"
 LOWER = "significantly lower"
@@ -34,7 +33,7 @@ SAME = "no significant difference"
 TOO_FEW = "too few to tell"
 
 
-def comparison_parent(con: duckdb.DuckDBPyConnection, area: AreaSelection,
+def comparison_parent(con: WarehouseLike, area: AreaSelection,
                       parent_level: str | None = None) -> AreaSelection:
     """The area to compare against: the nearest county, else force, else region."""
     found = parents(con, area)
@@ -55,20 +54,21 @@ def _rate_test(count: int, other_count: int, pop: float, other_pop: float,
                             "no significant change": SAME}.get(result.verdict, TOO_FEW)
 
 
-def _count(con: duckdb.DuckDBPyConnection, area: AreaSelection, period: Period,
+def _count(con: WarehouseLike, area: AreaSelection, period: Period,
            category: str | Sequence[str] | None, source: str) -> int:
-    scope, params = event_scope(area, period, source)
-    if category == "All crime (excluding ASB)":
-        scope, params = scope + " AND e.category <> ?", [*params, ASB]
+    wh = warehouse(con)
+    events = period_events(wh, area, period, source)
+    if category == ALL_CRIME:
+        events = events.filter(events.category != ASB)
     elif category is not None and not isinstance(category, str):   # an issue's categories
-        scope, params = scope + " AND e.category IN (SELECT unnest(?))", [*params, list(category)]
+        events = events.filter(events.category.isin(list(category)))
     elif category:
-        scope, params = scope + " AND e.category = ?", [*params, category]
-    row = con.execute(f"SELECT count(*) {scope}", params).fetchone()
-    return int(row[0]) if row else 0
+        events = events.filter(events.category == category)
+    rows = wh.values(events.aggregate(n=events.count()))
+    return int(rows[0]) if rows else 0
 
 
-def siblings(con: duckdb.DuckDBPyConnection, area: AreaSelection, period: Period, *,
+def siblings(con: WarehouseLike, area: AreaSelection, period: Period, *,
              category: str | Sequence[str] | None = None, parent_level: str | None = None,
              source: str = "police.uk", settings: Settings | None = None) -> pd.DataFrame:
     """Rates per 1,000 for `area`, every sibling, and the parent, with each place's test against
@@ -132,14 +132,15 @@ def siblings(con: duckdb.DuckDBPyConnection, area: AreaSelection, period: Period
 NOT_COMPARED = "not compared"
 
 
-def _counts_by_category(con: duckdb.DuckDBPyConnection, area: AreaSelection, period: Period,
+def _counts_by_category(con: WarehouseLike, area: AreaSelection, period: Period,
                         source: str) -> dict[str, int]:
-    scope, params = event_scope(area, period, source)
-    return {str(c): int(n) for c, n in con.execute(
-        f"SELECT e.category, count(*) {scope} GROUP BY 1", params).fetchall()}
+    wh = warehouse(con)
+    events = period_events(wh, area, period, source)
+    return {str(c): int(n) for c, n in wh.rows(
+        events.group_by("category").aggregate(n=events.count()))}
 
 
-def _counts_of_members(con: duckdb.DuckDBPyConnection, members: list[AreaSelection],
+def _counts_of_members(con: WarehouseLike, members: list[AreaSelection],
                        period: Period, source: str) -> list[dict[str, int]]:
     """`_counts_by_category` of each member, from one pass over the events where the members
     are areas of one level (similar districts are): one scan, not one per member."""
@@ -165,7 +166,7 @@ def _issue_count(by_category: dict[str, int], categories: list[str]) -> int:
     return sum(by_category.get(c, 0) for c in categories)
 
 
-def family_rates(con: duckdb.DuckDBPyConnection, area: AreaSelection, period: Period,
+def family_rates(con: WarehouseLike, area: AreaSelection, period: Period,
                  family: list[AreaSelection], issues: list[tuple[str, list[str]]], *,
                  source: str = "police.uk", settings: Settings | None = None) -> pd.DataFrame:
     """The area's rate for each issue beside the pooled rate of its similar districts.

@@ -329,8 +329,26 @@ class Warehouse:
         row = self.rows(ingests.aggregate(last=ingests.ingest_id.max(), n=ingests.count()))
         return tuple(row[0]) if row else (None, 0)
 
+    def json_text(self, value: ir.StringValue, key: str) -> ir.StringValue:
+        """The member `key` of `value`, a JSON object held as text (partner records'
+        `attributes`), as text: a string without its quotes, a number or true/false as
+        written, NULL where absent or null. Each engine's own function (Ibis's JSON type
+        would unwrap values through Python on Spark)."""
+        extract = _spark_json_text if self.engine == "spark" else _duckdb_json_text
+        return extract(value, f"$.{key}")  # type: ignore[no-any-return]
+
     def __repr__(self) -> str:
         return f"Warehouse({self.engine}, {self.location or 'duckdb connection'})"
+
+
+@ibis.udf.scalar.builtin(name="json_extract_string")
+def _duckdb_json_text(value: str, path: str) -> str:  # type: ignore[empty-body]
+    """DuckDB: the JSON value at `path` as text."""
+
+
+@ibis.udf.scalar.builtin(name="get_json_object")
+def _spark_json_text(value: str, path: str) -> str:  # type: ignore[empty-body]
+    """Spark: the JSON value at `path` as text."""
 
 
 WarehouseLike = duckdb.DuckDBPyConnection | Warehouse
