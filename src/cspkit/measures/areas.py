@@ -132,9 +132,23 @@ def area_events(con: WarehouseLike, area: AreaSelection, source: str) -> ir.Tabl
     """The area's located events of `source`, with their LSOA's hierarchy columns (read from
     the focus's rows when `focus_on` holds the area's)."""
     wh = warehouse(con)
-    within = area_lsoas(wh, area) if wh.has_focus else None
-    events = wh.located_events(source, within=within)
+    if wh.has_focus:
+        events = wh.located_events(source, within=area_lsoas(wh, area),
+                                   districts=area_districts(wh, area))
+    else:
+        events = wh.located_events(source)
     return events.filter(area.filter(events))
+
+
+def area_districts(con: WarehouseLike, area: AreaSelection) -> frozenset[str] | None:
+    """The codes of the districts the area's LSOAs lie in (None if one has no district)."""
+    def compute() -> frozenset[str] | None:
+        wh = warehouse(con)
+        g = wh.hierarchy()
+        codes = wh.values(g.filter(area.filter(g)).select("lad_code").distinct())
+        return None if any(c is None for c in codes) else frozenset(codes)
+
+    return memoised(con, ("districts", area), compute)
 
 
 def area_lsoas(con: WarehouseLike, area: AreaSelection) -> frozenset[str]:

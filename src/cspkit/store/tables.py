@@ -57,6 +57,7 @@ EXPORTED_AS = {"imd": "deprivation"}
 # of focused rows fails loudly).
 FOCUS_TABLE = "cspkit_focus_events"
 FOCUS_COLUMNS = tuple(c for c in EVENT_COLUMNS if c != "record_id")
+FOCUS_DISTRICT = "focus_lad_code"   # the held rows' LSOA's district, which orders them
 PARQUET_TABLES = ("events", "indicators", "areas", "lsoa_geography", "population", "imd",
                   "ingests")
 
@@ -227,20 +228,31 @@ class Warehouse:
         return self.table("lsoa_geography")
 
     def located_events(self, source: str | None = None, *,
-                       within: frozenset[str] | None = None) -> ir.Table:
+                       within: frozenset[str] | None = None,
+                       districts: frozenset[str] | None = None) -> ir.Table:
         """Events with an LSOA the hierarchy holds, joined to it on (code, edition): every
-        event column and every hierarchy column (the LSOA's `lsoa_name` included). With
-        `within` (LSOA codes the caller will filter to), the rows held by `focus` are read
-        instead of every event when they cover those LSOAs."""
+        event column and every hierarchy column (the LSOA's `lsoa_name` included).
+
+        `within` (the LSOA codes the caller will filter to) and `districts` (their districts'
+        codes) let the rows held by `focus` be read instead of every event when they cover
+        those LSOAs, and only the districts' part of them (the held rows are sorted by
+        district, so the rest is skipped unread)."""
         focused = within is not None and self.covers(within)
-        found = self._located.get((source, focused))
-        if found is None:   # building the join costs a few ms: once per source
-            events = self.table(FOCUS_TABLE) if focused else self.events()
-            if source is not None:
-                events = events.filter(events.source == source)
-            found = self._located[(source, focused)] = events.join(
-                self.hierarchy(), ["lsoa_code", "lsoa_vintage"])
-        return found
+        key = (source, focused)
+        found = self._located.get(key)
+        if found is not None and not (focused and districts):
+            return found
+        events = self.table(FOCUS_TABLE) if focused else self.events()
+        if source is not None:
+            events = events.filter(events.source == source)
+        if focused:
+            if districts:
+                events = events.filter(events[FOCUS_DISTRICT].isin(sorted(districts)))
+            events = events.drop(FOCUS_DISTRICT)
+        joined = events.join(self.hierarchy(), ["lsoa_code", "lsoa_vintage"])
+        if not (focused and districts):   # building the join costs a few ms: once per source
+            self._located[key] = joined
+        return joined
 
     # ----------------------------------------------------------------------- focus
 
@@ -265,9 +277,15 @@ class Warehouse:
         codes_table = pa.table({"lsoa_code": pa.array(sorted(codes), pa.string())})
         con.register("cspkit_focus_codes", codes_table)
         try:
+            # Each row carries its LSOA's district, and the rows are sorted by it: a question
+            # about one district (or a ward of it) then reads that district's row groups only.
+            columns = ", ".join(f"e.{c}" for c in FOCUS_COLUMNS)
             con.execute(f"CREATE OR REPLACE TEMP TABLE {FOCUS_TABLE} AS "
-                        f"SELECT {', '.join(FOCUS_COLUMNS)} FROM events "
-                        "WHERE lsoa_code IN (SELECT lsoa_code FROM cspkit_focus_codes)")
+                        f"SELECT {columns}, g.lad_code AS {FOCUS_DISTRICT} FROM events e "
+                        "LEFT JOIN lsoa_geography g "
+                        "ON g.lsoa_code = e.lsoa_code AND g.lsoa_vintage = e.lsoa_vintage "
+                        "WHERE e.lsoa_code IN (SELECT lsoa_code FROM cspkit_focus_codes) "
+                        f"ORDER BY {FOCUS_DISTRICT}, e.lsoa_code, e.month")
         finally:
             con.unregister("cspkit_focus_codes")
         _FOCUS[con] = codes
