@@ -305,7 +305,7 @@ def _lsoa_persons(con: WarehouseLike, codes: list[str], vintage: str, year: int
     nearest = ibis.row_number().over(group_by=p.code,
                                      order_by=[(p.year - year).abs(), p.year.desc()])
     ranked = p.select(lsoa_code=p.code, persons=p.persons, _nearest=nearest)
-    return wh.frame(ranked.filter(ranked._nearest == 0).select("lsoa_code", "persons"))
+    return wh.frame(ranked.filter(ranked["_nearest"] == 0).select("lsoa_code", "persons"))
 
 
 def synthetic_sources(con: WarehouseLike) -> frozenset[str]:

@@ -44,9 +44,9 @@ TABLES: list[TidyTable] = [
         "events", "Events with their geography (police.uk crime and ASB, partner records)",
         """SELECT e.event_id, e.source, e.force, e.month, e.event_date, e.category,
                   e.subcategory, e.record_id, e.lsoa_code, e.lsoa_vintage, e.lon, e.lat,
-                  e.located, e.outcome, e.context, g.ward_code, g.ward_name, g.lad_code,
-                  g.lad_name, g.county_code, g.county_name, g.region_code, g.region_name,
-                  g.force_code, g.force_name, e.ingest_id
+                  e.located, e.outcome, e.context, e.attributes, g.ward_code, g.ward_name,
+                  g.lad_code, g.lad_name, g.county_code, g.county_name, g.region_code,
+                  g.region_name, g.force_code, g.force_name, e.ingest_id
            FROM events e
            LEFT JOIN lsoa_geography g ON g.lsoa_code = e.lsoa_code
                                      AND g.lsoa_vintage = e.lsoa_vintage
@@ -67,6 +67,8 @@ TABLES: list[TidyTable] = [
          "located": "True when the record has both a location and an LSOA.",
          "outcome": "Last outcome (police.uk) where given.",
          "context": "Free-text context where the source gives one.",
+         "attributes": "The source's own fields (a partner's markers, bands, ...) as a JSON "
+                       "object, where it has any.",
          **_GEOGRAPHY,
          "ingest_id": "The load that brought the record in (see ingests)."},
         geometry="points"),
