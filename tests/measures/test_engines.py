@@ -53,7 +53,8 @@ def sliced_export(demo_warehouse: duckdb.DuckDBPyConnection,
     """`cspkit export parquet` of the demo warehouse, cut down to one district."""
     full = tmp_path_factory.mktemp("export")
     export(demo_warehouse, full, "parquet", include_restricted=True,
-           tables=["events", "lsoa_geography", "population", "deprivation", "ingests"])
+           tables=["events", "lsoa_geography", "population", "deprivation", "lsoa_changes",
+                   "ingests"])
     out = tmp_path_factory.mktemp("slice")
     con = duckdb.connect()
     con.execute(f"COPY (SELECT * FROM '{full}/events.parquet' WHERE lad_code = ?) "
@@ -64,7 +65,7 @@ def sliced_export(demo_warehouse: duckdb.DuckDBPyConnection,
                           (SELECT lsoa_code FROM '{out}/lsoa_geography.parquet'
                            UNION SELECT ward_code FROM '{out}/lsoa_geography.parquet'))
                     TO '{out}/population.parquet'""", [DISTRICT])
-    for whole in ("ingests", "deprivation"):   # national ranks: the whole table
+    for whole in ("ingests", "deprivation", "lsoa_changes"):   # national ranks, the lookup
         shutil.copyfile(full / f"{whole}.parquet", out / f"{whole}.parquet")
     con.close()
     return out
@@ -174,6 +175,10 @@ def test_events_by_deprivation_decile(engines, district, year):
     frame = same_everywhere("deprivation", engines, lambda wh: events_by_decile(
         wh, district, calendar_year(year), local=True))
     assert frame["count"].sum() > 0 and not frame["mapped"].any()
+    # IoD2025 is on 2021 LSOAs: the district's 2011 events carried through the ONS lookup.
+    mapped = same_everywhere("deprivation mapped", engines, lambda wh: events_by_decile(
+        wh, district, calendar_year(year), edition="2025"))
+    assert mapped["mapped"].all() and mapped["count"].sum() > 0
 
 
 def test_hotspots_need_the_duckdb_warehouse(engines, district, year):

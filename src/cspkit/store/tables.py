@@ -58,7 +58,7 @@ SYNTHETIC_FILE = r"(?i)SYNTHETIC[^/\\]*$"
 # Export file name -> warehouse table name, where they differ.
 EXPORTED_AS = {"imd": "deprivation"}
 PARQUET_TABLES = ("events", "indicators", "areas", "lsoa_geography", "population", "imd",
-                  "ingests")
+                  "ingests", "lsoa_changes")
 
 
 class EngineError(CspkitError):
