@@ -109,6 +109,13 @@ TABLES: list[TidyTable] = [
          "ward_method": "How the ward was assigned (best fit, or the lookup's own).",
          **_GEOGRAPHY}),
     TidyTable(
+        "lsoa_changes", "ONS LSOA 2011 to 2021 lookup: how each 2011 LSOA became 2021 LSOAs",
+        """SELECT lsoa11_code, lsoa21_code, change, source FROM lsoa_changes
+           ORDER BY lsoa11_code, lsoa21_code""",
+        {"lsoa11_code": "LSOA code, 2011 edition.", "lsoa21_code": "LSOA code, 2021 edition.",
+         "change": "U unchanged, S split, M merged, X irregular (as the ONS lookup has it).",
+         "source": "Publication."}),
+    TidyTable(
         "population", "Population estimates by area and year",
         """SELECT code, vintage, year, persons, households, method, source FROM population
            ORDER BY code, year""",

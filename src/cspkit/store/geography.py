@@ -100,6 +100,19 @@ def lsoa_shapes_by_area(con: duckdb.DuckDBPyConnection, level: str, codes: list[
     return out
 
 
+def lsoa_boundary_wkb(con: duckdb.DuckDBPyConnection, codes: list[str], vintage: str
+                      ) -> dict[str, bytes]:
+    """The boundary (WKB, WGS84 lon/lat as published) held for each LSOA code of `vintage`;
+    codes with none held are absent."""
+    if not codes:
+        return {}
+    rows = con.execute(
+        """SELECT code, geometry_wkb FROM area_geometry
+           WHERE vintage = ? AND lower(level) = 'lsoa' AND code IN (SELECT unnest(?))""",
+        [vintage, list(codes)]).fetchall()
+    return {str(code): bytes(wkb) for code, wkb in rows}
+
+
 def area_boundaries(con: duckdb.DuckDBPyConnection, codes: list[str], level: str,
                     vintage: str | None = None) -> dict[str, bytes]:
     """The boundary (WKB) of each code at `level`: the given vintage first, else the newest

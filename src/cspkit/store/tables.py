@@ -49,6 +49,12 @@ ENGINE_ENV = "CSPKIT_ENGINE"
 # The columns of `events` measures may use: those the warehouse and its Parquet export share.
 EVENT_COLUMNS = ("source", "force", "month", "event_date", "category", "subcategory",
                  "record_id", "lsoa_code", "lsoa_vintage", "lon", "lat", "located", "outcome")
+# Columns of `events` measures may use where the engine's events have them (a Parquet export
+# written before they were exported lacks them): `attributes`, the JSON of a partner source's
+# own fields.
+OPTIONAL_EVENT_COLUMNS = ("attributes",)
+# An ingested file whose name (not its folders) contains SYNTHETIC holds synthetic sample data.
+SYNTHETIC_FILE = r"(?i)SYNTHETIC[^/\\]*$"
 # Export file name -> warehouse table name, where they differ.
 EXPORTED_AS = {"imd": "deprivation"}
 # The temporary table `Warehouse.focus` holds a force's events in (this connection only), and
@@ -59,7 +65,7 @@ FOCUS_TABLE = "cspkit_focus_events"
 FOCUS_COLUMNS = tuple(c for c in EVENT_COLUMNS if c != "record_id")
 FOCUS_DISTRICT = "focus_lad_code"   # the held rows' LSOA's district, which orders them
 PARQUET_TABLES = ("events", "indicators", "areas", "lsoa_geography", "population", "imd",
-                  "ingests")
+                  "ingests", "lsoa_changes")
 
 
 class EngineError(CspkitError):
@@ -219,8 +225,11 @@ class Warehouse:
     # ----------------------------------------------------------------------- named queries
 
     def events(self) -> ir.Table:
-        """Events with the columns measures use (`EVENT_COLUMNS`)."""
-        return self.table("events").select(*EVENT_COLUMNS)
+        """Events with the columns measures use (`EVENT_COLUMNS`, and those of
+        `OPTIONAL_EVENT_COLUMNS` the engine's events have)."""
+        events = self.table("events")
+        return events.select(*EVENT_COLUMNS,
+                             *(c for c in OPTIONAL_EVENT_COLUMNS if c in events.columns))
 
     def hierarchy(self) -> ir.Table:
         """The LSOA hierarchy: each LSOA (code, edition) with its ward, district, county,
@@ -340,6 +349,25 @@ class Warehouse:
                                         if r[2] in order else 99)
                 return str(code), str(name or code), str(level)
         return None
+
+    def synthetic_sources(self) -> frozenset[str]:
+        """The sources (of events, and of indicators where the engine has them) holding rows
+        loaded from a file whose name contains SYNTHETIC (any case): as
+        `store.ingest_log.synthetic_sources` on the DuckDB warehouse."""
+        ingests = self.table("ingests")
+        ids = self.values(ingests.filter(ingests.status == "loaded",
+                                         ingests.file.re_search(SYNTHETIC_FILE))
+                          .select("ingest_id"))
+        if not ids:
+            return frozenset()
+        found: set[str] = set()
+        for name in ("events", "indicators"):
+            if self._views is not None and name not in self._views:
+                continue   # an export without the table holds none of its rows
+            rows = self.table(name)
+            found.update(str(s) for s in self.values(
+                rows.filter(rows.ingest_id.isin(ids)).select("source").distinct()))
+        return frozenset(found)
 
     def ingest_state(self) -> tuple[Any, ...]:
         """What changes whenever something is ingested: (last ingest id, ingests)."""
