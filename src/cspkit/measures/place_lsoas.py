@@ -7,6 +7,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 import ibis
+import ibis.expr.types as ir
 
 from cspkit.measures.areas import LEVEL_COLUMN, AreaSelection
 from cspkit.store.tables import WarehouseLike, warehouse
@@ -40,15 +41,16 @@ def lsoas_of_areas(con: WarehouseLike, level: str, codes: Iterable[str], vintage
 def lsoa_pairs(con: WarehouseLike, places: Iterable[AreaSelection]
                ) -> dict[AreaSelection, frozenset[tuple[str, str]]]:
     """The (LSOA code, edition) pairs of the hierarchy each place selects (as its `filter`
-    does); one query per level rather than per place."""
+    does), in the order given; one query per level rather than per place."""
     wh = warehouse(con)
     g = wh.hierarchy()
     chosen = list(places)
     out: dict[AreaSelection, frozenset[tuple[str, str]]] = {}
     custom = [p for p in chosen if p.level == "custom"]
     if custom:
-        listed = sorted({c for p in custom for c in p.lsoas})
-        rows = wh.rows(g.filter(g.lsoa_code.isin(listed)).select("lsoa_code", "lsoa_vintage"))
+        listed = _codes_table(sorted({c for p in custom for c in p.lsoas}))
+        rows = wh.rows(g.filter(g.lsoa_code.isin(listed.lsoa_code))
+                       .select("lsoa_code", "lsoa_vintage"))
         for place in custom:
             codes = set(place.lsoas)
             out[place] = frozenset((str(c), str(v)) for c, v in rows if c in codes)
@@ -65,7 +67,7 @@ def lsoa_pairs(con: WarehouseLike, places: Iterable[AreaSelection]
             found.setdefault(code, set()).add((str(lsoa), str(edition)))
         for place in group:
             out[place] = frozenset(found.get(place.code, set()))
-    return out
+    return {place: out[place] for place in chosen}
 
 
 def main_district(con: WarehouseLike, area: AreaSelection, vintage: str
@@ -98,3 +100,9 @@ def area_forces(con: WarehouseLike, area: AreaSelection) -> set[str]:
     g = wh.hierarchy()
     chosen = g.filter(area.filter(g), g.force_code.notnull())
     return {str(f) for f in wh.values(chosen.select("force_code").distinct())}
+
+
+def _codes_table(codes: list[str]) -> ir.Table:
+    """LSOA codes as a table: a custom area may list thousands (the rest of a force, say),
+    too many to write into a query as literals."""
+    return ibis.memtable({"lsoa_code": codes}, schema={"lsoa_code": "string"})
