@@ -795,17 +795,14 @@ def area_cmd(
         cspkit area "east cambridgeshire" --db cspkit.duckdb
     """
     from cspkit.store import open_reader
-    from cspkit.store.areas import district_history, resolve_area
+    from cspkit.store.areas import area_parents, district_history, resolve_area
 
     con = open_reader(db)
     area = resolve_area(con, query, follow_successors=False)
     out.print(f"{area.name} ({area.level} {area.code})")
     for line in district_history(con, area):
         out.print(f"  {line}")
-    for code, level, name in con.execute(
-        """SELECT DISTINCT l.parent_code, l.parent_level, a.name FROM area_links l
-           LEFT JOIN areas a ON a.code = l.parent_code WHERE l.child_code = ? ORDER BY 2""",
-        [area.code]).fetchall():
+    for code, level, name in area_parents(con, area.code):
         out.print(f"  in {level} {name} ({code})")
 
 
