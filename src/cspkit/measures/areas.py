@@ -24,7 +24,7 @@ from cspkit.errors import AreaNotFound
 from cspkit.store.areas import resolve_area
 from cspkit.store.successions import former_districts
 from cspkit.store.tables import Warehouse, WarehouseLike, duckdb_con, months_in, warehouse
-from cspkit.store.warehouse import database_path
+from cspkit.store.warehouse import warehouse_state
 
 T = TypeVar("T")
 
@@ -73,9 +73,9 @@ def _memo_prefix(con: WarehouseLike) -> tuple[Any, ...]:
 
 def _read_memo_prefix(con: WarehouseLike) -> tuple[Any, ...]:
     wh = warehouse(con)
-    # The DuckDB warehouse's file, else (a Parquet export, or Spark) its location.
-    where = database_path(wh.con) if wh.has_con else wh.location
-    return (where, wh.ingest_state())
+    if wh.has_con:
+        return warehouse_state(wh.con)
+    return (wh.location, wh.ingest_state())   # a Parquet export, or Spark
 
 
 def _memo_put(full: tuple[Any, ...], value: Any) -> None:

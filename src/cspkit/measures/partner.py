@@ -8,6 +8,7 @@ here is what police.uk data has no equivalent for.
 
 from __future__ import annotations
 
+import weakref
 from dataclasses import dataclass
 
 import ibis
@@ -66,21 +67,38 @@ def _with_attributes(wh: Warehouse, name: str) -> ir.Table:
     return table
 
 
+# Events of a source joined to the hierarchy, per warehouse and source: built once (building
+# the join costs more than DuckDB takes to answer a partner table).
+_PLACED: weakref.WeakKeyDictionary[Warehouse, dict[str, ir.Table]] = (
+    weakref.WeakKeyDictionary())
+
+
+def _placed_events(wh: Warehouse, source: str) -> ir.Table:
+    """Events of `source` (month, category, subcategory, lsoa_code, attributes) left-joined to
+    their LSOA's hierarchy row, whose LSOA code is `area_lsoa` (NULL where none)."""
+    held = _PLACED.setdefault(wh, {})
+    if source not in held:
+        events = _with_attributes(wh, "events")
+        events = events.filter(events.source == source).select(
+            "month", "category", "subcategory", "lsoa_code", "lsoa_vintage", "attributes")
+        g = wh.hierarchy().rename(area_lsoa="lsoa_code", area_vintage="lsoa_vintage")
+        held[source] = events.left_join(g, (events.lsoa_code == g.area_lsoa)
+                                        & (events.lsoa_vintage == g.area_vintage))
+    return held[source]
+
+
 def _area_events(wh: Warehouse, area: AreaSelection, source: str) -> ir.Table:
     """Events of `source` in the area: placed by LSOA, or by district where only that is known
     (e.g. ED attendances giving the patient's district). Columns: month, category,
     subcategory, attributes."""
-    events = _with_attributes(wh, "events")
-    events = events.filter(events.source == source).select(
-        "month", "category", "subcategory", "lsoa_code", "lsoa_vintage", "attributes")
-    g = wh.hierarchy()
-    # The area's hierarchy rows, marked, so an event outside it (or of no LSOA) is kept only
-    # when the district it gives is the area.
-    inside = g.filter(area.filter(g)).select(area_lsoa=g.lsoa_code, area_vintage=g.lsoa_vintage,
-                                             in_area=ibis.literal(True))
-    placed = events.left_join(inside, (events.lsoa_code == inside.area_lsoa)
-                              & (events.lsoa_vintage == inside.area_vintage))
-    chosen = placed.in_area.notnull()
+    placed = _placed_events(wh, source)
+    # On the hierarchy's side of the join: an event of an LSOA it does not hold is in no area.
+    if area.level == "custom":
+        chosen = placed.area_lsoa.isin(list(area.lsoas))
+    elif area.level == "lsoa":
+        chosen = placed.area_lsoa == area.code
+    else:
+        chosen = area.filter(placed)
     if area.level == "lad":
         chosen |= (placed.lsoa_code.isnull()
                    & (wh.json_text(placed.attributes, "district") == area.code))
