@@ -234,12 +234,14 @@ def sample(codes: list[str], n: int) -> list[str]:
 PLACES = """
 import json, sys, time
 from cspkit.measures.periods import calendar_year
+from cspkit.measures.areas import focus_on, select_area
 from cspkit.measures.places import ranking_stability, vulnerable_places
 from cspkit.store import open_reader
 db, year, codes = sys.argv[1], int(sys.argv[2]), sys.argv[3].split(",")
 con = open_reader(db)
 for code in codes:
     start = time.perf_counter()
+    focus_on(con, select_area(con, code))   # as `cspkit places` does
     frame = vulnerable_places(con, code, calendar_year(year))
     ranking_stability(con, code, [calendar_year(year - 1), calendar_year(year)])
     print(json.dumps({"code": code, "wards": len(frame), "s": time.perf_counter() - start}),

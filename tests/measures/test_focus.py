@@ -25,6 +25,7 @@ from cspkit.measures.areas import (
 from cspkit.measures.comparisons import family_rates
 from cspkit.measures.counts import counts
 from cspkit.measures.periods import parse_period
+from cspkit.measures.places import vulnerable_places
 from cspkit.measures.series import monthly_counts
 from cspkit.measures.settings import Settings
 from cspkit.store import connect
@@ -54,6 +55,7 @@ def _answers(con: duckdb.DuckDBPyConnection, area_name: str) -> dict[str, object
         "ward counts": counts(con, ward, period),
         "series": monthly_counts(con, area, period=period, by_category=True),
         "months": sorted(months_covered(con, area)),
+        "places": vulnerable_places(con, area.code, period),
     }
 
 

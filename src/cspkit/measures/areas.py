@@ -113,13 +113,6 @@ class AreaSelection:
     level: str                                   # lsoa|ward|lad|county|region|force|custom
     lsoas: tuple[str, ...] = field(default=())   # custom areas only
 
-    def where(self, alias: str = "g") -> tuple[str, list[object]]:
-        """SQL condition on `lsoa_geography` (aliased `alias`) selecting this area's LSOAs."""
-        if self.level == "custom":
-            marks = ", ".join("?" for _ in self.lsoas)
-            return f"{alias}.lsoa_code IN ({marks})", list(self.lsoas)
-        return f"{alias}.{LEVEL_COLUMN[self.level]} = ?", [self.code]
-
     def filter(self, table: ir.Table) -> ir.BooleanValue:
         """Ibis condition on a table with the hierarchy's columns (`lsoa_geography`, or events
         joined to it) selecting this area's LSOAs."""
@@ -174,12 +167,22 @@ def focus_on(con: WarehouseLike, area: AreaSelection) -> None:
     if not wh.can_focus:
         return
     g = wh.hierarchy()
-    forces = wh.values(g.filter(area.filter(g), g.force_code.notnull())
-                       .select("force_code").distinct())
+    forces = sorted(area_forces(wh, area))
     lsoas = (frozenset(wh.values(g.filter(g.force_code.isin(forces))
                                  .select("lsoa_code").distinct()))
              if forces else area_lsoas(wh, area))
     wh.focus(lsoas | area_lsoas(wh, area))
+
+
+def area_forces(con: WarehouseLike, area: AreaSelection) -> frozenset[str]:
+    """The police force areas (codes) the area's LSOAs lie in, as the hierarchy has them."""
+    def compute() -> frozenset[str]:
+        wh = warehouse(con)
+        g = wh.hierarchy()
+        return frozenset(wh.values(g.filter(area.filter(g), g.force_code.notnull())
+                                   .select("force_code").distinct()))
+
+    return memoised(con, ("forces", area), compute)
 
 
 def select_area(con: WarehouseLike, query: str | AreaSelection) -> AreaSelection:

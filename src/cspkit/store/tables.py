@@ -58,11 +58,11 @@ SYNTHETIC_FILE = r"(?i)SYNTHETIC[^/\\]*$"
 # Export file name -> warehouse table name, where they differ.
 EXPORTED_AS = {"imd": "deprivation"}
 # The temporary table `Warehouse.focus` holds a force's events in (this connection only), and
-# its columns: every event column but the source's record identifier, which no measure reads
+# its columns: every column of `events()` but the source's record identifier, which no measure reads
 # and which costs more to gather than all the others together (an expression that asks for it
 # of focused rows fails loudly).
 FOCUS_TABLE = "cspkit_focus_events"
-FOCUS_COLUMNS = tuple(c for c in EVENT_COLUMNS if c != "record_id")
+FOCUS_LEFT_OUT = ("record_id",)
 FOCUS_DISTRICT = "focus_lad_code"   # the held rows' LSOA's district, which orders them
 PARQUET_TABLES = ("events", "indicators", "areas", "lsoa_geography", "population", "imd",
                   "ingests", "lsoa_changes")
@@ -288,7 +288,8 @@ class Warehouse:
         try:
             # Each row carries its LSOA's district, and the rows are sorted by it: a question
             # about one district (or a ward of it) then reads that district's row groups only.
-            columns = ", ".join(f"e.{c}" for c in FOCUS_COLUMNS)
+            columns = ", ".join(f"e.{c}" for c in self.events().columns
+                                if c not in FOCUS_LEFT_OUT)
             con.execute(f"CREATE OR REPLACE TEMP TABLE {FOCUS_TABLE} AS "
                         f"SELECT {columns}, g.lad_code AS {FOCUS_DISTRICT} FROM events e "
                         "LEFT JOIN lsoa_geography g "
