@@ -67,21 +67,22 @@ TABLES: list[TidyTable] = [
          "located": "True when the record has both a location and an LSOA.",
          "outcome": "Last outcome (police.uk) where given.",
          "context": "Free-text context where the source gives one.",
-         "attributes": "The source's own fields (a partner's markers, bands, ...) as a JSON "
-                       "object, where it has any.",
+         "attributes": "A partner record's other fields (age band, flags ...) as a JSON "
+                       "object; empty for police.uk.",
          **_GEOGRAPHY,
          "ingest_id": "The load that brought the record in (see ingests)."},
         geometry="points"),
     TidyTable(
         "indicators", "Partner indicators (aggregate figures by area and period)",
         """SELECT source, indicator, area_code, period_start, period_end, period_label, value,
-                  unit, ingest_id
+                  unit, attributes, ingest_id
            FROM indicators WHERE NOT list_contains($withheld, source)
            ORDER BY source, indicator, area_code, period_start""",
         {"source": "Partner source name.", "indicator": "What is measured.",
          "area_code": "GSS code of the area.", "period_start": "First day of the period.",
          "period_end": "Last day of the period.", "period_label": "The period as published.",
          "value": "The figure.", "unit": "Its unit.",
+         "attributes": "Its breakdown (substance group ...) and other fields, as a JSON object.",
          "ingest_id": "The load that brought it in (see ingests)."}),
     TidyTable(
         "areas", "Areas: every code held, with its level, name and boundary where held",

@@ -57,6 +57,12 @@ OPTIONAL_EVENT_COLUMNS = ("attributes",)
 SYNTHETIC_FILE = r"(?i)SYNTHETIC[^/\\]*$"
 # Export file name -> warehouse table name, where they differ.
 EXPORTED_AS = {"imd": "deprivation"}
+# The temporary table `Warehouse.focus` holds a force's events in (this connection only), and
+# its columns: every event column but the source's record identifier, which no measure reads
+# and which costs more to gather than all the others together (an expression that asks for it
+# of focused rows fails loudly).
+FOCUS_TABLE = "cspkit_focus_events"
+FOCUS_COLUMNS = tuple(c for c in EVENT_COLUMNS if c != "record_id")
 PARQUET_TABLES = ("events", "indicators", "areas", "lsoa_geography", "population", "imd",
                   "ingests", "lsoa_changes")
 
@@ -102,7 +108,7 @@ class Warehouse:
         self._con = con                            # a strong reference when we own it
         self._con_ref = weakref.ref(con) if con is not None else None
         self._tables: dict[str, ir.Table] = {}
-        self._located: dict[str | None, ir.Table] = {}   # expressions are immutable: reused
+        self._located: dict[tuple[str | None, bool], ir.Table] = {}   # immutable: reused
 
     # ----------------------------------------------------------------------- construction
 
@@ -229,17 +235,67 @@ class Warehouse:
         region and force."""
         return self.table("lsoa_geography")
 
-    def located_events(self, source: str | None = None) -> ir.Table:
+    def located_events(self, source: str | None = None, *,
+                       within: frozenset[str] | None = None) -> ir.Table:
         """Events with an LSOA the hierarchy holds, joined to it on (code, edition): every
-        event column and every hierarchy column (the LSOA's `lsoa_name` included)."""
-        found = self._located.get(source)
+        event column and every hierarchy column (the LSOA's `lsoa_name` included). With
+        `within` (LSOA codes the caller will filter to), the rows held by `focus` are read
+        instead of every event when they cover those LSOAs."""
+        focused = within is not None and self.covers(within)
+        found = self._located.get((source, focused))
         if found is None:   # building the join costs a few ms: once per source
-            events = self.events()
+            events = self.table(FOCUS_TABLE) if focused else self.events()
             if source is not None:
                 events = events.filter(events.source == source)
-            found = self._located[source] = events.join(self.hierarchy(),
-                                                        ["lsoa_code", "lsoa_vintage"])
+            found = self._located[(source, focused)] = events.join(
+                self.hierarchy(), ["lsoa_code", "lsoa_vintage"])
         return found
+
+    # ----------------------------------------------------------------------- focus
+
+    def focus(self, lsoas: Iterable[str]) -> None:
+        """Hold every event of these LSOAs apart (a temporary table of this connection) and
+        read those rows instead of the whole events table for areas inside them.
+
+        A district's document on a national warehouse asks a hundred questions of its own
+        district and force: each would scan every event in the country, so the rows of the
+        force around it are read once and the questions scan those. Results are the same by
+        construction: the held rows are every event of those LSOAs, and only areas wholly
+        inside them read the held rows. One focus at a time per connection (a new one
+        replaces it); its memory is that of the force, not of the nation. DuckDB warehouse
+        only: elsewhere (a Parquet export, Spark) nothing changes."""
+        codes = frozenset(lsoas)
+        if not self.can_focus:
+            return
+        con = self.con
+        if codes == _FOCUS.get(con):
+            return
+        self._ready()
+        codes_table = pa.table({"lsoa_code": pa.array(sorted(codes), pa.string())})
+        con.register("cspkit_focus_codes", codes_table)
+        try:
+            con.execute(f"CREATE OR REPLACE TEMP TABLE {FOCUS_TABLE} AS "
+                        f"SELECT {', '.join(FOCUS_COLUMNS)} FROM events "
+                        "WHERE lsoa_code IN (SELECT lsoa_code FROM cspkit_focus_codes)")
+        finally:
+            con.unregister("cspkit_focus_codes")
+        _FOCUS[con] = codes
+        self._tables.pop(FOCUS_TABLE, None)
+
+    @property
+    def can_focus(self) -> bool:
+        return self.engine == "duckdb" and self._views is None and self.has_con
+
+    @property
+    def has_focus(self) -> bool:
+        return self.can_focus and bool(_FOCUS.get(self.con))
+
+    def covers(self, lsoas: frozenset[str]) -> bool:
+        """Whether `focus` holds every event of these LSOAs."""
+        if not lsoas or not self.can_focus:
+            return False
+        held = _FOCUS.get(self.con)
+        return held is not None and lsoas <= held
 
     def population_rows(self, codes: Iterable[str] | None = None) -> ir.Table:
         """Published population figures (code, vintage, year, persons, households, method,
@@ -301,8 +357,26 @@ class Warehouse:
         row = self.rows(ingests.aggregate(last=ingests.ingest_id.max(), n=ingests.count()))
         return tuple(row[0]) if row else (None, 0)
 
+    def json_text(self, value: ir.StringValue, key: str) -> ir.StringValue:
+        """The member `key` of `value`, a JSON object held as text (partner records'
+        `attributes`), as text: a string without its quotes, a number or true/false as
+        written, NULL where absent or null. Each engine's own function (Ibis's JSON type
+        would unwrap values through Python on Spark)."""
+        extract = _spark_json_text if self.engine == "spark" else _duckdb_json_text
+        return extract(value, f"$.{key}")  # type: ignore[no-any-return]
+
     def __repr__(self) -> str:
         return f"Warehouse({self.engine}, {self.location or 'duckdb connection'})"
+
+
+@ibis.udf.scalar.builtin(name="json_extract_string")
+def _duckdb_json_text(value: str, path: str) -> str:  # type: ignore[empty-body]
+    """DuckDB: the JSON value at `path` as text."""
+
+
+@ibis.udf.scalar.builtin(name="get_json_object")
+def _spark_json_text(value: str, path: str) -> str:  # type: ignore[empty-body]
+    """Spark: the JSON value at `path` as text."""
 
 
 WarehouseLike = duckdb.DuckDBPyConnection | Warehouse
@@ -465,6 +539,10 @@ def _duckdb_frame(con: duckdb.DuckDBPyConnection, expr: ir.Table) -> pd.DataFram
 
 
 _WRAPPED: weakref.WeakKeyDictionary[duckdb.DuckDBPyConnection, Warehouse] = (
+    weakref.WeakKeyDictionary())
+# The LSOAs each connection's focus table holds: kept by connection, not by wrapper, since the
+# temporary table belongs to the connection.
+_FOCUS: weakref.WeakKeyDictionary[duckdb.DuckDBPyConnection, frozenset[str]] = (
     weakref.WeakKeyDictionary())
 
 

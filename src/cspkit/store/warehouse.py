@@ -564,3 +564,18 @@ def transaction(con: duckdb.DuckDBPyConnection) -> Iterator[duckdb.DuckDBPyConne
         raise
     else:
         con.execute("COMMIT")
+
+
+_DATABASE_PATHS: weakref.WeakKeyDictionary[duckdb.DuckDBPyConnection, str] = (
+    weakref.WeakKeyDictionary())
+
+
+def database_path(con: duckdb.DuckDBPyConnection) -> str:
+    """The file holding the connection's warehouse ('' in memory): with the ingest log's
+    state, what keys facts memoised about it. Read once per connection."""
+    path = _DATABASE_PATHS.get(con)
+    if path is None:
+        row = con.execute("SELECT path FROM duckdb_databases() "
+                          "WHERE database_name = current_database()").fetchone()
+        path = _DATABASE_PATHS[con] = str(row[0]) if row and row[0] is not None else ""
+    return path

@@ -152,7 +152,7 @@ def assess_one(job: Job) -> Outcome:
 
 
 def _assess(job: Job, outcome: Outcome) -> None:
-    from cspkit.measures.areas import latest_full_year, select_area
+    from cspkit.measures.areas import focus_on, latest_full_year, select_area
     from cspkit.measures.counts import area_period
     from cspkit.measures.periods import parse_period
     from cspkit.products.report.assessment import build_assessment
@@ -160,6 +160,7 @@ def _assess(job: Job, outcome: Outcome) -> None:
 
     con, local = _WORKER["con"], _WORKER["local"]
     area = select_area(con, job.query)
+    focus_on(con, area)   # districts of one force, in turn, reuse its rows
     outcome.name, outcome.code = area.name, area.code
     period = parse_period(job.period or str(latest_full_year(con, area)))
     outcome.period = period.label
