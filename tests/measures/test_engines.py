@@ -187,6 +187,19 @@ def test_hotspots_need_the_duckdb_warehouse(engines, district, year):
             lsoa_hotspots(engines[engine], district, calendar_year(year))
 
 
+def test_places_without_the_markers_column_say_so(sliced_export, district, year, tmp_path):
+    """An export written before events carried their attributes cannot count domestic abuse:
+    the ranking refuses in words rather than scoring it 0."""
+    older = tmp_path / "older"
+    shutil.copytree(sliced_export, older)
+    con = duckdb.connect()
+    con.execute(f"COPY (SELECT * EXCLUDE (attributes) FROM '{sliced_export}/events.parquet') "
+                f"TO '{older}/events.parquet'")
+    con.close()
+    with pytest.raises(EngineError, match="domestic abuse is counted from the 'attributes'"):
+        vulnerable_places(Warehouse.parquet(older), district, calendar_year(year))
+
+
 def test_report_timings():
     """Not a check: prints seconds per measure and engine (pytest -s shows them)."""
     for name, seconds in TIMINGS.items():
