@@ -411,7 +411,8 @@ def measure_cmd(
     engine: Annotated[str | None, typer.Option(
         help="duckdb (the warehouse) or spark (a Parquet export, --data); default: the "
              "CSPKIT_ENGINE setting, else duckdb. On spark: counts, change, wards, lsoas, "
-             "series, seasonality, concentration, deprivation, deprivation-events, harm.",
+             "series, seasonality, siblings, concentration, deprivation, deprivation-events, "
+             "harm.",
         show_default=False)] = None,
     data: Annotated[str | None, typer.Option(
         help="For --engine spark: the folder `cspkit export parquet` wrote (a local path or "

@@ -126,8 +126,8 @@ MEASURES: dict[str, tuple[str, Callable[[duckdb.DuckDBPyConnection, Request], pd
 NO_PERIOD = ("similar",)
 # Measures written in the query layer alone (store.tables): they run on every engine; the
 # others need the DuckDB warehouse.
-PORTABLE = ("counts", "change", "wards", "lsoas", "series", "seasonality", "concentration",
-            "deprivation", "deprivation-events", "harm")
+PORTABLE = ("counts", "change", "wards", "lsoas", "series", "seasonality", "siblings",
+            "concentration", "deprivation", "deprivation-events", "harm")
 
 
 @reads_warehouse
