@@ -67,8 +67,10 @@ def lsoa_pairs(con: WarehouseLike, places: Iterable[AreaSelection]
         column = LEVEL_COLUMN[level]
         found: dict[str, set[tuple[str, str]]] = {}
         wanted = sorted({p.code for p in group})
-        for code, lsoa, edition in wh.rows(g.filter(g[column].isin(wanted))
-                                           .select(column, "lsoa_code", "lsoa_vintage")):
+        rows_of = g.filter(g[column].isin(wanted))
+        for code, lsoa, edition in wh.rows(rows_of.select(   # the column is lsoa_code for LSOAs
+                place=rows_of[column], lsoa_code=rows_of.lsoa_code,
+                lsoa_vintage=rows_of.lsoa_vintage)):
             found.setdefault(code, set()).add((str(lsoa), str(edition)))
         for place in group:
             out[place] = frozenset(found.get(place.code, set()))
