@@ -58,7 +58,7 @@ class Request:
         return self.baseline or year_before(self.need_period(name))
 
 
-def _concentration(con: duckdb.DuckDBPyConnection, r: Request) -> pd.DataFrame:
+def _concentration(con: WarehouseLike, r: Request) -> pd.DataFrame:
     result = hotspots.lsoa_concentration(con, r.area, r.need_period("concentration"),
                                          category=r.category)
     top = result.top_places.rename(columns={"place": "lsoa_code"})
@@ -126,7 +126,8 @@ MEASURES: dict[str, tuple[str, Callable[[duckdb.DuckDBPyConnection, Request], pd
 NO_PERIOD = ("similar",)
 # Measures written in the query layer alone (store.tables): they run on every engine; the
 # others need the DuckDB warehouse.
-PORTABLE = ("counts", "change", "wards", "lsoas", "series", "seasonality")
+PORTABLE = ("counts", "change", "wards", "lsoas", "series", "seasonality", "concentration",
+            "deprivation", "deprivation-events", "harm")
 
 
 @reads_warehouse

@@ -16,6 +16,7 @@ from cspkit.measures import comparisons, counts, deprivation, period_change, ser
 from cspkit.measures.areas import (
     AreaSelection,
     events_vintage,
+    focus_on,
     geography_editions,
     reads_warehouse,
     select_area,
@@ -96,6 +97,7 @@ def build_assessment(con: duckdb.DuckDBPyConnection, area: str, period: Period,
     settings = settings or Settings()
     local = local or LocalContent()
     selection = select_area(con, area)
+    focus_on(con, selection)   # the document's questions read its force's rows, not all rows
     ctx = Context(con, selection, period, baseline or year_before(period), local, settings,
                   DisclosurePolicy.from_settings(settings), withheld=frozenset(withheld))
     title = local.title or f"{selection.name} Community Safety Strategic Assessment {period.label}"
