@@ -69,10 +69,12 @@ def test_lsoas_of_areas_gathers_the_wards_lsoas(demo_warehouse, hierarchy):
 
 def test_lsoa_pairs_are_the_hierarchy_rows_each_place_selects(demo_warehouse, hierarchy,
                                                               straddling):
-    places = [BEDFORD, BRICKHILL, FORCE, straddling]
+    lsoa = AreaSelection(straddling.lsoas[0], "An LSOA", "lsoa")
+    places = [BEDFORD, BRICKHILL, FORCE, straddling, lsoa]
     found = lsoa_pairs(demo_warehouse, places)
+    assert list(found) == places
     for place, column in ((BEDFORD, "lad_code"), (BRICKHILL, "ward_code"),
-                          (FORCE, "force_code")):
+                          (FORCE, "force_code"), (lsoa, "lsoa_code")):
         rows = hierarchy[hierarchy[column] == place.code]
         assert found[place] == frozenset(zip(rows["lsoa_code"], rows["lsoa_vintage"],
                                              strict=True)), place

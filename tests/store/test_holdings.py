@@ -1,6 +1,7 @@
 """What the warehouse holds (`store.holdings`), checked against the demo warehouse's tables
 read whole and counted with pandas, and the same counts from its Parquet export; and the
-parents `cspkit area` lists (`store.areas.area_parents`)."""
+parents `cspkit area` lists (`store.areas.area_parents`); values listed as a table
+(`store.listed`)."""
 
 from __future__ import annotations
 
@@ -110,3 +111,21 @@ def test_area_parents(demo_warehouse):
     assert set(found) == expected and len(found) == len(expected) > 0
     assert [level for _, level, _ in found] == sorted(level for _, level, _ in found)
     assert area_parents(demo_warehouse, "E99999999") == []
+
+
+def test_listed_values_are_a_table_each_call_replaces(demo_warehouse):
+    import pyarrow as pa
+
+    from cspkit.store.listed import listed
+
+    cursor = demo_warehouse.cursor()
+    types = {"code": pa.string(), "n": pa.int64()}
+    first = listed(cursor, "test", {"code": ["a", "b"], "n": [1, 2]}, types)
+    assert sorted(first.to_pyarrow().to_pylist(), key=lambda r: r["code"]) == [
+        {"code": "a", "n": 1}, {"code": "b", "n": 2}]
+    again = listed(cursor, "test", {"code": ["c"], "n": [3]}, types)
+    assert again.to_pyarrow().to_pylist() == [{"code": "c", "n": 3}]
+    # Another cursor does not see this one's list.
+    other = demo_warehouse.cursor()
+    assert listed(other, "test", {"code": [], "n": []}, types).to_pyarrow().num_rows == 0
+    assert again.to_pyarrow().num_rows == 1

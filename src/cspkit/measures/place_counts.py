@@ -5,16 +5,24 @@ per place."""
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import Mapping
 from datetime import date, datetime
 from typing import Any
 
-import ibis
+import ibis.expr.types as ir
+import pyarrow as pa
 
 from cspkit.measures.areas import AreaSelection
 from cspkit.measures.counts import period_events
 from cspkit.measures.periods import Period
-from cspkit.store.tables import WarehouseLike, warehouse
+from cspkit.store.listed import listed
+from cspkit.store.tables import Warehouse, WarehouseLike, warehouse
+
+MEMBERS = "place_members"
+MEMBER_TYPES = {"place": pa.int64(), "lsoa_code": pa.string(), "lsoa_vintage": pa.string()}
+_BUILT: weakref.WeakKeyDictionary[Warehouse, dict[tuple[str, int, int, bool], ir.Table]] = (
+    weakref.WeakKeyDictionary())
 
 
 def place_counts(con: WarehouseLike, places: Mapping[AreaSelection, frozenset[tuple[str, str]]],
@@ -33,20 +41,36 @@ def place_counts(con: WarehouseLike, places: Mapping[AreaSelection, frozenset[tu
     wh = warehouse(con)
     # The membership travels as a table of its own: a national force's places list
     # thousands of LSOAs, too many to write into the query.
-    membership = ibis.memtable({"place": [m[0] for m in members],
-                                "lsoa_code": [m[1] for m in members],
-                                "lsoa_vintage": [m[2] for m in members]},
-                               schema={"place": "int64", "lsoa_code": "string",
-                                       "lsoa_vintage": "string"})
+    membership = listed(wh, MEMBERS, {"place": [m[0] for m in members],
+                                      "lsoa_code": [m[1] for m in members],
+                                      "lsoa_vintage": [m[2] for m in members]}, MEMBER_TYPES)
+    counted = _counted(wh, membership, source, first_year, last_year, by_month)
+    for i, when_, category, n in wh.rows(counted):
+        if by_month:   # engines return the month as a date or a timestamp
+            key = when_.date() if isinstance(when_, datetime) else when_
+        else:
+            key = int(when_)
+        out[order[i]].setdefault(key, {})[str(category)] = int(n)
+    return out
+
+
+def _counted(wh: Warehouse, membership: ir.Table, source: str, first_year: int, last_year: int,
+             by_month: bool) -> ir.Table:
+    """The query of `place_counts` over the places listed in `membership` (the same table
+    each time on one warehouse: built once per warehouse and question, as building its joins
+    costs more than DuckDB takes to answer it)."""
+    built = _BUILT.setdefault(wh, {})
+    key = (source, first_year, last_year, by_month)
+    if key in built:
+        return built[key]
     # Pairs the hierarchy holds (its key), so the events counted are those `located_events`
     # gives, without joining every event to the hierarchy.
     g = wh.hierarchy()
     pairs = membership.select("lsoa_code", "lsoa_vintage").distinct()
     pairs = pairs.join(g.select("lsoa_code", "lsoa_vintage"), ["lsoa_code", "lsoa_vintage"])
     events = wh.events()
-    events = events.filter(events.source == source)
-    events = events.filter(events.month.between(date(first_year, 1, 1),
-                                                date(last_year, 12, 31)))
+    events = events.filter(events.source == source,
+                           events.month.between(date(first_year, 1, 1), date(last_year, 12, 31)))
     events = events.join(pairs, ["lsoa_code", "lsoa_vintage"])
     # Counted by LSOA first, then summed by place: places nest (a ward in its district in
     # its force), so joining events to every place's pairs would copy each event per place.
@@ -55,13 +79,10 @@ def place_counts(con: WarehouseLike, places: Mapping[AreaSelection, frozenset[tu
         when=events.month if by_month else events.month.year()).aggregate(n=events.count())
     joined = by_lsoa.join(membership, ["lsoa_code", "lsoa_vintage"])
     counted = joined.group_by("place", "when", "category").aggregate(n=joined.n.sum())
-    for i, when_, category, n in wh.rows(counted):
-        if by_month:   # engines return the month as a date or a timestamp
-            key = when_.date() if isinstance(when_, datetime) else when_
-        else:
-            key = int(when_)
-        out[order[i]].setdefault(key, {})[str(category)] = int(n)
-    return out
+    if len(built) >= 64:
+        built.clear()
+    built[key] = counted
+    return counted
 
 
 def lsoa_counts(con: WarehouseLike, area: AreaSelection, period: Period, *,

@@ -7,9 +7,10 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 import ibis
-import ibis.expr.types as ir
+import pyarrow as pa
 
 from cspkit.measures.areas import LEVEL_COLUMN, AreaSelection
+from cspkit.store.listed import listed
 from cspkit.store.tables import WarehouseLike, warehouse
 
 
@@ -48,8 +49,12 @@ def lsoa_pairs(con: WarehouseLike, places: Iterable[AreaSelection]
     out: dict[AreaSelection, frozenset[tuple[str, str]]] = {}
     custom = [p for p in chosen if p.level == "custom"]
     if custom:
-        listed = _codes_table(sorted({c for p in custom for c in p.lsoas}))
-        rows = wh.rows(g.filter(g.lsoa_code.isin(listed.lsoa_code))
+        # A custom area may list thousands of LSOAs (the rest of a force, say): too many to
+        # write into the query.
+        codes = listed(wh, "custom_lsoas", {"lsoa_code": sorted({c for p in custom
+                                                                 for c in p.lsoas})},
+                       {"lsoa_code": pa.string()})
+        rows = wh.rows(g.filter(g.lsoa_code.isin(codes.lsoa_code))
                        .select("lsoa_code", "lsoa_vintage"))
         for place in custom:
             codes = set(place.lsoas)
@@ -62,8 +67,10 @@ def lsoa_pairs(con: WarehouseLike, places: Iterable[AreaSelection]
         column = LEVEL_COLUMN[level]
         found: dict[str, set[tuple[str, str]]] = {}
         wanted = sorted({p.code for p in group})
-        for code, lsoa, edition in wh.rows(g.filter(g[column].isin(wanted))
-                                           .select(column, "lsoa_code", "lsoa_vintage")):
+        rows_of = g.filter(g[column].isin(wanted))
+        for code, lsoa, edition in wh.rows(rows_of.select(   # the column is lsoa_code for LSOAs
+                place=rows_of[column], lsoa_code=rows_of.lsoa_code,
+                lsoa_vintage=rows_of.lsoa_vintage)):
             found.setdefault(code, set()).add((str(lsoa), str(edition)))
         for place in group:
             out[place] = frozenset(found.get(place.code, set()))
@@ -101,8 +108,3 @@ def area_forces(con: WarehouseLike, area: AreaSelection) -> set[str]:
     chosen = g.filter(area.filter(g), g.force_code.notnull())
     return {str(f) for f in wh.values(chosen.select("force_code").distinct())}
 
-
-def _codes_table(codes: list[str]) -> ir.Table:
-    """LSOA codes as a table: a custom area may list thousands (the rest of a force, say),
-    too many to write into a query as literals."""
-    return ibis.memtable({"lsoa_code": codes}, schema={"lsoa_code": "string"})
