@@ -366,9 +366,9 @@ class TableFormat(StrEnum):
 
 
 def _measure_help() -> str:
-    from cspkit.measures.catalogue import MEASURES
+    from cspkit.measures.measure_names import DESCRIPTIONS
 
-    lines = "\n".join(f"- **{name}**: {text}" for name, (text, _) in MEASURES.items())
+    lines = "\n".join(f"- **{name}**: {text}" for name, text in DESCRIPTIONS.items())
     return ("Compute a measure for an area and print it as a table, CSV or JSON.\n\n"
             f"Measures:\n\n{lines}\n\n"
             "Periods: 2023 (calendar year), 2023/24 (financial year), 2023-01..2023-06 (months),"
