@@ -261,7 +261,7 @@ db, year, codes = sys.argv[1], int(sys.argv[2]), sys.argv[3].split(",")
 con = open_reader(db)
 for code in codes:
     start = time.perf_counter()
-    focus_on(con, select_area(con, code))   # as `cspkit places` does
+    focus_on(con, select_area(con, code), force=False)   # as `cspkit places` does
     frame = vulnerable_places(con, code, calendar_year(year))
     ranking_stability(con, code, [calendar_year(year - 1), calendar_year(year)])
     print(json.dumps({"code": code, "wards": len(frame), "s": time.perf_counter() - start}),

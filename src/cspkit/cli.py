@@ -658,7 +658,7 @@ def places_cmd(
     con = open_reader(db)
     _announce_successor(con, area)
     try:
-        focus_on(con, select_area(con, area))   # its questions read its force's rows only
+        focus_on(con, select_area(con, area), force=False)   # its questions read its rows only
         year = year or _default_year(con, area)
         if out_dir is not None:
             paths = write_places(con, area, calendar_year(year), out_dir, level=level, pdf=pdf)

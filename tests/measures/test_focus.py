@@ -134,3 +134,24 @@ def test_events_vintages_in_one_pass_equal_each_alone(demo_warehouse):
     assert together == alone
     # Bedfordshire's data is on 2021 LSOAs, Cambridgeshire's on 2011 (SOURCES.md).
     assert [together[a] for a in areas] == ["2021", "2021", "2011", "2021"]
+
+
+def test_focus_on_the_area_alone(pair):
+    """`force=False` holds the area's own events only (a places ranking needs no more)."""
+    plain, focused = pair
+    bedford = select_area(focused, "Bedford")
+    focus_on(focused, bedford, force=False)
+    wh = warehouse(focused)
+    assert wh.covers(area_lsoas(focused, bedford))
+    assert not wh.covers(area_lsoas(focused, select_area(focused, "Luton")))
+    held = focused.execute(f"SELECT count(*) FROM {FOCUS_TABLE}").fetchone()[0]
+    want = plain.execute(
+        "SELECT count(*) FROM events WHERE lsoa_code IN (SELECT lsoa_code FROM lsoa_geography "
+        "WHERE lad_code = 'E06000055')").fetchone()[0]
+    assert held == want > 10_000
+    want_answers, got_answers = _answers(plain, "Bedford"), _answers(focused, "Bedford")
+    for key, value in want_answers.items():
+        if isinstance(value, pd.DataFrame):
+            pd.testing.assert_frame_equal(got_answers[key], value, obj=key)
+        else:
+            assert got_answers[key] == value, key

@@ -157,17 +157,19 @@ def area_lsoas(con: WarehouseLike, area: AreaSelection) -> frozenset[str]:
     return memoised(con, ("lsoas", area), compute)
 
 
-def focus_on(con: WarehouseLike, area: AreaSelection) -> None:
+def focus_on(con: WarehouseLike, area: AreaSelection, *, force: bool = True) -> None:
     """Before the many questions a document asks of one area: hold the events of the police
     force area(s) around it apart (`Warehouse.focus`), so that questions about the area, its
     wards and its force read those rows rather than every event in the warehouse. Answers are
-    unchanged; on a national warehouse a district's document becomes a force's work. Areas
-    with no force in the hierarchy are held alone. Nothing happens off the DuckDB warehouse."""
+    unchanged; on a national warehouse a district's document becomes a force's work. With
+    `force=False` (work about the area alone, such as its places ranking), or for an area
+    with no force in the hierarchy, the area's own events are held: less memory than a large
+    force's. Nothing happens off the DuckDB warehouse."""
     wh = warehouse(con)
     if not wh.can_focus:
         return
     g = wh.hierarchy()
-    forces = sorted(area_forces(wh, area))
+    forces = sorted(area_forces(wh, area)) if force else []
     lsoas = (frozenset(wh.values(g.filter(g.force_code.isin(forces))
                                  .select("lsoa_code").distinct()))
              if forces else area_lsoas(wh, area))
