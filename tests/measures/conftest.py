@@ -7,10 +7,13 @@ from __future__ import annotations
 import zipfile
 from pathlib import Path
 
+import duckdb
 import pandas as pd
 import pytest
 
 from cspkit.demo import demo_data_dir
+from cspkit.products.exports import export
+from cspkit.store.tables import Warehouse
 
 LOOKUPS = Path("geography") / "lookups"
 LSOA21_LOOKUP = "LSOA_(2021)_to_Electoral_Ward_(2023)_to_LAD_(2023)_Best_Fit_Lookup_in_EW.csv.gz"
@@ -127,3 +130,13 @@ def read_mye_persons(path: Path) -> dict[str, int]:
     return {str(code).strip(): int(persons)
             for code, persons in zip(table["Code"], table["All ages"], strict=True)
             if str(persons).strip() not in ("", "nan")}
+
+
+@pytest.fixture(scope="session")
+def parquet(demo_warehouse: duckdb.DuckDBPyConnection,
+            tmp_path_factory: pytest.TempPathFactory) -> Warehouse:
+    """The demo warehouse's events and LSOA hierarchy as `cspkit export parquet` writes them,
+    read back as a Warehouse (the same measures on the export must give the same figures)."""
+    folder = tmp_path_factory.mktemp("parquet_export")
+    export(demo_warehouse, Path(folder), "parquet", tables=["events", "lsoa_geography"])
+    return Warehouse.parquet(folder)

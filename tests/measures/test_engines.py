@@ -78,12 +78,18 @@ def spark() -> Iterator[object]:
     session.stop()   # type: ignore[attr-defined]
 
 
+def engines_on(demo_warehouse: duckdb.DuckDBPyConnection, folder: Path,
+               spark: object) -> dict[str, Warehouse]:
+    """The warehouse, and the export in `folder` read by DuckDB and by Spark."""
+    return {"warehouse": Warehouse.duckdb(demo_warehouse),
+            "parquet": Warehouse.parquet(folder),
+            "spark": Warehouse.spark(folder, spark)}
+
+
 @pytest.fixture(scope="module")
 def engines(demo_warehouse: duckdb.DuckDBPyConnection, sliced_export: Path,
             spark: object) -> dict[str, Warehouse]:
-    return {"warehouse": Warehouse.duckdb(demo_warehouse),
-            "parquet": Warehouse.parquet(sliced_export),
-            "spark": Warehouse.spark(sliced_export, spark)}
+    return engines_on(demo_warehouse, sliced_export, spark)
 
 
 @pytest.fixture(scope="module")

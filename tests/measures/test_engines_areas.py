@@ -47,7 +47,7 @@ from cspkit.measures.settings import Settings
 from cspkit.products.exports import export
 from cspkit.store.tables import EngineError, Warehouse
 
-from .test_engines import TIMINGS, same_everywhere, spark  # noqa: F401  (spark: a fixture)
+from .test_engines import TIMINGS, engines_on, same_everywhere, spark  # noqa: F401  (spark: a fixture)
 
 FORCE = "bedfordshire"
 BEDFORD, LUTON, CENTRAL = "E06000055", "E06000032", "E06000056"
@@ -83,9 +83,7 @@ def force_export(demo_warehouse: duckdb.DuckDBPyConnection,
 @pytest.fixture(scope="module")
 def engines(demo_warehouse: duckdb.DuckDBPyConnection, force_export: Path,
             spark: object) -> dict[str, Warehouse]:  # noqa: F811
-    return {"warehouse": Warehouse.duckdb(demo_warehouse),
-            "parquet": Warehouse.parquet(force_export),
-            "spark": Warehouse.spark(force_export, spark)}
+    return engines_on(demo_warehouse, force_export, spark)
 
 
 @pytest.fixture(scope="module")

@@ -5,7 +5,6 @@ Parquet export."""
 from __future__ import annotations
 
 from datetime import date
-from pathlib import Path
 
 import duckdb
 import pandas as pd
@@ -15,8 +14,6 @@ from cspkit.measures.areas import AreaSelection
 from cspkit.measures.periods import calendar_year
 from cspkit.measures.place_counts import lsoa_counts, place_counts
 from cspkit.measures.place_lsoas import lsoa_pairs
-from cspkit.products.exports import export
-from cspkit.store.tables import Warehouse
 
 ASB = "Anti-social behaviour"
 BEDFORD = AreaSelection("E06000055", "Bedford", "lad")
@@ -41,14 +38,6 @@ def rest(located: pd.DataFrame) -> AreaSelection:
                    - set(located[located["lad_code"] == BEDFORD.code]["lsoa_code"]))
     return AreaSelection("custom:rest", "Bedfordshire excluding Bedford", "custom",
                          tuple(codes))
-
-
-@pytest.fixture(scope="module")
-def parquet(demo_warehouse: duckdb.DuckDBPyConnection,
-            tmp_path_factory: pytest.TempPathFactory) -> Warehouse:
-    folder = tmp_path_factory.mktemp("place_counts")
-    export(demo_warehouse, Path(folder), "parquet", tables=["events", "lsoa_geography"])
-    return Warehouse.parquet(folder)
 
 
 def _expected(rows: pd.DataFrame, by_month: bool) -> dict[object, dict[str, int]]:

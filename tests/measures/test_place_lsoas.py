@@ -4,8 +4,6 @@ export."""
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import duckdb
 import pandas as pd
 import pytest
@@ -19,8 +17,6 @@ from cspkit.measures.place_lsoas import (
     lsoas_of_areas,
     main_district,
 )
-from cspkit.products.exports import export
-from cspkit.store.tables import Warehouse
 
 BEDFORD = AreaSelection("E06000055", "Bedford", "lad")
 BRICKHILL = AreaSelection("E05014492", "Brickhill", "ward")
@@ -39,14 +35,6 @@ def straddling(hierarchy: pd.DataFrame) -> AreaSelection:
     codes = [*g[g["lad_code"] == "E06000056"]["lsoa_code"][:3],
              *g[g["lad_code"] == "E06000055"]["lsoa_code"][:2]]
     return AreaSelection("custom:straddling", "Straddling", "custom", tuple(sorted(codes)))
-
-
-@pytest.fixture(scope="module")
-def parquet(demo_warehouse: duckdb.DuckDBPyConnection,
-            tmp_path_factory: pytest.TempPathFactory) -> Warehouse:
-    folder = tmp_path_factory.mktemp("place_lsoas")
-    export(demo_warehouse, Path(folder), "parquet", tables=["events", "lsoa_geography"])
-    return Warehouse.parquet(folder)
 
 
 def test_lsoa_codes_are_the_areas_lsoas_of_the_edition(demo_warehouse, hierarchy, straddling):
