@@ -95,7 +95,10 @@ def test_focus_holds_every_event_of_the_force_area(pair):
 
 def test_refocus_replaces_the_held_rows(pair):
     plain, focused = pair
+    setting = "SELECT current_setting('enable_progress_bar')"
+    before = focused.execute(setting).fetchone()
     focus_on(focused, select_area(focused, "Bedford"))
+    assert focused.execute(setting).fetchone() == before   # the connection is left as it was
     cambridge = select_area(focused, "Cambridge")
     focus_on(focused, cambridge)
     wh = warehouse(focused)

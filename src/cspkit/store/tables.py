@@ -285,6 +285,10 @@ class Warehouse:
         self._ready()
         codes_table = pa.table({"lsoa_code": pa.array(sorted(codes), pa.string())})
         con.register("cspkit_focus_codes", codes_table)
+        # DuckDB draws its own progress bar on a query of more than two seconds; under
+        # `assess --all` several workers' bars would interleave with the command's own.
+        shown = con.execute("SELECT current_setting('enable_progress_bar')").fetchone()
+        con.execute("SET enable_progress_bar = false")
         try:
             # Each row carries its LSOA's district, and the rows are sorted by it: a question
             # about one district (or a ward of it) then reads that district's row groups only.
@@ -298,6 +302,7 @@ class Warehouse:
                         f"ORDER BY {FOCUS_DISTRICT}, e.lsoa_code, e.month")
         finally:
             con.unregister("cspkit_focus_codes")
+            con.execute(f"SET enable_progress_bar = {bool(shown and shown[0])}")
         _FOCUS[con] = codes
         self._tables.pop(FOCUS_TABLE, None)
 
