@@ -179,6 +179,24 @@ def _plan(con: duckdb.DuckDBPyConnection, source: Source, files: list[InputFile]
     return items, twice
 
 
+# Below this many rows per chunk on average, many files' rows are copied into one contiguous
+# table before a write (DuckDB scans a great many tiny chunks slowly); above it the files'
+# tables are written as they are, without copying every row in Python.
+SMALL_CHUNK_ROWS = 8192
+
+
+def _with_ingest_ids(parts: Sequence[tuple[pa.Table, int]]) -> pa.Table:
+    """Many files' rows as one table (their chunks side by side, not copied), each row with
+    its file's ingest id."""
+    rows = pa.concat_tables([t for t, _ in parts], promote_options="default")
+    ids = np.repeat(np.array([i for _, i in parts], np.int32), [t.num_rows for t, _ in parts])
+    rows = rows.append_column("ingest_id", pa.array(ids, pa.int32()))
+    chunks = max((rows.column(0).num_chunks if rows.num_columns else 0), 1)
+    if rows.num_rows / chunks < SMALL_CHUNK_ROWS:
+        rows = rows.combine_chunks()
+    return rows
+
+
 class _Writer:
     """Writes parsed files, many at a time where the source allows (one statement per table
     for a whole batch of small files), and keeps what the next file needs to know: coverage
@@ -240,7 +258,7 @@ class _Writer:
         for (item, parsed), ingest_id in zip(batch, ids, strict=True):
             self.ids[item.sha] = ingest_id
             records.append(self._settle(item, parsed, ingest_id, records))
-        by_target: dict[str, list[pa.Table]] = {}
+        by_target: dict[str, list[tuple[pa.Table, int]]] = {}
         for (item, parsed), record in zip(batch, records, strict=True):
             if record.status not in (LOADED,):
                 continue
@@ -248,9 +266,7 @@ class _Writer:
                 if len(batch) > 1 and isinstance(rows, pa.Table):
                     # Many files' rows in one write, each row carrying its file's ingest id
                     # (only sources whose rows belong to an ingest are batched).
-                    by_target.setdefault(target, []).append(rows.append_column(
-                        "ingest_id", pa.array(np.full(rows.num_rows, record.ingest_id,
-                                                      np.int32))))
+                    by_target.setdefault(target, []).append((rows, record.ingest_id))
                 else:
                     self._write(item, target, rows, record)
             if parsed.areas:
@@ -260,9 +276,8 @@ class _Writer:
                 writes.upsert_links(con, parsed.links, item.file.name)
             if parsed.areas or parsed.links:
                 self._held = None   # the next file sees these areas
-        for target, tables in by_target.items():
-            # One contiguous table: DuckDB scans hundreds of small chunks slowly.
-            rows = pa.concat_tables(tables, promote_options="default").combine_chunks()
+        for target, parts in by_target.items():
+            rows = _with_ingest_ids(parts)
             # One file's name as the source of rows that lack one (reference tables come one
             # file at a time, so this is that file's name).
             writes.write(con, target, rows, ingest_id=0, source=batch[0][0].file.name)

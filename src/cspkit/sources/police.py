@@ -301,8 +301,13 @@ def _reason_sql(kind: str) -> str:
             ELSE NULL
           END"""
     type_column = "Crime type" if kind == "street" else "Outcome type"
-    return f"""CASE
-        WHEN _error IS NOT NULL THEN _error
+    # The first check that fails, in this order. A row whose month is its file's (a valid
+    # month: the name was checked) passes the month checks at once, without the regular
+    # expression; coalesce evaluates each part only for the rows still passing.
+    return f"""coalesce(
+      _error,
+      CASE
+        WHEN "Month" = file_month THEN NULL
         WHEN "Month" IS NULL OR NOT regexp_full_match("Month", '\\d{{4}}-(0[1-9]|1[0-2])')
           THEN 'Month: expected YYYY-MM, found ' || coalesce('"' || "Month" || '"', 'nothing')
         WHEN "Month" < '{FIRST_MONTH}' OR "Month" > '{latest_month()}'
@@ -310,10 +315,12 @@ def _reason_sql(kind: str) -> str:
                || 'published ({FIRST_MONTH} to {latest_month()})'
         WHEN file_month IS NOT NULL AND "Month" <> file_month
           THEN 'Month: ' || "Month" || ' in a file for ' || file_month
+      END,
+      CASE
         WHEN ctype IS NULL THEN '{type_column}: empty'
         {location_checks_sql()}
         ELSE NULL
-      END"""
+      END)"""
 
 
 STAGE = "_stage"
@@ -526,14 +533,17 @@ def _find_rejects(con: duckdb.DuckDBPyConnection, kind: str) -> bool:
         WHERE _reason IS NOT NULL""")
     if kind == "street":
         # The same Crime ID twice in one file is a publishing duplicate: keep the first valid
-        # row. The IDs repeated among all rows are found by one grouping (few or none), and
-        # only their rows are looked at again.
+        # row. The IDs repeated among all rows are found by one grouping on their hashes (few
+        # or none; a collision only adds rows to look at), and only their rows are looked at
+        # again, by the IDs themselves.
         con.execute(f"""INSERT INTO "{REJECTS}"
-            WITH repeated AS (SELECT _file, "Crime ID" FROM "{STAGE}"
+            WITH repeated AS (SELECT _file, hash("Crime ID") AS _hash FROM "{STAGE}"
                               WHERE "Crime ID" IS NOT NULL GROUP BY ALL HAVING count(*) > 1),
                  valid AS (SELECT s._file, s._line, s."Crime ID" FROM "{STAGE}" s
-                           SEMI JOIN repeated USING (_file, "Crime ID")
-                           ANTI JOIN "{REJECTS}" r USING (_file, _line)),
+                           SEMI JOIN repeated p
+                             ON p._file = s._file AND p._hash = hash(s."Crime ID")
+                           ANTI JOIN "{REJECTS}" x USING (_file, _line)
+                           WHERE s."Crime ID" IS NOT NULL),
                  first AS (SELECT _file, "Crime ID", min(_line) AS _first_line FROM valid
                            GROUP BY ALL HAVING count(*) > 1)
             SELECT v._file, v._line,
