@@ -26,9 +26,12 @@ from __future__ import annotations
 
 import itertools
 import os
-from collections.abc import Callable, Mapping, Sequence
+import threading
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from pathlib import Path
+from queue import Full, Queue
 
 import duckdb
 import numpy as np
@@ -57,6 +60,8 @@ OnFile = Callable[[str, int, int], None]
 # The kind of a skipped file recognised for what it is but not held (errors.NotLoaded).
 NOT_LOADED_KIND = "not-loaded"
 HASH_THREADS = min(4, os.cpu_count() or 1)
+# Files a source that parses apart may parse ahead of the writer (each holds its rows).
+PARSE_AHEAD = 64
 # Files hashed, then recognised, together (one ingest-log query each group).
 PLAN_GROUP = 64
 
@@ -93,8 +98,10 @@ def run_ingest(con: duckdb.DuckDBPyConnection, source: Source,
         items, twice = _plan(con, source, files, report, workdir, on_file, skip_unknown)
         items.sort(key=source.order)
         writer = _Writer(con, source, run_id, replace, report, source_urls, chunks)
-        for item, parsed in zip(items, source.parse(items, writer.held, workdir), strict=True):
-            writer.add(item, parsed)
+        with _parsed_ahead(source.parse(items, writer.held, workdir),
+                           getattr(source, "parses_apart", False)) as parsed_files:
+            for item, parsed in zip(items, parsed_files, strict=True):
+                writer.add(item, parsed)
         writer.flush()
         for sha, records in twice.items():
             for record in records:
@@ -115,6 +122,61 @@ def run_ingest(con: duckdb.DuckDBPyConnection, source: Source,
 
 def _no_commit() -> None:
     pass
+
+
+@contextmanager
+def _parsed_ahead(parsed: Iterator[Parsed], apart: bool) -> Iterator[Iterator[Parsed]]:
+    """The parsed files, in order. A source that parses apart from the warehouse (in a
+    DuckDB of its own) parses on a thread of its own, up to PARSE_AHEAD files ahead: its reads
+    and the warehouse's writes then run on both cores at once. Its errors are raised here, in
+    the order they came; if the writer fails, parsing stops."""
+    if not apart:
+        yield parsed
+        return
+    ready: Queue[tuple[str, Parsed | BaseException | None]] = Queue(maxsize=PARSE_AHEAD)
+    stop = threading.Event()
+
+    def put(kind: str, value: Parsed | BaseException | None) -> bool:
+        while not stop.is_set():
+            try:
+                ready.put((kind, value), timeout=0.1)
+                return True
+            except Full:
+                continue
+        return False
+
+    def work() -> None:
+        try:
+            for one in parsed:
+                if not put("file", one):
+                    break
+            else:
+                put("end", None)
+        except BaseException as exc:   # handed to the writer's thread, which raises it
+            put("error", exc)
+        finally:
+            close = getattr(parsed, "close", None)
+            if close is not None:
+                close()
+
+    def taken() -> Iterator[Parsed]:
+        while True:
+            kind, value = ready.get()
+            if kind == "error":
+                assert isinstance(value, BaseException)
+                raise value
+            if kind == "end":
+                return
+            assert isinstance(value, Parsed)
+            yield value
+
+    thread = threading.Thread(target=work, name="cspkit-parse", daemon=True)
+    thread.start()
+    try:
+        yield taken()
+    finally:
+        stop.set()
+        thread.join()
 
 
 def _sha256(file: InputFile) -> str:
