@@ -52,7 +52,7 @@ from cspkit.ingest.report import (
 from cspkit.sources.inputs import InputFile, expand_inputs, work_dir
 from cspkit.sources.limits import current_limits
 from cspkit.sources.parsed import HeldGeography, Parsed
-from cspkit.store import ingest_log, writes
+from cspkit.store import ingest_log, vintages, writes
 from cspkit.store.ingest_log import IngestRecord
 from cspkit.store.warehouse import commit_point, in_private_copy
 
@@ -114,9 +114,9 @@ def run_ingest(con: duckdb.DuckDBPyConnection, source: Source,
     # 256 MiB was seen rebuilding the LSOA hierarchy).
     source.after(con, any(r.status == LOADED for r in report.files),
                  (lambda: commit_point(con)) if chunks else _no_commit)
-    vintages = ingest_log.ingest_vintages(con, run_id)
+    editions_of = ingest_log.ingest_vintages(con, run_id)
     for record in report.records:
-        record.lsoa_vintage = vintages.get(record.ingest_id, record.lsoa_vintage)
+        record.lsoa_vintage = editions_of.get(record.ingest_id, record.lsoa_vintage)
     return report
 
 
@@ -284,6 +284,9 @@ class _Writer:
         self.pending: list[tuple[Item, Parsed]] = []
         self.pending_rows = 0
         self.ids: dict[str, int] = {}           # sha -> ingest id, for files seen twice
+        # The LSOA editions held (False: not read yet), and the files given theirs as written.
+        self._editions: vintages.LsoaEditions | None | bool = False
+        self.vintage_given: set[int] = set()
 
     def url_of(self, display: str) -> str | None:
         """The URL a file was downloaded from: its own, or its archive's for a zip member
@@ -320,7 +323,7 @@ class _Writer:
         for (item, parsed), ingest_id in zip(batch, ids, strict=True):
             self.ids[item.sha] = ingest_id
             records.append(self._settle(item, parsed, ingest_id, records))
-        by_target: dict[str, list[tuple[pa.Table, int]]] = {}
+        by_target: dict[str, list[tuple[pa.Table, int, str]]] = {}
         for (item, parsed), record in zip(batch, records, strict=True):
             if record.status not in (LOADED,):
                 continue
@@ -328,7 +331,8 @@ class _Writer:
                 if len(batch) > 1 and isinstance(rows, pa.Table):
                     # Many files' rows in one write, each row carrying its file's ingest id
                     # (only sources whose rows belong to an ingest are batched).
-                    by_target.setdefault(target, []).append((rows, record.ingest_id))
+                    by_target.setdefault(target, []).append((rows, record.ingest_id,
+                                                             item.log_kind))
                 else:
                     self._write(item, target, rows, record)
             if parsed.areas:
@@ -338,8 +342,9 @@ class _Writer:
                 writes.upsert_links(con, parsed.links, item.file.name)
             if parsed.areas or parsed.links:
                 self._held = None   # the next file sees these areas
+                self._editions = False
         for target, parts in by_target.items():
-            rows = _with_ingest_ids(parts)
+            rows = self._with_vintages(target, parts, records)
             # One file's name as the source of rows that lack one (reference tables come one
             # file at a time, so this is that file's name).
             writes.write(con, target, rows, ingest_id=0, source=batch[0][0].file.name)
@@ -354,6 +359,26 @@ class _Writer:
         if self.commit_chunks:
             # The batch's rows, log and quarantine together; DuckDB can now let them go.
             commit_point(con)
+
+    def _with_vintages(self, target: str, parts: Sequence[tuple[pa.Table, int, str]],
+                       records: list[IngestRecord]) -> pa.Table:
+        """Many files' rows as one table; police files' LSOA editions decided from their rows
+        as they are written (what the source's `after` would otherwise do by updating every
+        row again; the files it cannot decide alone it still does)."""
+        rows = _with_ingest_ids([(t, i) for t, i, _ in parts])
+        if (target not in ("events", "police_outcomes") or "lsoa_vintage" in rows.column_names
+                or any(kind not in vintages.POLICE_KINDS for _, _, kind in parts)):
+            return rows
+        if self._editions is False:
+            self._editions = vintages.lsoa_editions(self.con)
+        if not isinstance(self._editions, vintages.LsoaEditions):
+            return rows
+        rows, decided = vintages.with_file_vintages(rows, self._editions)
+        for record in records:
+            if record.ingest_id in decided:
+                record.lsoa_vintage = decided[record.ingest_id]
+                self.vintage_given.add(record.ingest_id)
+        return rows
 
     def _write(self, item: Item, target: str, rows: pa.Table | Path,
                record: IngestRecord) -> None:
@@ -410,6 +435,9 @@ class _Writer:
                 return (f"duplicate coverage: {message}; pass --replace to load this file "
                         "instead")
             ingest_log.retire_ingest(self.con, old_id, next(iter(parsed.tables)))
+            if old_id in self.vintage_given:
+                # Decided as it was written; a file replaced in the same ingest never was.
+                ingest_log.forget_vintage(self.con, old_id)
             for record in [*self.report.files, *batch]:   # a file earlier in this ingest
                 if record.ingest_id == old_id:
                     record.status = REPLACED
