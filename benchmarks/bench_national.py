@@ -231,15 +231,37 @@ def sample(codes: list[str], n: int) -> list[str]:
             for i in range(n)]
 
 
+def whole_forces(every: dict[str, tuple[str, str]], n: int) -> list[str]:
+    """At least `n` districts (all of them if n is 0), as whole forces spread evenly through
+    the forces' list: `assess --all` builds a force's districts one after another on the rows
+    it holds for that force, so a sample of whole forces costs what the full run costs a
+    district, where a district from each force would pay each force's start alone."""
+    forces: dict[str, list[str]] = {}
+    for code, (_, force) in every.items():
+        forces.setdefault(force, []).append(code)
+    names = sorted(forces)
+    if n <= 0 or n >= len(every):
+        return list(every)
+    chosen: list[str] = []
+    for step_ in range(len(names)):   # evenly spaced forces, more of them until n districts
+        picked = sample(names, step_ + 1)
+        chosen = [code for name in picked for code in forces[name]]
+        if len(chosen) >= n:
+            break
+    return chosen
+
+
 PLACES = """
 import json, sys, time
 from cspkit.measures.periods import calendar_year
+from cspkit.measures.areas import focus_on, select_area
 from cspkit.measures.places import ranking_stability, vulnerable_places
 from cspkit.store import open_reader
 db, year, codes = sys.argv[1], int(sys.argv[2]), sys.argv[3].split(",")
 con = open_reader(db)
 for code in codes:
     start = time.perf_counter()
+    focus_on(con, select_area(con, code))   # as `cspkit places` does
     frame = vulnerable_places(con, code, calendar_year(year))
     ranking_stability(con, code, [calendar_year(year - 1), calendar_year(year)])
     print(json.dumps({"code": code, "wards": len(frame), "s": time.perf_counter() - start}),
@@ -270,7 +292,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--places-sample", type=int, default=0,
                         help="rank this many districts and extrapolate (default 0: all)")
     parser.add_argument("--all-sample", type=int, default=8,
-                        help="districts in the assess --all run, extrapolated to all "
+                        help="at least this many districts (whole forces) in the assess --all "
+                             "run, extrapolated to all "
                              "(0: every district)")
     parser.add_argument("--jobs", type=int, default=os.cpu_count() or 1)
     for step in ("bare", "ingest", "assess", "places", "all"):
@@ -353,7 +376,7 @@ def run(args: argparse.Namespace, work: Path) -> None:
         steps.append(step(f"cspkit places --area {every[args.district][0]} (whole command)",
                           one))
     if args.all:
-        chosen = sample(codes, args.all_sample)
+        chosen = whole_forces(every, args.all_sample)
         areas = work / "areas.txt"
         areas.write_text("\n".join(chosen) + "\n")
         out = work / "assess-all"

@@ -366,9 +366,9 @@ class TableFormat(StrEnum):
 
 
 def _measure_help() -> str:
-    from cspkit.measures.catalogue import MEASURES
+    from cspkit.measures.measure_names import DESCRIPTIONS
 
-    lines = "\n".join(f"- **{name}**: {text}" for name, (text, _) in MEASURES.items())
+    lines = "\n".join(f"- **{name}**: {text}" for name, text in DESCRIPTIONS.items())
     return ("Compute a measure for an area and print it as a table, CSV or JSON.\n\n"
             f"Measures:\n\n{lines}\n\n"
             "Periods: 2023 (calendar year), 2023/24 (financial year), 2023-01..2023-06 (months),"
@@ -411,7 +411,9 @@ def measure_cmd(
     engine: Annotated[str | None, typer.Option(
         help="duckdb (the warehouse) or spark (a Parquet export, --data); default: the "
              "CSPKIT_ENGINE setting, else duckdb. On spark: counts, change, wards, lsoas, "
-             "series, seasonality.", show_default=False)] = None,
+             "series, seasonality, siblings, concentration, deprivation, deprivation-events, "
+             "harm.",
+        show_default=False)] = None,
     data: Annotated[str | None, typer.Option(
         help="For --engine spark: the folder `cspkit export parquet` wrote (a local path or "
              "a URI the Spark session reads, e.g. hdfs:// or s3a://); default: the "
@@ -574,13 +576,14 @@ def _assess_all(db: Path | None, out_dir: Path, *, force: str | None, county: st
         input_file(areas, "--areas", "a text or CSV file of district names or codes")
         queries = batch.read_areas_file(areas)
         scope = areas.name
-    else:
-        con = open_reader(db)
-        try:
+    con = open_reader(db)
+    try:
+        if areas is None:
             queries = batch.districts(con, force=force, county=county, region=region)
-        finally:
-            con.close()
-        scope = str(force or county or region)
+            scope = str(force or county or region)
+        order = batch.by_force(con, queries)   # a force's districts one after another
+    finally:
+        con.close()
     job_list = [batch.Job(q, str(out_dir), period=period, compare=compare, pdf=pdf)
                 for q in queries]
     with _progress() as progress:
@@ -592,7 +595,7 @@ def _assess_all(db: Path | None, out_dir: Path, *, force: str | None, county: st
 
         outcomes = batch.assess_all(job_list, db=str(db) if db else None,
                                     config=str(config) if config else None, workers=jobs,
-                                    on_done=on_done)
+                                    on_done=on_done, order=order)
     index = batch.write_index(outcomes, out_dir,
                               title=f"Strategic assessments: {scope}"
                                     + (f", {period}" if period else ""))
@@ -642,6 +645,7 @@ def places_cmd(
         cspkit places --area Bedford --level ward --year 2023 --format csv
     """
     from cspkit.cli_checks import output_folder
+    from cspkit.measures.areas import focus_on, select_area
     from cspkit.measures.periods import calendar_year
     from cspkit.measures.places import ranking_stability, vulnerable_places
     from cspkit.products.places_report import published_ranking, write_places
@@ -654,6 +658,7 @@ def places_cmd(
     con = open_reader(db)
     _announce_successor(con, area)
     try:
+        focus_on(con, select_area(con, area))   # its questions read its force's rows only
         year = year or _default_year(con, area)
         if out_dir is not None:
             paths = write_places(con, area, calendar_year(year), out_dir, level=level, pdf=pdf)
@@ -794,17 +799,14 @@ def area_cmd(
         cspkit area "east cambridgeshire" --db cspkit.duckdb
     """
     from cspkit.store import open_reader
-    from cspkit.store.areas import district_history, resolve_area
+    from cspkit.store.areas import area_parents, district_history, resolve_area
 
     con = open_reader(db)
     area = resolve_area(con, query, follow_successors=False)
     out.print(f"{area.name} ({area.level} {area.code})")
     for line in district_history(con, area):
         out.print(f"  {line}")
-    for code, level, name in con.execute(
-        """SELECT DISTINCT l.parent_code, l.parent_level, a.name FROM area_links l
-           LEFT JOIN areas a ON a.code = l.parent_code WHERE l.child_code = ? ORDER BY 2""",
-        [area.code]).fetchall():
+    for code, level, name in area_parents(con, area.code):
         out.print(f"  in {level} {name} ({code})")
 
 

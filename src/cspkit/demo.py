@@ -9,6 +9,13 @@ from pathlib import Path
 import duckdb
 
 from cspkit.store import transaction
+from cspkit.store.holdings import (
+    areas_by_level,
+    deprivation_editions,
+    partner_rows,
+    police_spans,
+    population_editions,
+)
 from cspkit.store.ingest_log import new_run_id
 
 
@@ -79,27 +86,15 @@ def build_demo(con: duckdb.DuckDBPyConnection,
 
 def summary(con: duckdb.DuckDBPyConnection) -> list[str]:
     """A few lines saying what the warehouse now holds."""
-    lines = []
-    levels = con.execute("SELECT level, count(*) FROM areas GROUP BY 1 ORDER BY 2").fetchall()
-    lines.append("areas: " + ", ".join(f"{n:,} {level}" for level, n in levels))
-    pop = con.execute("SELECT year, vintage, method, count(*) FROM population GROUP BY ALL "
-                      "ORDER BY 1, 2").fetchall()
+    lines = ["areas: " + ", ".join(f"{n:,} {level}" for level, n in areas_by_level(con))]
     lines.append("population: " + ", ".join(f"{y} ({n:,} areas, {v} geography, {m})"
-                                            for y, v, m, n in pop))
-    imd = con.execute("SELECT edition, count(DISTINCT lsoa_code), count(DISTINCT domain) "
-                      "FROM imd GROUP BY 1 ORDER BY 1").fetchall()
+                                            for y, v, m, n in population_editions(con)))
     lines.append("deprivation: " + ", ".join(f"IoD{e} ({n:,} LSOAs, {d} domains)"
-                                             for e, n, d in imd))
-    events = con.execute(
-        """SELECT force, strftime(min(month), '%Y-%m'), strftime(max(month), '%Y-%m'),
-                  count(DISTINCT month), count(*) FROM events WHERE source = 'police.uk'
-           GROUP BY 1 ORDER BY 1""").fetchall()
-    for force, first, last, months, n in events:
-        lines.append(f"police.uk {force}: {n:,} crimes and ASB incidents, {months} months "
-                     f"between {first} and {last}")
-    partner = con.execute(
-        """SELECT source, count(*) FROM events WHERE source <> 'police.uk' GROUP BY 1
-           UNION ALL SELECT source, count(*) FROM indicators GROUP BY 1 ORDER BY 1""").fetchall()
+                                             for e, n, d in deprivation_editions(con)))
+    for span in police_spans(con):
+        lines.append(f"police.uk {span.force}: {span.events:,} crimes and ASB incidents, "
+                     f"{span.months} months between {span.first_month} and {span.last_month}")
+    partner = partner_rows(con)
     if partner:
         lines.append("partner data (SYNTHETIC samples): " + ", ".join(
             f"{source} {n:,}" for source, n in partner))

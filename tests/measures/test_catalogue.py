@@ -108,3 +108,14 @@ def test_change_output_is_the_same_on_every_run(demo_warehouse_path):
                                                                     *args, seed="1")
     assert first.returncode == second.returncode == 0
     assert first.stdout == second.stdout
+
+
+def test_the_light_list_of_names_matches_the_catalogue():
+    """The CLI's help reads measure_names without importing the measures: it must list exactly
+    the catalogue's measures, with the catalogue's descriptions."""
+    from cspkit.measures.catalogue import MEASURES
+    from cspkit.measures.measure_names import DESCRIPTIONS, PORTABLE
+
+    assert list(DESCRIPTIONS) == list(MEASURES)
+    assert {name: text for name, (text, _) in MEASURES.items()} == DESCRIPTIONS
+    assert set(PORTABLE) <= set(MEASURES)

@@ -2,9 +2,10 @@
 export (`Warehouse.parquet`) and local Spark over the same export (`Warehouse.spark`) give
 identical frames, dtypes and attributes included.
 
-The export is a slice of the demo warehouse: East Cambridgeshire's events, LSOAs and
-population (with every ingest), so the district's and its wards' figures are those of the
-whole warehouse. One local Spark session (one core) serves the module. Without PySpark these
+The export is a slice of the demo warehouse: East Cambridgeshire's events (restricted partner
+sources included), LSOAs and population (with every ingest and the whole deprivation table),
+so the district's and its wards' figures are those of the whole warehouse. Boundaries are not
+exported: the Gi* hot-spot test refuses other engines in words. One local Spark session (one core) serves the module. Without PySpark these
 tests skip, except where CSPKIT_REQUIRE_SYSTEM_DEPS is set (CI installs the `spark` extra).
 """
 
@@ -24,11 +25,15 @@ import pytest
 from cspkit.measures import areas as areas_module
 from cspkit.measures.areas import AreaSelection, children, latest_full_year, select_area
 from cspkit.measures.counts import ALL_CRIME, counts, share_within
+from cspkit.measures.deprivation import events_by_decile
+from cspkit.measures.getis_ord import lsoa_hotspots
+from cspkit.measures.hotspots import lsoa_concentration
 from cspkit.measures.period_change import change, place_change
 from cspkit.measures.periods import calendar_year
+from cspkit.measures.places import vulnerable_places
 from cspkit.measures.series import monthly_series
 from cspkit.products.exports import export
-from cspkit.store.tables import Warehouse, local_spark
+from cspkit.store.tables import EngineError, Warehouse, local_spark
 
 DISTRICT = "E07000009"   # East Cambridgeshire: about 4,000 events, 2011 LSOAs
 TIMINGS: dict[str, dict[str, float]] = {}
@@ -47,8 +52,9 @@ def sliced_export(demo_warehouse: duckdb.DuckDBPyConnection,
                   tmp_path_factory: pytest.TempPathFactory) -> Path:
     """`cspkit export parquet` of the demo warehouse, cut down to one district."""
     full = tmp_path_factory.mktemp("export")
-    export(demo_warehouse, full, "parquet",
-           tables=["events", "lsoa_geography", "population", "ingests"])
+    export(demo_warehouse, full, "parquet", include_restricted=True,
+           tables=["events", "lsoa_geography", "population", "deprivation", "lsoa_changes",
+                   "ingests"])
     out = tmp_path_factory.mktemp("slice")
     con = duckdb.connect()
     con.execute(f"COPY (SELECT * FROM '{full}/events.parquet' WHERE lad_code = ?) "
@@ -56,9 +62,11 @@ def sliced_export(demo_warehouse: duckdb.DuckDBPyConnection,
     con.execute(f"COPY (SELECT * FROM '{full}/lsoa_geography.parquet' WHERE lad_code = ?) "
                 f"TO '{out}/lsoa_geography.parquet'", [DISTRICT])
     con.execute(f"""COPY (SELECT * FROM '{full}/population.parquet' WHERE code = ? OR code IN
-                          (SELECT lsoa_code FROM '{out}/lsoa_geography.parquet'))
+                          (SELECT lsoa_code FROM '{out}/lsoa_geography.parquet'
+                           UNION SELECT ward_code FROM '{out}/lsoa_geography.parquet'))
                     TO '{out}/population.parquet'""", [DISTRICT])
-    shutil.copyfile(full / "ingests.parquet", out / "ingests.parquet")
+    for whole in ("ingests", "deprivation", "lsoa_changes"):   # national ranks, the lookup
+        shutil.copyfile(full / f"{whole}.parquet", out / f"{whole}.parquet")
     con.close()
     return out
 
@@ -138,6 +146,58 @@ def test_share_within(engines, district, year):
                                       ["Burglary", "Robbery", "Vehicle crime"])
     assert shares["parquet"] == shares["warehouse"] == shares["spark"]
     assert shares["warehouse"]["group_count"] > 0
+
+
+def test_concentration(engines, district, year):
+    found = {}
+    for engine, wh in engines.items():
+        areas_module._MEMO.clear()
+        start = time.perf_counter()
+        found[engine] = lsoa_concentration(wh, district, calendar_year(year))
+        TIMINGS.setdefault("concentration", {})[engine] = round(time.perf_counter() - start, 2)
+    reference = found["warehouse"]
+    assert len(reference.top_places) > 0 and reference.n_events > 0
+    for engine, result in found.items():
+        pd.testing.assert_frame_equal(result.top_places, reference.top_places,
+                                      check_exact=True, obj=f"concentration {engine}")
+        assert repr(result) == repr(reference), engine
+
+
+def test_vulnerable_places(engines, district, year, demo_warehouse):
+    frame = same_everywhere("places", engines, lambda wh: vulnerable_places(
+        wh, district, calendar_year(year)))
+    assert "domestic_abuse" in frame.attrs["issues"] and "deprivation" in frame.attrs["issues"]
+    assert sorted(frame["code"]) == sorted(w.code for w in children(demo_warehouse, district,
+                                                                    "ward"))
+
+
+def test_events_by_deprivation_decile(engines, district, year):
+    frame = same_everywhere("deprivation", engines, lambda wh: events_by_decile(
+        wh, district, calendar_year(year), local=True))
+    assert frame["count"].sum() > 0 and not frame["mapped"].any()
+    # IoD2025 is on 2021 LSOAs: the district's 2011 events carried through the ONS lookup.
+    mapped = same_everywhere("deprivation mapped", engines, lambda wh: events_by_decile(
+        wh, district, calendar_year(year), edition="2025"))
+    assert mapped["mapped"].all() and mapped["count"].sum() > 0
+
+
+def test_hotspots_need_the_duckdb_warehouse(engines, district, year):
+    for engine in ("parquet", "spark"):
+        with pytest.raises(EngineError, match="boundaries.*only the DuckDB warehouse"):
+            lsoa_hotspots(engines[engine], district, calendar_year(year))
+
+
+def test_places_without_the_markers_column_say_so(sliced_export, district, year, tmp_path):
+    """An export written before events carried their attributes cannot count domestic abuse:
+    the ranking refuses in words rather than scoring it 0."""
+    older = tmp_path / "older"
+    shutil.copytree(sliced_export, older)
+    con = duckdb.connect()
+    con.execute(f"COPY (SELECT * EXCLUDE (attributes) FROM '{sliced_export}/events.parquet') "
+                f"TO '{older}/events.parquet'")
+    con.close()
+    with pytest.raises(EngineError, match="domestic abuse is counted from the 'attributes'"):
+        vulnerable_places(Warehouse.parquet(older), district, calendar_year(year))
 
 
 def test_report_timings():

@@ -8,7 +8,6 @@ editions and each event meets the edition it was published on.
 from __future__ import annotations
 
 import functools
-import weakref
 from collections import OrderedDict
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -17,7 +16,6 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any, Concatenate, ParamSpec, TypeVar
 
-import duckdb
 import ibis
 import ibis.expr.types as ir
 import pandas as pd
@@ -26,14 +24,12 @@ from cspkit.errors import AreaNotFound
 from cspkit.store.areas import resolve_area
 from cspkit.store.successions import former_districts
 from cspkit.store.tables import Warehouse, WarehouseLike, duckdb_con, months_in, warehouse
+from cspkit.store.warehouse import warehouse_state
 
 T = TypeVar("T")
 
 _MEMO: OrderedDict[tuple[Any, ...], Any] = OrderedDict()
 _MEMO_SIZE = 512
-
-
-_PATHS: weakref.WeakKeyDictionary[duckdb.DuckDBPyConnection, str] = weakref.WeakKeyDictionary()
 
 
 _SNAPSHOTS: ContextVar[dict[int, tuple[Any, ...]] | None] = ContextVar("_SNAPSHOTS",
@@ -76,23 +72,21 @@ def _memo_prefix(con: WarehouseLike) -> tuple[Any, ...]:
 
 
 def _read_memo_prefix(con: WarehouseLike) -> tuple[Any, ...]:
-    if isinstance(con, Warehouse):
-        if not con.has_con:   # a Parquet export or Spark: its location and ingest log
-            return (con.location, con.ingest_state())
-        con = con.con
-    path = _PATHS.get(con)
-    if path is None:
-        row = con.execute("SELECT path FROM duckdb_databases() "
-                          "WHERE database_name = current_database()").fetchone()
-        path = _PATHS[con] = str(row[0]) if row else ""
-    state = con.execute("SELECT max(ingest_id), count(*) FROM ingests").fetchone()
-    return (path, state)
+    wh = warehouse(con)
+    if wh.has_con:
+        return warehouse_state(wh.con)
+    return (wh.location, wh.ingest_state())   # a Parquet export, or Spark
 
 
 def _memo_put(full: tuple[Any, ...], value: Any) -> None:
     _MEMO[full] = value
     if len(_MEMO) > _MEMO_SIZE:
         _MEMO.popitem(last=False)
+
+
+def forget() -> None:
+    """Drop every memoised area fact (tests comparing two ways of reading one warehouse)."""
+    _MEMO.clear()
 
 
 def memoised(con: WarehouseLike, key: tuple[Any, ...], compute: Callable[[], T]) -> T:
@@ -119,13 +113,6 @@ class AreaSelection:
     level: str                                   # lsoa|ward|lad|county|region|force|custom
     lsoas: tuple[str, ...] = field(default=())   # custom areas only
 
-    def where(self, alias: str = "g") -> tuple[str, list[object]]:
-        """SQL condition on `lsoa_geography` (aliased `alias`) selecting this area's LSOAs."""
-        if self.level == "custom":
-            marks = ", ".join("?" for _ in self.lsoas)
-            return f"{alias}.lsoa_code IN ({marks})", list(self.lsoas)
-        return f"{alias}.{LEVEL_COLUMN[self.level]} = ?", [self.code]
-
     def filter(self, table: ir.Table) -> ir.BooleanValue:
         """Ibis condition on a table with the hierarchy's columns (`lsoa_geography`, or events
         joined to it) selecting this area's LSOAs."""
@@ -135,9 +122,67 @@ class AreaSelection:
 
 
 def area_events(con: WarehouseLike, area: AreaSelection, source: str) -> ir.Table:
-    """The area's located events of `source`, with their LSOA's hierarchy columns."""
-    events = warehouse(con).located_events(source)
+    """The area's located events of `source`, with their LSOA's hierarchy columns (read from
+    the focus's rows when `focus_on` holds the area's)."""
+    wh = warehouse(con)
+    if wh.has_focus:
+        events = wh.located_events(source, within=area_lsoas(wh, area),
+                                   districts=area_districts(wh, area))
+    else:
+        events = wh.located_events(source)
     return events.filter(area.filter(events))
+
+
+def area_districts(con: WarehouseLike, area: AreaSelection) -> frozenset[str] | None:
+    """The codes of the districts the area's LSOAs lie in (None if one has no district)."""
+    def compute() -> frozenset[str] | None:
+        wh = warehouse(con)
+        g = wh.hierarchy()
+        codes = wh.values(g.filter(area.filter(g)).select("lad_code").distinct())
+        return None if any(c is None for c in codes) else frozenset(codes)
+
+    return memoised(con, ("districts", area), compute)
+
+
+def area_lsoas(con: WarehouseLike, area: AreaSelection) -> frozenset[str]:
+    """The LSOA codes (any edition) of the area."""
+    if area.level == "custom":
+        return frozenset(area.lsoas)
+
+    def compute() -> frozenset[str]:
+        wh = warehouse(con)
+        g = wh.hierarchy()
+        return frozenset(wh.values(g.filter(area.filter(g)).select("lsoa_code").distinct()))
+
+    return memoised(con, ("lsoas", area), compute)
+
+
+def focus_on(con: WarehouseLike, area: AreaSelection) -> None:
+    """Before the many questions a document asks of one area: hold the events of the police
+    force area(s) around it apart (`Warehouse.focus`), so that questions about the area, its
+    wards and its force read those rows rather than every event in the warehouse. Answers are
+    unchanged; on a national warehouse a district's document becomes a force's work. Areas
+    with no force in the hierarchy are held alone. Nothing happens off the DuckDB warehouse."""
+    wh = warehouse(con)
+    if not wh.can_focus:
+        return
+    g = wh.hierarchy()
+    forces = sorted(area_forces(wh, area))
+    lsoas = (frozenset(wh.values(g.filter(g.force_code.isin(forces))
+                                 .select("lsoa_code").distinct()))
+             if forces else area_lsoas(wh, area))
+    wh.focus(lsoas | area_lsoas(wh, area))
+
+
+def area_forces(con: WarehouseLike, area: AreaSelection) -> frozenset[str]:
+    """The police force areas (codes) the area's LSOAs lie in, as the hierarchy has them."""
+    def compute() -> frozenset[str]:
+        wh = warehouse(con)
+        g = wh.hierarchy()
+        return frozenset(wh.values(g.filter(area.filter(g), g.force_code.notnull())
+                                   .select("force_code").distinct()))
+
+    return memoised(con, ("forces", area), compute)
 
 
 def select_area(con: WarehouseLike, query: str | AreaSelection) -> AreaSelection:
@@ -162,9 +207,10 @@ def custom_area(con: WarehouseLike, name: str, lsoas: list[str]) -> AreaSelectio
     codes = tuple(sorted({c.strip().upper() for c in lsoas if c.strip()}))
     if not codes:
         raise AreaNotFound(f"custom area '{name}' has no LSOA codes")
-    known = {r[0] for r in duckdb_con(con).execute(
-        f"SELECT DISTINCT lsoa_code FROM lsoa_geography WHERE lsoa_code IN "
-        f"({', '.join('?' for _ in codes)})", list(codes)).fetchall()}
+    wh = warehouse(con)
+    g = wh.hierarchy()
+    known = set(wh.values(g.filter(g.lsoa_code.isin(list(codes))).select("lsoa_code")
+                          .distinct()))
     unknown = [c for c in codes if c not in known]
     if unknown:
         raise AreaNotFound(f"custom area '{name}': LSOA codes not in the warehouse: "
@@ -214,6 +260,28 @@ def _events_vintage(con: WarehouseLike, area: AreaSelection, source: str) -> str
     rows = warehouse(con).rows(
         counted.order_by([ibis.desc("n"), ibis.desc("lsoa_vintage")]).limit(1))
     return str(rows[0][0]) if rows else "2021"
+
+
+def events_vintages(con: WarehouseLike, areas: list[AreaSelection],
+                    source: str = "police.uk") -> dict[AreaSelection, str]:
+    """`events_vintage` of many areas of one level (a district's similar districts) from one
+    grouped pass over the events rather than one pass each; memoised as `events_vintage`."""
+    prefix = _memo_prefix(con)
+    wanted = [a for a in dict.fromkeys(areas) if (*prefix, "vintage", a, source) not in _MEMO]
+    levels = {a.level for a in wanted}
+    if len(levels) == 1 and "custom" not in levels:
+        column = LEVEL_COLUMN[levels.pop()]
+        events = warehouse(con).located_events(source)
+        chosen = events.filter(events[column].isin([a.code for a in wanted]))
+        rows = warehouse(con).rows(chosen.group_by([column, "lsoa_vintage"])
+                                   .aggregate(n=chosen.count()))
+        best: dict[str, tuple[int, str]] = {}
+        for code, vintage, n in rows:   # the most events; on a tie, the later edition
+            if vintage is not None and (int(n), str(vintage)) > best.get(str(code), (0, "")):
+                best[str(code)] = (int(n), str(vintage))
+        for area in wanted:
+            _memo_put((*prefix, "vintage", area, source), best.get(area.code, (0, "2021"))[1])
+    return {a: events_vintage(con, a, source) for a in areas}
 
 
 def months_covered(con: WarehouseLike, area: AreaSelection,
@@ -321,9 +389,10 @@ def age_structures(con: WarehouseLike, codes: list[str], year: int
                    ) -> dict[str, AgeStructure]:
     """For each code with age bands held, those of the year nearest `year` (the later year on
     a tie); codes without any are left out."""
-    rows = duckdb_con(con).execute(
-        """SELECT code, year, age_from, age_to, persons FROM population_age
-           WHERE code IN (SELECT unnest(?::VARCHAR[]))""", [sorted(set(codes))]).fetchall()
+    wh = warehouse(con)
+    ages = wh.table("population_age")
+    rows = wh.rows(ages.filter(ages.code.isin(sorted(set(codes))))
+                   .select("code", "year", "age_from", "age_to", "persons"))
     years: dict[str, set[int]] = {}
     for code, held, *_ in rows:
         years.setdefault(code, set()).add(int(held))
@@ -608,31 +677,32 @@ class GeographyEditions:
     former: list[str]                       # former districts counted in it
 
 
-def geography_editions(con: duckdb.DuckDBPyConnection, area: AreaSelection,
+def geography_editions(con: WarehouseLike, area: AreaSelection,
                        start: date, end: date, source: str = "police.uk"
                        ) -> GeographyEditions:
     """Which LSOA editions the area's police records between `start` and `end` carry, which
     ward edition(s) those LSOAs were given (ward tables and maps), and, for a district, the
     district edition and the former districts merged into it."""
-    condition, params = area.where()
-    lsoas = dict(con.execute(
-        f"""SELECT e.lsoa_vintage, count(*) FROM events e
-            JOIN lsoa_geography g ON g.lsoa_code = e.lsoa_code AND g.lsoa_vintage = e.lsoa_vintage
-            WHERE {condition} AND e.source = ? AND e.month BETWEEN ? AND ?
-            GROUP BY 1 ORDER BY 2 DESC""", [*params, source, start, end]).fetchall())
+    wh = warehouse(con)
+    events = area_events(wh, area, source)
+    events = events.filter(events.month.between(start, end))
+    by_edition = events.group_by("lsoa_vintage").aggregate(n=events.count())
+    lsoas = dict(wh.rows(by_edition.order_by([ibis.desc("n"), ibis.desc("lsoa_vintage")])))
     editions = list(lsoas) or [events_vintage(con, area, source)]
-    marks = ", ".join("?" for _ in editions)
-    wards = [(str(v), str(m), int(n)) for v, m, n in con.execute(
-        f"""SELECT ward_vintage, ward_method, count(*) FROM lsoa_geography g
-            WHERE {condition} AND g.lsoa_vintage IN ({marks}) AND g.ward_code IS NOT NULL
-            GROUP BY 1, 2 ORDER BY 3 DESC""", [*params, *editions]).fetchall()]
+    g = wh.hierarchy()
+    given = g.filter(area.filter(g), g.lsoa_vintage.isin(editions), g.ward_code.notnull())
+    by_ward = given.group_by(["ward_vintage", "ward_method"]).aggregate(n=given.count())
+    wards = [(str(v), str(m), int(n)) for v, m, n in wh.rows(
+        by_ward.order_by([ibis.desc("n"), "ward_vintage", "ward_method"]))]
     district = None
     former: list[str] = []
     if area.level == "lad":
-        row = con.execute("SELECT max(parent_vintage) FROM area_links WHERE parent_code = ? "
-                          "AND parent_level = 'lad'", [area.code]).fetchone()
-        district = str(row[0]) if row and row[0] else None
+        links = wh.table("area_links")
+        newest = wh.values(links.filter(links.parent_code == area.code,
+                                        links.parent_level == "lad")
+                           .aggregate(newest=links.parent_vintage.max()))
+        district = str(newest[0]) if newest and newest[0] else None
         former = [f"{name} ({code})" for code, name, _, change
-                  in former_districts(con, area.code) if change == "merged"]
+                  in former_districts(duckdb_con(con), area.code) if change == "merged"]
     return GeographyEditions({str(k): int(v) for k, v in lsoas.items()}, wards, district,
                              former)

@@ -29,6 +29,7 @@ from cspkit.measures.areas import (
     reads_warehouse,
     select_area,
 )
+from cspkit.measures.measure_names import DESCRIPTIONS, PORTABLE
 from cspkit.measures.periods import Period, calendar_year, parse_period, year_before
 from cspkit.measures.settings import Settings
 from cspkit.store.tables import EngineError, Warehouse, WarehouseLike
@@ -58,7 +59,7 @@ class Request:
         return self.baseline or year_before(self.need_period(name))
 
 
-def _concentration(con: duckdb.DuckDBPyConnection, r: Request) -> pd.DataFrame:
+def _concentration(con: WarehouseLike, r: Request) -> pd.DataFrame:
     result = hotspots.lsoa_concentration(con, r.area, r.need_period("concentration"),
                                          category=r.category)
     top = result.top_places.rename(columns={"place": "lsoa_code"})
@@ -72,61 +73,54 @@ def _concentration(con: duckdb.DuckDBPyConnection, r: Request) -> pd.DataFrame:
 
 
 MEASURES: dict[str, tuple[str, Callable[[duckdb.DuckDBPyConnection, Request], pd.DataFrame]]] = {
-    "counts": ("Events by category (or sub-category) with rates per 1,000.",
+    "counts": (DESCRIPTIONS["counts"],
                lambda con, r: counts.counts(con, r.area, r.need_period("counts"), by=r.by,
                                             settings=r.settings)),
-    "change": ("Change from a baseline period, with test, interval and verdict.",
+    "change": (DESCRIPTIONS["change"],
                lambda con, r: period_change.change(
                    con, r.area, r.need_period("change"), r.need_baseline("change"), by=r.by,
                    allow_partial=r.allow_partial, settings=r.settings)),
-    "wards": ("Every ward with counts in both periods and the volume change.",
+    "wards": (DESCRIPTIONS["wards"],
               lambda con, r: period_change.place_change(
                   con, r.area, r.need_period("wards"), r.need_baseline("wards"), level="ward",
                   category=r.category, allow_partial=r.allow_partial, settings=r.settings)),
-    "lsoas": ("Every LSOA with counts in both periods and the volume change.",
+    "lsoas": (DESCRIPTIONS["lsoas"],
               lambda con, r: period_change.place_change(
                   con, r.area, r.need_period("lsoas"), r.need_baseline("lsoas"), level="lsoa",
                   category=r.category, allow_partial=r.allow_partial, settings=r.settings)),
-    "series": ("Counts by month with rolling mean; with --period, its months' expected range "
-               "and exceptional months.",
+    "series": (DESCRIPTIONS["series"],
                lambda con, r: series.monthly_series(con, r.area, category=r.category,
                                                     inspect=r.period, settings=r.settings)),
-    "seasonality": ("Month-of-year index (1.0 = an average month).",
+    "seasonality": (DESCRIPTIONS["seasonality"],
                     lambda con, r: series.seasonality(con, r.area, category=r.category,
                                                       settings=r.settings).reset_index()),
-    "siblings": ("The area beside the other districts of its county or force, and the parent.",
+    "siblings": (DESCRIPTIONS["siblings"],
                  lambda con, r: comparisons.siblings(con, r.area, r.need_period("siblings"),
                                                      category=r.category,
                                                      settings=r.settings)),
-    "concentration": ("Share of events in the top 5%/10% of LSOAs, Gini, and those LSOAs.",
+    "concentration": (DESCRIPTIONS["concentration"],
                       _concentration),
-    "deprivation": ("The area's LSOAs with IMD rank, national and local deciles, domains.",
+    "deprivation": (DESCRIPTIONS["deprivation"],
                     lambda con, r: deprivation.lsoa_deprivation(con, r.area, r.edition)),
-    "district-deprivation": ("The district's IoD summary ranks by domain.",
+    "district-deprivation": (DESCRIPTIONS["district-deprivation"],
                              lambda con, r: deprivation.district_summary(
                                  con, r.area.code, r.edition or "2019")),
-    "deprivation-events": ("Events by deprivation decile of their LSOA.",
+    "deprivation-events": (DESCRIPTIONS["deprivation-events"],
                            lambda con, r: deprivation.events_by_decile(
                                con, r.area, r.need_period("deprivation-events"),
                                category=r.category, edition=r.edition)),
-    "harm": ("Issues ranked by count and by harm-weighted count, side by side.",
+    "harm": (DESCRIPTIONS["harm"],
              lambda con, r: hotspots.harm(con, r.area, r.need_period("harm"))),
-    "hotspots": ("Hot and cold spots among the area's LSOAs: Getis-Ord Gi* (binary Queen "
-                 "contiguity, self included), two-sided normal p, Benjamini-Hochberg q; at "
-                 "least 30 LSOAs.",
+    "hotspots": (DESCRIPTIONS["hotspots"],
                  lambda con, r: getis_ord.lsoa_hotspots(con, r.area, r.need_period("hotspots"),
                                                         category=r.category,
                                                         settings=r.settings)),
-    "similar": ("cspkit similar districts: the district's family of most similar districts "
-                "(nearest first) with the distance and each input (population, density, ages, "
-                "IoD 2019 score, rurality, household size); not the Home Office's MSGs.",
+    "similar": (DESCRIPTIONS["similar"],
                 lambda con, r: similar.family_table(con, r.area, r.settings.similar_size)),
 }
 # Measures of the area alone, with no period: no default period is looked for.
 NO_PERIOD = ("similar",)
-# Measures written in the query layer alone (store.tables): they run on every engine; the
-# others need the DuckDB warehouse.
-PORTABLE = ("counts", "change", "wards", "lsoas", "series", "seasonality")
+# PORTABLE (measure_names.py): the measures that run on every engine.
 
 
 @reads_warehouse

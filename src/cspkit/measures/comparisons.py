@@ -10,15 +10,22 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-import duckdb
 import pandas as pd
 
-from cspkit.measures.areas import AreaSelection, children, parents
+from cspkit.measures.areas import (
+    LEVEL_COLUMN,
+    AreaSelection,
+    children,
+    events_vintages,
+    parents,
+    population,
+)
 from cspkit.measures.change import compare_counts
-from cspkit.measures.counts import ALL_CRIME, ASB, area_period, event_scope
+from cspkit.measures.counts import ALL_CRIME, ASB, area_period, period_events
 from cspkit.measures.periods import Period
 from cspkit.measures.settings import Settings
 from cspkit.store.similar_inputs import police_months
+from cspkit.store.tables import WarehouseLike, warehouse
 
 HIGHER = "significantly higher"
 LOWER = "significantly lower"
@@ -26,7 +33,7 @@ SAME = "no significant difference"
 TOO_FEW = "too few to tell"
 
 
-def comparison_parent(con: duckdb.DuckDBPyConnection, area: AreaSelection,
+def comparison_parent(con: WarehouseLike, area: AreaSelection,
                       parent_level: str | None = None) -> AreaSelection:
     """The area to compare against: the nearest county, else force, else region."""
     found = parents(con, area)
@@ -47,20 +54,21 @@ def _rate_test(count: int, other_count: int, pop: float, other_pop: float,
                             "no significant change": SAME}.get(result.verdict, TOO_FEW)
 
 
-def _count(con: duckdb.DuckDBPyConnection, area: AreaSelection, period: Period,
+def _count(con: WarehouseLike, area: AreaSelection, period: Period,
            category: str | Sequence[str] | None, source: str) -> int:
-    scope, params = event_scope(area, period, source)
-    if category == "All crime (excluding ASB)":
-        scope, params = scope + " AND e.category <> ?", [*params, ASB]
+    wh = warehouse(con)
+    events = period_events(wh, area, period, source)
+    if category == ALL_CRIME:
+        events = events.filter(events.category != ASB)
     elif category is not None and not isinstance(category, str):   # an issue's categories
-        scope, params = scope + " AND e.category IN (SELECT unnest(?))", [*params, list(category)]
+        events = events.filter(events.category.isin(list(category)))
     elif category:
-        scope, params = scope + " AND e.category = ?", [*params, category]
-    row = con.execute(f"SELECT count(*) {scope}", params).fetchone()
-    return int(row[0]) if row else 0
+        events = events.filter(events.category == category)
+    rows = wh.values(events.aggregate(n=events.count()))
+    return int(rows[0]) if rows else 0
 
 
-def siblings(con: duckdb.DuckDBPyConnection, area: AreaSelection, period: Period, *,
+def siblings(con: WarehouseLike, area: AreaSelection, period: Period, *,
              category: str | Sequence[str] | None = None, parent_level: str | None = None,
              source: str = "police.uk", settings: Settings | None = None) -> pd.DataFrame:
     """Rates per 1,000 for `area`, every sibling, and the parent, with each place's test against
@@ -124,11 +132,31 @@ def siblings(con: duckdb.DuckDBPyConnection, area: AreaSelection, period: Period
 NOT_COMPARED = "not compared"
 
 
-def _counts_by_category(con: duckdb.DuckDBPyConnection, area: AreaSelection, period: Period,
+def _counts_by_category(con: WarehouseLike, area: AreaSelection, period: Period,
                         source: str) -> dict[str, int]:
-    scope, params = event_scope(area, period, source)
-    return {str(c): int(n) for c, n in con.execute(
-        f"SELECT e.category, count(*) {scope} GROUP BY 1", params).fetchall()}
+    wh = warehouse(con)
+    events = period_events(wh, area, period, source)
+    return {str(c): int(n) for c, n in wh.rows(
+        events.group_by("category").aggregate(n=events.count()))}
+
+
+def _counts_of_members(con: WarehouseLike, members: list[AreaSelection],
+                       period: Period, source: str) -> list[dict[str, int]]:
+    """`_counts_by_category` of each member, from one pass over the events where the members
+    are areas of one level (similar districts are): one scan, not one per member."""
+    levels = {m.level for m in members}
+    if len(levels) != 1 or "custom" in levels:
+        return [_counts_by_category(con, m, period, source) for m in members]
+    column = LEVEL_COLUMN[levels.pop()]
+    wh = warehouse(con)
+    events = wh.located_events(source)
+    chosen = events.filter(events[column].isin([m.code for m in members]),
+                           events.month.between(period.start, period.end))
+    found: dict[str, dict[str, int]] = {m.code: {} for m in members}
+    for code, category, n in wh.rows(chosen.group_by([column, "category"])
+                                     .aggregate(n=chosen.count())):
+        found[str(code)][str(category)] = int(n)
+    return [found[m.code] for m in members]
 
 
 def _issue_count(by_category: dict[str, int], categories: list[str]) -> int:
@@ -138,7 +166,7 @@ def _issue_count(by_category: dict[str, int], categories: list[str]) -> int:
     return sum(by_category.get(c, 0) for c in categories)
 
 
-def family_rates(con: duckdb.DuckDBPyConnection, area: AreaSelection, period: Period,
+def family_rates(con: WarehouseLike, area: AreaSelection, period: Period,
                  family: list[AreaSelection], issues: list[tuple[str, list[str]]], *,
                  source: str = "police.uk", settings: Settings | None = None) -> pd.DataFrame:
     """The area's rate for each issue beside the pooled rate of its similar districts.
@@ -160,11 +188,14 @@ def family_rates(con: duckdb.DuckDBPyConnection, area: AreaSelection, period: Pe
     others = [m for m in family if m.code != area.code]
     held = police_months(con, [m.code for m in others]) if source == "police.uk" else {}
     in_period = set(period.months())
+    events_vintages(con, others, source)   # each member's edition, in one pass
     for member in others:
         member_months = (held.get(member.code, set()) if source == "police.uk"
                          else set(area_period(con, member, period, source)
                                   .coverage.months_present))
-        persons = (area_period(con, member, period, source).population.persons
+        # The member's population as its area_period would give it, without the coverage
+        # query area_period also runs (a scan of every event, for each member).
+        persons = (population(con, member, period.start.year).persons
                    if months and member_months & in_period == months else None)
         if persons:
             with_data.append((member, float(persons)))
@@ -172,7 +203,7 @@ def family_rates(con: duckdb.DuckDBPyConnection, area: AreaSelection, period: Pe
             without.append(member.name)
     enough = bool(months) and len(with_data) >= settings.similar_min_with_data
     own_counts = _counts_by_category(con, area, period, source)
-    member_counts = ([_counts_by_category(con, m, period, source) for m, _ in with_data]
+    member_counts = (_counts_of_members(con, [m for m, _ in with_data], period, source)
                      if enough else [])
     pop = own.population.persons
     family_pop = sum(p for _, p in with_data)

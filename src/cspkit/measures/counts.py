@@ -56,17 +56,6 @@ class AreaPeriod:
         }
 
 
-def event_scope(area: AreaSelection, period: Period, source: str = "police.uk",
-                alias: str = "e") -> tuple[str, list[object]]:
-    """FROM/WHERE clause for the area's located events of `source` in `period`."""
-    condition, params = area.where("g")
-    sql = (f"""FROM events {alias} JOIN lsoa_geography g
-                 ON g.lsoa_code = {alias}.lsoa_code AND g.lsoa_vintage = {alias}.lsoa_vintage
-               WHERE {condition} AND {alias}.source = ?
-                 AND {alias}.month BETWEEN ? AND ?""")
-    return sql, [*params, source, period.start, period.end]
-
-
 def period_events(con: WarehouseLike, area: AreaSelection, period: Period,
                   source: str = "police.uk") -> ir.Table:
     """The area's located events of `source` in `period` (an Ibis table: events with their

@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 import duckdb
+import ibis
 import shapely
 from shapely import STRtree
 from shapely.geometry import shape
@@ -38,6 +39,8 @@ from cspkit.measures.areas import (
     population,
     populations,
 )
+from cspkit.store.geography import lsoa_candidates
+from cspkit.store.tables import EngineError, WarehouseLike, warehouse
 
 CENTROID_RULE = "population-weighted-centroid"
 AREA_SHARE_RULE = "area-share"
@@ -48,17 +51,18 @@ PEER_BAND = 0.5            # 'same size class': population within +/-50% of the 
 
 # -- wards ------------------------------------------------------------------------------------
 
-def _best_vintage(con: duckdb.DuckDBPyConnection, pairs: list[tuple[str, str]],
+def _best_vintage(con: WarehouseLike, pairs: list[tuple[str, str]],
                   source: str = "police.uk") -> str | None:
     """Of (lsoa_code, lsoa_vintage) candidates, the vintage whose LSOAs carry most events
     (ties: the newer edition)."""
     if not pairs:
         return None
     counts: dict[str, int] = {}
-    rows = con.execute(
-        """SELECT lsoa_code, lsoa_vintage, count(*) FROM events WHERE source = ?
-           AND lsoa_code IN (SELECT unnest(?)) GROUP BY ALL""",
-        [source, sorted({c for c, _ in pairs})]).fetchall()
+    wh = warehouse(con)
+    events = wh.events()
+    events = events.filter(events.source == source,
+                           events.lsoa_code.isin(sorted({c for c, _ in pairs})))
+    rows = wh.rows(events.group_by(["lsoa_code", "lsoa_vintage"]).aggregate(n=events.count()))
     wanted = set(pairs)
     for code, vintage, n in rows:
         if (code, vintage) in wanted:
@@ -68,7 +72,7 @@ def _best_vintage(con: duckdb.DuckDBPyConnection, pairs: list[tuple[str, str]],
     return max(counts, key=lambda v: (counts[v], v))
 
 
-def area_from_wards(con: duckdb.DuckDBPyConnection, name: str, wards: list[str], *,
+def area_from_wards(con: WarehouseLike, name: str, wards: list[str], *,
                     district: AreaSelection | None = None) -> AreaSelection:
     """A custom area of the LSOAs of `wards` (names or codes, case-insensitive).
 
@@ -77,14 +81,13 @@ def area_from_wards(con: duckdb.DuckDBPyConnection, name: str, wards: list[str],
     refused unless `district` narrows it. Unknown names raise AreaNotFound with close matches."""
     if not wards:
         raise AreaNotFound(f"custom area '{name}' names no wards")
-    scope, scope_params = ("", [])
+    wh = warehouse(con)
+    g = wh.hierarchy()
+    g = g.filter(g.ward_code.notnull())
     if district is not None:
-        condition, scope_params = district.where("g")
-        scope = f" AND {condition}"
-    rows = con.execute(
-        f"""SELECT DISTINCT g.ward_code, g.ward_name, g.lad_name, g.lsoa_code, g.lsoa_vintage
-            FROM lsoa_geography g WHERE g.ward_code IS NOT NULL{scope}""",
-        scope_params).fetchall()
+        g = g.filter(district.filter(g))
+    rows = wh.rows(g.select("ward_code", "ward_name", "lad_name", "lsoa_code", "lsoa_vintage")
+                   .distinct())
     by_key: dict[str, set[str]] = {}
     for ward_code, ward_name, _, _, _ in rows:
         by_key.setdefault(ward_code.lower(), set()).add(ward_code)
@@ -210,7 +213,7 @@ def _to_bng(geoms: list[BaseGeometry]) -> list[BaseGeometry]:
     return list(gpd.GeoSeries(geoms, crs="EPSG:4326").to_crs("EPSG:27700"))
 
 
-def area_from_polygon(con: duckdb.DuckDBPyConnection, name: str, geojson_path: Path | str,
+def area_from_polygon(con: WarehouseLike, name: str, geojson_path: Path | str,
                       rule: str = CENTROID_RULE, *, threshold: float = 0.5
                       ) -> tuple[AreaSelection, dict[str, Any]]:
     """A custom area of the LSOAs inside a GeoJSON polygon, and how they were chosen.
@@ -226,7 +229,7 @@ def area_from_polygon(con: duckdb.DuckDBPyConnection, name: str, geojson_path: P
                               label=Path(geojson_path).name)
 
 
-def area_from_geometry(con: duckdb.DuckDBPyConnection, name: str, polygon: BaseGeometry,
+def area_from_geometry(con: WarehouseLike, name: str, polygon: BaseGeometry,
                        crs_note: str, rule: str = CENTROID_RULE, *, threshold: float = 0.5,
                        label: str = "the polygon") -> tuple[AreaSelection, dict[str, Any]]:
     """`area_from_polygon` for a polygon already read (`polygon_of`), in WGS84 lon/lat."""
@@ -234,10 +237,15 @@ def area_from_geometry(con: duckdb.DuckDBPyConnection, name: str, polygon: BaseG
         raise ValueError(f"rule must be one of {', '.join(RULES)}, not {rule!r}")
     if not 0 < threshold <= 1:
         raise ValueError(f"threshold must be in (0, 1], not {threshold}")
+    wh = warehouse(con)
+    if not wh.has_con:
+        raise EngineError(f"a drawn area needs the LSOA boundaries and centroids of the DuckDB "
+                          f"warehouse; the {wh.engine} engine over {wh.location} has none: "
+                          "draw it with the DuckDB engine (the default)")
     minx, miny, maxx, maxy = polygon.bounds
     chosen: dict[str, dict[str, Any]] = {}
-    for vintage in _lsoa_vintages(con):
-        candidates = _candidates(con, vintage, (minx, miny, maxx, maxy))
+    for vintage in _lsoa_vintages(wh):
+        candidates = _candidates(wh.con, vintage, (minx, miny, maxx, maxy))
         if candidates:
             chosen[vintage] = _select(candidates, polygon, rule, threshold)
     pairs = [(c, v) for v, r in chosen.items() for c in r["lsoas"]]
@@ -261,33 +269,21 @@ def area_from_geometry(con: duckdb.DuckDBPyConnection, name: str, polygon: BaseG
                   "crs": crs_note}
 
 
-def _lsoa_vintages(con: duckdb.DuckDBPyConnection) -> list[str]:
-    return [r[0] for r in con.execute(
-        "SELECT DISTINCT lsoa_vintage FROM lsoa_geography ORDER BY 1 DESC").fetchall()]
+def _lsoa_vintages(con: WarehouseLike) -> list[str]:
+    wh = warehouse(con)
+    g = wh.hierarchy()
+    return wh.values(g.select("lsoa_vintage").distinct().order_by(ibis.desc("lsoa_vintage")))
 
 
 def _candidates(con: duckdb.DuckDBPyConnection, vintage: str,
                 bounds: tuple[float, float, float, float]
                 ) -> list[tuple[str, BaseGeometry | None, BaseGeometry | None]]:
     """(code, centroid point or None, boundary or None) for the edition's LSOAs near `bounds`."""
-    minx, miny, maxx, maxy = bounds
-    pad = 0.05
-    rows = con.execute(
-        """WITH l AS (SELECT DISTINCT lsoa_code FROM lsoa_geography WHERE lsoa_vintage = ?),
-                c AS (SELECT code, lon, lat FROM area_centroids
-                      WHERE vintage = ? AND kind = 'population-weighted'),
-                b AS (SELECT code, geometry_wkb, min_lon, min_lat, max_lon, max_lat
-                      FROM area_geometry WHERE vintage = ? AND lower(level) = 'lsoa')
-           SELECT l.lsoa_code, c.lon, c.lat, b.geometry_wkb FROM l
-           LEFT JOIN c ON c.code = l.lsoa_code LEFT JOIN b ON b.code = l.lsoa_code
-           WHERE (c.lon BETWEEN ? AND ? AND c.lat BETWEEN ? AND ?)
-              OR (b.max_lon >= ? AND b.min_lon <= ? AND b.max_lat >= ? AND b.min_lat <= ?)""",
-        [vintage, vintage, vintage, minx - pad, maxx + pad, miny - pad, maxy + pad,
-         minx, maxx, miny, maxy]).fetchall()
+    rows = lsoa_candidates(con, vintage, bounds)
     out = []
     for code, lon, lat, wkb in rows:
         point = shapely.Point(lon, lat) if lon is not None and lat is not None else None
-        boundary = shapely.from_wkb(bytes(wkb)) if wkb is not None else None
+        boundary = shapely.from_wkb(wkb) if wkb is not None else None
         out.append((code, point, boundary))
     return out
 
@@ -334,25 +330,26 @@ def _select(candidates: list[tuple[str, BaseGeometry | None, BaseGeometry | None
 
 # -- peers ------------------------------------------------------------------------------------
 
-def area_lsoas(con: duckdb.DuckDBPyConnection, area: AreaSelection) -> set[str]:
+def area_lsoas(con: WarehouseLike, area: AreaSelection) -> set[str]:
     """The LSOA codes an area selects (of any edition)."""
     if area.level == "custom":
         return set(area.lsoas)
-    condition, params = area.where("g")
-    return {r[0] for r in con.execute(
-        f"SELECT DISTINCT g.lsoa_code FROM lsoa_geography g WHERE {condition}",
-        params).fetchall()}
+    wh = warehouse(con)
+    g = wh.hierarchy()
+    return set(wh.values(g.filter(area.filter(g)).select("lsoa_code").distinct()))
 
 
-def size_class_peers(con: duckdb.DuckDBPyConnection, area: AreaSelection,
+def size_class_peers(con: WarehouseLike, area: AreaSelection,
                      district: AreaSelection, *, year: int | None = None
                      ) -> list[AreaSelection]:
     """The district's wards whose population is within +/-50% of the area's (the same size
     class), leaving out wards lying wholly inside the area. Populations are for `year`
     (default: the latest year held; each uses the nearest year available)."""
+    wh = warehouse(con)
     if year is None:
-        row = con.execute("SELECT max(year) FROM population").fetchone()
-        year = int(row[0]) if row and row[0] is not None else 2021
+        people = wh.table("population")
+        latest = wh.values(people.aggregate(latest=people.year.max()))
+        year = int(latest[0]) if latest and latest[0] is not None else 2021
     size = population(con, area, year).persons
     if not size:
         return []
@@ -360,9 +357,9 @@ def size_class_peers(con: duckdb.DuckDBPyConnection, area: AreaSelection,
     wards = children(con, district, "ward")
     # Every ward's LSOAs (any edition) in one query, as `area_lsoas` would give them.
     ward_lsoas: dict[str, set[str]] = {}
-    for ward_code, lsoa in con.execute(
-        """SELECT DISTINCT ward_code, lsoa_code FROM lsoa_geography
-           WHERE ward_code IN (SELECT unnest(?))""", [[w.code for w in wards]]).fetchall():
+    g = wh.hierarchy()
+    for ward_code, lsoa in wh.rows(g.filter(g.ward_code.isin([w.code for w in wards]))
+                                   .select("ward_code", "lsoa_code").distinct()):
         ward_lsoas.setdefault(ward_code, set()).add(lsoa)
     candidates = [w for w in wards
                   if w.code != area.code and not ward_lsoas.get(w.code, set()) <= inside]

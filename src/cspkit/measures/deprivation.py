@@ -10,12 +10,16 @@ Local deciles rank the LSOAs within the area itself (1 = most deprived tenth of 
 
 from __future__ import annotations
 
-import duckdb
+from typing import Any
+
+import ibis
+import ibis.expr.types as ir
 import pandas as pd
 
 from cspkit.measures.areas import AreaSelection, events_vintage, memoised
-from cspkit.measures.counts import event_scope
+from cspkit.measures.counts import period_events
 from cspkit.measures.periods import Period
+from cspkit.store.tables import Warehouse, WarehouseLike, warehouse
 
 EDITION_VINTAGE = {"2015": "2011", "2019": "2011", "2025": "2021"}
 DOMAIN_NAMES = {
@@ -27,11 +31,13 @@ DOMAIN_NAMES = {
 }
 
 
-def editions(con: duckdb.DuckDBPyConnection) -> list[str]:
-    return [r[0] for r in con.execute("SELECT DISTINCT edition FROM imd ORDER BY 1").fetchall()]
+def editions(con: WarehouseLike) -> list[str]:
+    wh = warehouse(con)
+    return [str(e) for e in wh.values(wh.table("imd").select("edition").distinct()
+                                      .order_by("edition"))]
 
 
-def choose_edition(con: duckdb.DuckDBPyConnection, area: AreaSelection,
+def choose_edition(con: WarehouseLike, area: AreaSelection,
                    edition: str | None = None) -> str:
     """The requested edition, else the one on the LSOA geography the area's events use."""
     held = editions(con)
@@ -47,26 +53,26 @@ def choose_edition(con: duckdb.DuckDBPyConnection, area: AreaSelection,
     return (matching or held)[-1]
 
 
-def district_summary(con: duckdb.DuckDBPyConnection, lad_code: str, edition: str = "2019"
+def district_summary(con: WarehouseLike, lad_code: str, edition: str = "2019"
                      ) -> pd.DataFrame:
     """The district's summary measures per domain (IoD File 10): rank of average rank, rank of
     average score, share of LSOAs in the most deprived 10% ... (rank 1 = most deprived of all
     districts). Empty when the edition has no district summaries loaded."""
-    frame = con.execute(
-        """SELECT domain, measure, value FROM imd_district WHERE lad_code = ? AND edition = ?""",
-        [lad_code, edition]).df()
+    wh = warehouse(con)
+    summaries = wh.table("imd_district")
+    summaries = summaries.filter(summaries.edition == edition)
+    frame = wh.frame(summaries.filter(summaries.lad_code == lad_code)
+                     .select("domain", "measure", "value"))
     if frame.empty:
         return pd.DataFrame(columns=["domain", "domain_name"])
     wide = frame.pivot(index="domain", columns="measure", values="value").reset_index()
     wide.insert(1, "domain_name", wide["domain"].map(DOMAIN_NAMES).fillna(wide["domain"]))
-    wide["n_districts"] = con.execute(
-        "SELECT count(DISTINCT lad_code) FROM imd_district WHERE edition = ?", [edition]
-    ).fetchone()[0]  # type: ignore[index]
+    wide["n_districts"] = wh.values(summaries.aggregate(n=summaries.lad_code.nunique()))[0]
     order = {d: i for i, d in enumerate(DOMAIN_NAMES)}
     return wide.sort_values("domain", key=lambda s: s.map(order)).reset_index(drop=True)
 
 
-def lsoa_deprivation(con: duckdb.DuckDBPyConnection, area: AreaSelection,
+def lsoa_deprivation(con: WarehouseLike, area: AreaSelection,
                      edition: str | None = None) -> pd.DataFrame:
     """Each LSOA of the area on the edition's geography with its ward, IMD rank, national decile
     and local decile, and every domain's rank and national decile.
@@ -80,27 +86,22 @@ def lsoa_deprivation(con: duckdb.DuckDBPyConnection, area: AreaSelection,
                  lambda: _lsoa_deprivation(con, area, edition)).copy()
 
 
-def _lsoa_deprivation(con: duckdb.DuckDBPyConnection, area: AreaSelection,
-                      edition: str) -> pd.DataFrame:
-    vintage = EDITION_VINTAGE.get(edition, "2011")
-    condition, params = area.where("g")
-    frame = con.execute(
-        f"""WITH lsoas AS (SELECT DISTINCT g.lsoa_code, g.lsoa_name, g.ward_code, g.ward_name
-                           FROM lsoa_geography g WHERE {condition} AND g.lsoa_vintage = ?),
-                 imd AS (SELECT lsoa_code, rank, decile FROM imd
-                         WHERE edition = ? AND domain = 'imd')
-            SELECT l.*, i.rank AS imd_rank, i.decile AS national_decile,
-                   -- ntile splits the area's LSOAs, most deprived first, into ten groups
-                   ntile(10) OVER (ORDER BY i.rank) AS local_decile
-            FROM lsoas l JOIN imd i USING (lsoa_code)
-            ORDER BY i.rank""",
-        [*params, vintage, edition]).df()
-    domains = con.execute(
-        f"""SELECT d.lsoa_code, d.domain, d.rank, d.decile FROM imd d
-            WHERE d.edition = ? AND d.domain <> 'imd' AND d.lsoa_code IN
-              (SELECT g.lsoa_code FROM lsoa_geography g WHERE {condition}
-               AND g.lsoa_vintage = ?)""",
-        [edition, *params, vintage]).df()
+def _lsoa_deprivation(con: WarehouseLike, area: AreaSelection, edition: str) -> pd.DataFrame:
+    wh = warehouse(con)
+    g = wh.hierarchy()
+    g = g.filter(area.filter(g), g.lsoa_vintage == EDITION_VINTAGE.get(edition, "2011"))
+    lsoas = g.select("lsoa_code", "lsoa_name", "ward_code", "ward_name").distinct()
+    ranks = wh.table("imd")
+    ranks = ranks.filter(ranks.edition == edition)
+    imd = ranks.filter(ranks.domain == "imd").select("lsoa_code", "rank", "decile")
+    joined = lsoas.join(imd, "lsoa_code")
+    frame = wh.frame(joined.select(
+        *lsoas.columns, imd_rank=joined["rank"], national_decile=joined.decile,
+        # ntile splits the area's LSOAs, most deprived first, into ten groups (Ibis counts
+        # them from 0)
+        local_decile=ibis.ntile(10).over(order_by=joined["rank"]) + 1).order_by("imd_rank"))
+    domains = wh.frame(ranks.filter(ranks.domain != "imd", ranks.lsoa_code.isin(g.lsoa_code))
+                       .select("lsoa_code", "domain", "rank", "decile"))
     if not domains.empty:
         wide = domains.pivot(index="lsoa_code", columns="domain", values=["rank", "decile"])
         wide.columns = [f"{domain}_{what}" for what, domain in wide.columns]
@@ -109,7 +110,7 @@ def _lsoa_deprivation(con: duckdb.DuckDBPyConnection, area: AreaSelection,
     return frame
 
 
-def domain_profile(con: duckdb.DuckDBPyConnection, lsoas: list[str], vintage: str,
+def domain_profile(con: WarehouseLike, lsoas: list[str], vintage: str,
                    edition: str) -> dict[str, object]:
     """The mean national rank per domain over a set of LSOAs (codes of `vintage`), in
     `edition`; when the edition is published on the other LSOA edition, over the LSOAs the
@@ -119,32 +120,36 @@ def domain_profile(con: duckdb.DuckDBPyConnection, lsoas: list[str], vintage: st
 
     Returns {"edition", "lsoas" (the codes the ranks were read for), "mapped" (True when
     carried through the lookup), "domains": {domain: mean rank}}."""
+    wh = warehouse(con)
     target = EDITION_VINTAGE.get(edition, "2011")
     codes = sorted(set(lsoas))
     mapped = target != vintage
     if mapped and codes:
-        src, dst = (("lsoa21_code", "lsoa11_code") if target == "2011"
-                    else ("lsoa11_code", "lsoa21_code"))
-        codes = [r[0] for r in con.execute(
-            f"""SELECT DISTINCT {dst} FROM lsoa_changes WHERE {src} IN (SELECT unnest(?))
-                ORDER BY 1""", [codes]).fetchall()]
-    rows = con.execute(
-        """SELECT domain, avg(rank) FROM imd WHERE edition = ?
-           AND lsoa_code IN (SELECT unnest(?)) GROUP BY domain""",
-        [edition, codes]).fetchall() if codes else []
+        src, dst = _link_columns(target)
+        changes = wh.table("lsoa_changes")
+        codes = [str(c) for c in wh.values(changes.filter(changes[src].isin(codes))
+                                           .select(code=changes[dst]).distinct()
+                                           .order_by("code"))]
+    rows: list[tuple[Any, ...]] = []
+    if codes:
+        imd = wh.table("imd")
+        imd = imd.filter(imd.edition == edition, imd.lsoa_code.isin(codes))
+        rows = wh.rows(imd.group_by("domain").aggregate(mean=imd["rank"].mean()))
     order = {d: i for i, d in enumerate(DOMAIN_NAMES)}
     return {"edition": edition, "lsoas": codes, "mapped": mapped,
             "domains": {d: round(float(v), 1)
                         for d, v in sorted(rows, key=lambda r: order.get(r[0], 99))}}
 
 
-def domain_editions(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
+def domain_editions(con: WarehouseLike) -> dict[str, int]:
     """Editions held and how many domains each has (IoD2025 File 1 alone has 1)."""
-    return {str(e): int(n) for e, n in con.execute(
-        "SELECT edition, count(DISTINCT domain) FROM imd GROUP BY 1 ORDER BY 1").fetchall()}
+    wh = warehouse(con)
+    imd = wh.table("imd")
+    return {str(e): int(n) for e, n in wh.rows(
+        imd.group_by("edition").aggregate(n=imd.domain.nunique()).order_by("edition"))}
 
 
-def extremes(con: duckdb.DuckDBPyConnection, area: AreaSelection, n: int = 5,
+def extremes(con: WarehouseLike, area: AreaSelection, n: int = 5,
              edition: str | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
     """The `n` most and least deprived LSOAs of the area, with their wards."""
     frame = lsoa_deprivation(con, area, edition)
@@ -154,14 +159,14 @@ def extremes(con: duckdb.DuckDBPyConnection, area: AreaSelection, n: int = 5,
             frame.nlargest(n, "imd_rank")[cols].reset_index(drop=True))
 
 
-def decile_distribution(con: duckdb.DuckDBPyConnection, area: AreaSelection) -> pd.DataFrame:
+def decile_distribution(con: WarehouseLike, area: AreaSelection) -> pd.DataFrame:
     """How many of the area's LSOAs fall in each national decile, and the local deciles."""
     frame = lsoa_deprivation(con, area)
     counts = frame.groupby("national_decile").size().reindex(range(1, 11), fill_value=0)
     return pd.DataFrame({"national_decile": range(1, 11), "lsoas": counts.to_numpy()})
 
 
-def events_by_decile(con: duckdb.DuckDBPyConnection, area: AreaSelection, period: Period, *,
+def events_by_decile(con: WarehouseLike, area: AreaSelection, period: Period, *,
                      category: str | None = None, edition: str | None = None,
                      source: str = "police.uk", local: bool = False) -> pd.DataFrame:
     """Events in each deprivation decile of the area's LSOAs (national deciles, or local ones
@@ -173,16 +178,16 @@ def events_by_decile(con: duckdb.DuckDBPyConnection, area: AreaSelection, period
     target = EDITION_VINTAGE.get(edition, "2011")
     deciles = lsoa_deprivation(con, area, edition)
     column = "local_decile" if local else "national_decile"
-    scope, params = event_scope(area, period, source)
+    wh = warehouse(con)
+    events = period_events(wh, area, period, source)
     if category:
-        scope, params = scope + " AND e.category = ?", [*params, category]
-    per_lsoa = con.execute(
-        f"SELECT e.lsoa_code, e.lsoa_vintage, count(*) AS count {scope} GROUP BY ALL",
-        params).df()
-    mapped = bool((per_lsoa["lsoa_vintage"] != target).any()) if not per_lsoa.empty else False
-    if mapped:
-        per_lsoa = _carry_to_vintage(con, per_lsoa, target)
-    merged = per_lsoa.groupby("lsoa_code", as_index=False)["count"].sum().merge(
+        events = events.filter(events.category == category)
+    per_lsoa = events.group_by(["lsoa_code", "lsoa_vintage"]).aggregate(count=events.count())
+    counted = wh.frame(per_lsoa)
+    mapped = bool((counted["lsoa_vintage"] != target).any()) if not counted.empty else False
+    if mapped:   # carried in the engine, from the same counts
+        counted = wh.frame(_carry_to_vintage(wh, per_lsoa, target))
+    merged = counted.groupby("lsoa_code", as_index=False)["count"].sum().merge(
         deciles[["lsoa_code", column]], on="lsoa_code", how="inner")
     by_decile = merged.groupby(column)["count"].sum()
     lsoas = deciles.groupby(column).size()
@@ -198,21 +203,21 @@ def events_by_decile(con: duckdb.DuckDBPyConnection, area: AreaSelection, period
     return out
 
 
-def _carry_to_vintage(con: duckdb.DuckDBPyConnection, per_lsoa: pd.DataFrame, target: str
-                      ) -> pd.DataFrame:
-    """Counts on one LSOA edition shared equally among the matching LSOAs of the other."""
-    src, dst = ("lsoa21_code", "lsoa11_code") if target == "2011" else ("lsoa11_code",
-                                                                         "lsoa21_code")
-    con.register("_per_lsoa", per_lsoa)
-    try:
-        return con.execute(
-            f"""WITH links AS (SELECT {src} AS s, {dst} AS d,
-                                      count(*) OVER (PARTITION BY {src}) AS n
-                               FROM lsoa_changes)
-                SELECT coalesce(l.d, p.lsoa_code) AS lsoa_code,
-                       sum(p.count / coalesce(l.n, 1)) AS count
-                FROM _per_lsoa p LEFT JOIN links l
-                  ON l.s = p.lsoa_code AND p.lsoa_vintage <> ?
-                GROUP BY 1""", [target]).df()
-    finally:
-        con.unregister("_per_lsoa")
+def _link_columns(target: str) -> tuple[str, str]:
+    """(from, to) columns of `lsoa_changes` carrying LSOAs to the `target` edition."""
+    return (("lsoa21_code", "lsoa11_code") if target == "2011"
+            else ("lsoa11_code", "lsoa21_code"))
+
+
+def _carry_to_vintage(wh: Warehouse, per_lsoa: ir.Table, target: str) -> ir.Table:
+    """Counts (lsoa_code, lsoa_vintage, count) on one LSOA edition shared equally among the
+    matching LSOAs of the other: (lsoa_code, count) on `target`'s LSOAs."""
+    src, dst = _link_columns(target)
+    changes = wh.table("lsoa_changes")
+    links = changes.select(s=changes[src], d=changes[dst],
+                           n=changes.count().over(group_by=changes[src]))
+    joined = per_lsoa.left_join(links, [per_lsoa.lsoa_code == links.s,
+                                        per_lsoa.lsoa_vintage != target])
+    shared = joined.select(lsoa_code=joined.d.coalesce(joined.lsoa_code),
+                           count=joined["count"] / joined.n.coalesce(1))
+    return shared.group_by("lsoa_code").aggregate(count=shared["count"].sum())

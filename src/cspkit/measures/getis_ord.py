@@ -41,9 +41,11 @@ from shapely.geometry.base import BaseGeometry
 from cspkit.errors import CspkitError
 from cspkit.measures.areas import AreaSelection, events_vintage, reads_warehouse
 from cspkit.measures.error_control import BH, adjust
-from cspkit.measures.hotspots import lsoa_counts
+from cspkit.measures.hotspots import lsoa_counts, lsoa_names
 from cspkit.measures.periods import Period
 from cspkit.measures.settings import Settings
+from cspkit.store.geography import lsoa_boundary_wkb
+from cspkit.store.tables import EngineError, Warehouse, WarehouseLike, duckdb_con
 
 HOT = "hot spot"
 COLD = "cold spot"
@@ -87,18 +89,24 @@ class LsoaWeights:
                 "(Gi*); neighbours only among the area's own LSOAs")
 
 
-def lsoa_boundaries(con: duckdb.DuckDBPyConnection, codes: Sequence[str], vintage: str
+def lsoa_boundaries(con: WarehouseLike, codes: Sequence[str], vintage: str
                     ) -> dict[str, BaseGeometry]:
     """The boundary held for each LSOA code of `vintage` (WGS84 lon/lat as published); codes
-    with none held are left out."""
-    if not codes:
-        return {}
-    rows = con.execute(
-        """SELECT code, geometry_wkb FROM area_geometry
-           WHERE vintage = ? AND lower(level) = 'lsoa' AND code IN (SELECT unnest(?))""",
-        [vintage, list(codes)]).fetchall()
-    geoms = {str(code): shapely.from_wkb(bytes(wkb)) for code, wkb in rows}
+    with none held are left out. Boundaries are held only in the DuckDB warehouse: EngineError
+    on another engine."""
+    shapes = lsoa_boundary_wkb(_boundaries_held(con), list(codes), vintage)
+    geoms = {code: shapely.from_wkb(wkb) for code, wkb in shapes.items()}
     return {c: g for c, g in geoms.items() if g is not None and not g.is_empty}
+
+
+def _boundaries_held(con: WarehouseLike) -> duckdb.DuckDBPyConnection:
+    """The DuckDB warehouse holding the boundaries (Spark and Parquet exports have none)."""
+    if isinstance(con, Warehouse) and not con.has_con:
+        raise EngineError(
+            f"the Gi* hot-spot test needs LSOA boundaries, which only the DuckDB warehouse "
+            f"holds ({con.engine} over {con.location} has none): run it on the warehouse "
+            f"itself (--engine duckdb)")
+    return duckdb_con(con)
 
 
 def contiguity(codes: Sequence[str], boundaries: Mapping[str, BaseGeometry],
@@ -168,7 +176,7 @@ def gi_star(counts: pd.Series, weights: LsoaWeights, *, alpha: float = 0.05) -> 
 
 
 @reads_warehouse
-def lsoa_hotspots(con: duckdb.DuckDBPyConnection, area: AreaSelection, period: Period, *,
+def lsoa_hotspots(con: WarehouseLike, area: AreaSelection, period: Period, *,
                   category: str | None = None, weights: str = "queen",
                   settings: Settings | None = None, source: str = "police.uk"
                   ) -> pd.DataFrame:
@@ -184,6 +192,7 @@ def lsoa_hotspots(con: duckdb.DuckDBPyConnection, area: AreaSelection, period: P
     HotspotError (naming the argument) when the area has fewer than MIN_LSOAS LSOAs, no LSOA
     boundaries are held for them, or `weights` is not 'queen' or 'rook'."""
     settings = settings or Settings()
+    _boundaries_held(con)   # before counting: the test cannot end on another engine
     if weights not in WEIGHTS:
         raise HotspotError(f"argument 'weights' must be one of {', '.join(WEIGHTS)}, "
                            f"got {weights!r}")
@@ -201,10 +210,7 @@ def lsoa_hotspots(con: duckdb.DuckDBPyConnection, area: AreaSelection, period: P
             f"{vintage} boundary file)")
     lsoa_weights = contiguity(counts.index.tolist(), boundaries, weights)
     result = gi_star(counts, lsoa_weights, alpha=settings.alpha)
-    names = con.execute(
-        "SELECT DISTINCT lsoa_code, lsoa_name, ward_name FROM lsoa_geography "
-        "WHERE lsoa_vintage = ? AND lsoa_code IN (SELECT unnest(?))",
-        [vintage, counts.index.tolist()]).df().drop_duplicates("lsoa_code")
+    names = lsoa_names(con, vintage, counts.index.tolist()).drop_duplicates("lsoa_code")
     result = (result.rename(columns={"code": "lsoa_code"})
               .merge(names, how="left", on="lsoa_code"))
     result["period"] = period.label

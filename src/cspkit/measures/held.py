@@ -3,20 +3,18 @@ events in the area, and how many (a menu, not a published figure)."""
 
 from __future__ import annotations
 
-import duckdb
 import pandas as pd
 
 from cspkit.measures.areas import AreaSelection
+from cspkit.store.tables import WarehouseLike, warehouse
 
 
-def categories_held(con: duckdb.DuckDBPyConnection, area: AreaSelection) -> pd.DataFrame:
+def categories_held(con: WarehouseLike, area: AreaSelection) -> pd.DataFrame:
     """source, category, events, first_month, last_month: one row for each source and
     category with events located in the area's LSOAs, at any time held."""
-    condition, params = area.where("g")
-    return con.execute(
-        f"""SELECT e.source, e.category, count(*) AS events,
-                   min(e.month) AS first_month, max(e.month) AS last_month
-            FROM events e JOIN lsoa_geography g
-              ON g.lsoa_code = e.lsoa_code AND g.lsoa_vintage = e.lsoa_vintage
-            WHERE {condition}
-            GROUP BY ALL ORDER BY 1, 2""", params).df()
+    wh = warehouse(con)
+    events = wh.located_events()
+    events = events.filter(area.filter(events))
+    return wh.frame(events.group_by(["source", "category"]).aggregate(
+        events=events.count(), first_month=events.month.min(), last_month=events.month.max())
+        .order_by(["source", "category"]))

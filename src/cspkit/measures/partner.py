@@ -8,18 +8,21 @@ here is what police.uk data has no equivalent for.
 
 from __future__ import annotations
 
+import weakref
 from dataclasses import dataclass
 
-import duckdb
+import ibis
+import ibis.expr.types as ir
 import pandas as pd
 from statsmodels.stats.proportion import proportions_ztest
 
 from cspkit.measures.areas import AreaSelection
 from cspkit.measures.periods import Period
 from cspkit.measures.settings import Settings
+from cspkit.store.tables import EngineError, Warehouse, WarehouseLike, warehouse
 
 
-def indicator_table(con: duckdb.DuckDBPyConnection, source: str, indicators: list[str],
+def indicator_table(con: WarehouseLike, source: str, indicators: list[str],
                     area_codes: list[str]) -> pd.DataFrame:
     """Values of `indicators` for the given areas, one row per area x period x indicator
     (summed over any attribute breakdown such as substance group).
@@ -28,93 +31,130 @@ def indicator_table(con: duckdb.DuckDBPyConnection, source: str, indicators: lis
     if not area_codes or not indicators:
         return pd.DataFrame(columns=["area_code", "area_name", "period_label", "period_start",
                                      "indicator", "value"])
-    marks_a = ", ".join("?" for _ in area_codes)
-    marks_i = ", ".join("?" for _ in indicators)
-    return con.execute(
-        f"""SELECT i.area_code, coalesce(a.name, i.area_code) AS area_name, i.period_label,
-                   i.period_start, i.indicator, sum(i.value) AS value
-            FROM indicators i LEFT JOIN areas a ON a.code = i.area_code
-            WHERE i.source = ? AND i.indicator IN ({marks_i}) AND i.area_code IN ({marks_a})
-            GROUP BY ALL ORDER BY i.period_start, i.area_code, i.indicator""",
-        [source, *indicators, *area_codes]).df()
+    wh = warehouse(con)
+    held = wh.table("indicators")
+    held = held.filter(held.source == source, held.indicator.isin(list(indicators)),
+                       held.area_code.isin(list(area_codes)))
+    areas = wh.table("areas")
+    names = areas.select(named_code=areas.code, held_name=areas.name)
+    named = held.left_join(names, held.area_code == names.named_code)
+    table = named.group_by(
+        "area_code", area_name=named.held_name.fill_null(named.area_code),
+        period_label=named.period_label, period_start=named.period_start,
+        indicator=named.indicator).aggregate(value=named.value.sum())
+    return wh.frame(table.order_by(["period_start", "area_code", "indicator", "period_label",
+                                    "area_name"]))
 
 
-def indicator_breakdown(con: duckdb.DuckDBPyConnection, source: str, area_code: str,
+def indicator_breakdown(con: WarehouseLike, source: str, area_code: str,
                         attribute: str) -> pd.DataFrame:
     """Indicator values for one area split by a JSON attribute (e.g. substance_group)."""
-    return con.execute(
-        """SELECT i.period_label, i.period_start,
-                  json_extract_string(i.attributes, '$.' || ?) AS breakdown,
-                  i.indicator, sum(i.value) AS value
-           FROM indicators i WHERE i.source = ? AND i.area_code = ?
-           GROUP BY ALL ORDER BY 2, 3, 4""", [attribute, source, area_code]).df()
+    wh = warehouse(con)
+    held = _with_attributes(wh, "indicators")
+    held = held.filter(held.source == source, held.area_code == area_code)
+    table = held.group_by(
+        "period_label", "period_start", breakdown=wh.json_text(held.attributes, attribute),
+        indicator=held.indicator).aggregate(value=held.value.sum())
+    return wh.frame(table.order_by(["period_start", "breakdown", "indicator", "period_label"]))
 
 
-def _area_events(area: AreaSelection, source: str) -> tuple[str, list[object]]:
+def _with_attributes(wh: Warehouse, name: str) -> ir.Table:
+    """The table `name` (events, indicators) with partner records' JSON `attributes`."""
+    table = wh.table(name)
+    if "attributes" not in table.columns:
+        raise EngineError(f"the {name} of {wh.location} have no partner attributes (an export "
+                          "from an older cspkit): export the warehouse again")
+    return table
+
+
+# Events of a source joined to the hierarchy, per warehouse and source: built once (building
+# the join costs more than DuckDB takes to answer a partner table).
+_PLACED: weakref.WeakKeyDictionary[Warehouse, dict[str, ir.Table]] = (
+    weakref.WeakKeyDictionary())
+
+
+def _placed_events(wh: Warehouse, source: str) -> ir.Table:
+    """Events of `source` (month, category, subcategory, lsoa_code, attributes) left-joined to
+    their LSOA's hierarchy row, whose LSOA code is `area_lsoa` (NULL where none)."""
+    held = _PLACED.setdefault(wh, {})
+    if source not in held:
+        events = _with_attributes(wh, "events")
+        events = events.filter(events.source == source).select(
+            "month", "category", "subcategory", "lsoa_code", "lsoa_vintage", "attributes")
+        g = wh.hierarchy().rename(area_lsoa="lsoa_code", area_vintage="lsoa_vintage")
+        held[source] = events.left_join(g, (events.lsoa_code == g.area_lsoa)
+                                        & (events.lsoa_vintage == g.area_vintage))
+    return held[source]
+
+
+def _area_events(wh: Warehouse, area: AreaSelection, source: str) -> ir.Table:
     """Events of `source` in the area: placed by LSOA, or by district where only that is known
-    (e.g. ED attendances giving the patient's district)."""
-    condition, params = area.where("g")
-    district = ""
-    district_params: list[object] = []
+    (e.g. ED attendances giving the patient's district). Columns: month, category,
+    subcategory, attributes."""
+    placed = _placed_events(wh, source)
+    # On the hierarchy's side of the join: an event of an LSOA it does not hold is in no area.
+    if area.level == "custom":
+        chosen = placed.area_lsoa.isin(list(area.lsoas))
+    elif area.level == "lsoa":
+        chosen = placed.area_lsoa == area.code
+    else:
+        chosen = area.filter(placed)
     if area.level == "lad":
-        district = (" OR (e.lsoa_code IS NULL AND "
-                    "json_extract_string(e.attributes, '$.district') = ?)")
-        district_params = [area.code]
-    sql = (f"""FROM events e LEFT JOIN lsoa_geography g
-                 ON g.lsoa_code = e.lsoa_code AND g.lsoa_vintage = e.lsoa_vintage
-               WHERE e.source = ? AND (({condition}){district})""")
-    return sql, [source, *params, *district_params]
+        chosen |= (placed.lsoa_code.isnull()
+                   & (wh.json_text(placed.attributes, "district") == area.code))
+    return placed.filter(chosen).select("month", "category", "subcategory", "attributes")
 
 
-def attribute_counts(con: duckdb.DuckDBPyConnection, area: AreaSelection, period: Period,
+def _field(wh: Warehouse, events: ir.Table, name: str) -> ir.StringValue:
+    """A column of events (`category`, `subcategory`), else the JSON attribute `name`."""
+    if name in ("subcategory", "category"):
+        return events[name]  # type: ignore[no-any-return]
+    return wh.json_text(events.attributes, name)
+
+
+def _financial_year(month: ir.DateValue) -> ir.StringValue:
+    """April to March, labelled '2023/24'."""
+    start = ibis.ifelse(month.month() >= 4, month.year(), month.year() - 1)
+    return start.cast("string") + "/" + ((start + 1) % 100).cast("string").lpad(2, "0")
+
+
+def attribute_counts(con: WarehouseLike, area: AreaSelection, period: Period,
                      source: str, rows: str, columns: str | None = None) -> pd.DataFrame:
     """Events of `source` by one or two attributes (JSON keys, or 'subcategory'), e.g. ED
     assault attendances by age band x gender. Long format: rows, columns, count."""
-    scope, params = _area_events(area, source)
-
-    def field(name: str) -> str:
-        if name in ("subcategory", "category"):
-            return f"e.{name}"
-        return f"json_extract_string(e.attributes, '$.{name}')"
-
-    col_sql = f", {field(columns)} AS {columns}" if columns else ""
-    return con.execute(
-        f"""SELECT {field(rows)} AS {rows}{col_sql}, count(*) AS count {scope}
-            AND e.month BETWEEN ? AND ? GROUP BY ALL ORDER BY ALL""",
-        [*params, period.start, period.end]).df()
+    wh = warehouse(con)
+    events = _area_events(wh, area, source)
+    events = events.filter(events.month.between(period.start, period.end))
+    groups = {rows: _field(wh, events, rows)}
+    if columns:
+        groups[columns] = _field(wh, events, columns)
+    table = events.group_by(**groups).aggregate(count=events.count())
+    return wh.frame(table.order_by([*groups, "count"]))
 
 
-def flagged_by_year(con: duckdb.DuckDBPyConnection, area: AreaSelection, source: str,
+def flagged_by_year(con: WarehouseLike, area: AreaSelection, source: str,
                     flag: str) -> pd.DataFrame:
     """Events of `source` whose JSON attribute `flag` is true, by financial year.
     Columns: financial_year, count, months (months of data in that year)."""
-    scope, params = _area_events(area, source)
-    return con.execute(
-        f"""WITH e AS (SELECT e.month, json_extract(e.attributes, '$.{flag}')::BOOLEAN AS f
-                       {scope})
-            SELECT CASE WHEN month(month) >= 4
-                        THEN year(month) || '/' || lpad(((year(month) + 1) % 100)::VARCHAR, 2, '0')
-                        ELSE (year(month) - 1) || '/' || lpad((year(month) % 100)::VARCHAR, 2, '0')
-                   END AS financial_year,
-                   count(*) FILTER (WHERE f) AS count, count(DISTINCT month) AS months
-            FROM e GROUP BY 1 ORDER BY 1""", params).df()
+    wh = warehouse(con)
+    events = _area_events(wh, area, source)
+    flagged = wh.json_text(events.attributes, flag) == "true"
+    table = events.group_by(financial_year=_financial_year(events.month)).aggregate(
+        count=events.count(where=flagged), months=events.month.nunique())
+    return wh.frame(table.order_by("financial_year"))
 
 
-FINANCIAL_YEAR_SQL = """CASE WHEN month(e.month) >= 4
-    THEN year(e.month) || '/' || lpad(((year(e.month) + 1) % 100)::VARCHAR, 2, '0')
-    ELSE (year(e.month) - 1) || '/' || lpad((year(e.month) % 100)::VARCHAR, 2, '0') END"""
-
-
-def attribute_by_year(con: duckdb.DuckDBPyConnection, area: AreaSelection, source: str,
+def attribute_by_year(con: WarehouseLike, area: AreaSelection, source: str,
                       attribute: str) -> pd.DataFrame:
     """Events of `source` by financial year and one attribute (a JSON key or 'subcategory'),
     e.g. ED assault attendances by weapon over time. Long: financial_year, value, count."""
-    scope, params = _area_events(area, source)
-    field = ("e.subcategory" if attribute == "subcategory"
-             else f"json_extract_string(e.attributes, '$.{attribute}')")
-    return con.execute(
-        f"""SELECT {FINANCIAL_YEAR_SQL} AS financial_year, {field} AS value, count(*) AS count
-            {scope} GROUP BY ALL ORDER BY 1, 2""", params).df()
+    wh = warehouse(con)
+    events = _area_events(wh, area, source)
+    field = events.subcategory if attribute == "subcategory" else wh.json_text(
+        events.attributes, attribute)
+    table = events.group_by(financial_year=_financial_year(events.month), value=field
+                            ).aggregate(count=events.count())
+    return wh.frame(table.order_by(["financial_year", "value", "count"]))
 
 
 @dataclass(frozen=True)

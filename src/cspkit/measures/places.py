@@ -11,12 +11,14 @@ in `place_weights.yaml` beside this module and may be overridden per call.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 from importlib.resources import files
 from pathlib import Path
 from typing import Any
 
-import duckdb
+import ibis
+import ibis.expr.types as ir
 import numpy as np
 import pandas as pd
 from scipy.stats import spearmanr
@@ -30,11 +32,11 @@ from cspkit.measures.areas import (
     reads_warehouse,
     select_area,
 )
-from cspkit.measures.counts import ASB, event_scope
+from cspkit.measures.counts import ASB, period_events
 from cspkit.measures.deprivation import EDITION_VINTAGE, choose_edition, lsoa_deprivation
 from cspkit.measures.periods import Period
 from cspkit.sources.yaml_input import load_yaml
-from cspkit.store.ingest_log import synthetic_sources
+from cspkit.store.tables import EngineError, WarehouseLike, warehouse
 
 LEVELS = ("ward", "lsoa")
 RATE_PER = 1000
@@ -43,25 +45,37 @@ N_DRIVERS = 3
 _EXP_CONSTANT = 23.0
 
 
+Condition = Callable[[ir.Table], ir.BooleanValue]
+
+
+def _marked(attribute: str) -> Condition:
+    """Records whose JSON `attributes` hold `attribute` as true (as a cast to BOOLEAN reads
+    it); the condition needs the events' `attributes` column."""
+    return lambda e: e.attributes.cast("json")[attribute].cast("boolean").fill_null(False)
+
+
 @dataclass(frozen=True)
 class Issue:
     slug: str        # column prefix and weights key
     label: str       # how `drivers` names it
     source: str      # events source; '' for deprivation (not counted from events)
-    condition: str   # SQL filter on events (alias e) selecting this issue's records
+    condition: Condition | None   # selects this issue's records among the source's events
+    needs: str = ""  # an optional events column the condition reads
 
 
 ISSUES: tuple[Issue, ...] = (
-    Issue("all_crime", "all crime", "police.uk", f"e.category <> '{ASB}'"),
-    Issue("violence", "violence", "police.uk", "e.category = 'Violence and sexual offences'"),
-    Issue("asb", "ASB", "police.uk", f"e.category = '{ASB}'"),
+    Issue("all_crime", "all crime", "police.uk", lambda e: e.category != ASB),
+    Issue("violence", "violence", "police.uk",
+          lambda e: e.category == "Violence and sexual offences"),
+    Issue("asb", "ASB", "police.uk", lambda e: e.category == ASB),
     Issue("criminal_damage", "criminal damage", "police.uk",
-          "e.category = 'Criminal damage and arson'"),
-    Issue("burglary", "burglary", "police.uk", "e.category = 'Burglary'"),
-    Issue("deliberate_fires", "deliberate fires", "fire", "e.subcategory = 'Deliberate'"),
-    Issue("domestic_abuse", "domestic abuse", "police-markers",
-          "coalesce(json_extract(e.attributes, '$.domestic_abuse')::BOOLEAN, false)"),
-    Issue("deprivation", "deprivation", "", ""),
+          lambda e: e.category == "Criminal damage and arson"),
+    Issue("burglary", "burglary", "police.uk", lambda e: e.category == "Burglary"),
+    Issue("deliberate_fires", "deliberate fires", "fire",
+          lambda e: e.subcategory == "Deliberate"),
+    Issue("domestic_abuse", "domestic abuse", "police-markers", _marked("domestic_abuse"),
+          needs="attributes"),
+    Issue("deprivation", "deprivation", "", None),
 )
 ISSUE_BY_SLUG = {i.slug: i for i in ISSUES}
 # The partner sources: an issue from one is scored only when the area has its data.
@@ -109,7 +123,7 @@ def top_share_flags(rates: pd.Series, top_share: float) -> pd.Series:
 
 
 @reads_warehouse
-def vulnerable_places(con: duckdb.DuckDBPyConnection, area: str | AreaSelection,
+def vulnerable_places(con: WarehouseLike, area: str | AreaSelection,
                       period: Period, *, level: str = "ward",
                       weights: dict[str, float] | None = None, top_share: float = 0.2,
                       withheld: frozenset[str] = frozenset()) -> pd.DataFrame:
@@ -201,11 +215,13 @@ def vulnerable_places(con: duckdb.DuckDBPyConnection, area: str | AreaSelection,
     return frame
 
 
-def _count_issues(con: duckdb.DuckDBPyConnection, district: AreaSelection, period: Period,
+def _count_issues(con: WarehouseLike, district: AreaSelection, period: Period,
                   level: str, withheld: frozenset[str] = frozenset()
                   ) -> tuple[pd.DataFrame, dict[str, str]]:
     """Counts per place (index) and issue slug (columns): one GROUP BY per source, each issue a
-    FILTER, so the engine does the counting. Partner issues without data are skipped."""
+    filtered count, so the engine does the counting. Partner issues without data are
+    skipped."""
+    wh = warehouse(con)
     column = LEVEL_COLUMN[level]
     frames: list[pd.DataFrame] = []
     skipped: dict[str, str] = {}
@@ -218,21 +234,41 @@ def _count_issues(con: duckdb.DuckDBPyConnection, district: AreaSelection, perio
             for issue in group:
                 skipped[issue.slug] = f"withheld: {source} is a restricted partner source"
             continue
-        scope, params = event_scope(district, period, source)
-        filters = ", ".join(f"count(*) FILTER (WHERE {i.condition}) AS {i.slug}" for i in group)
-        result = con.execute(
-            f"SELECT g.{column} AS code, count(*) AS _records, {filters} {scope} "
-            f"AND g.{column} IS NOT NULL GROUP BY 1", params).df().set_index("code")
+        events = period_events(wh, district, period, source)
+        if any(i.needs and i.needs not in events.columns for i in group):
+            # A focus's rows hold the columns every measure reads, not these: read them all.
+            located = wh.located_events(source)
+            events = located.filter(district.filter(located),
+                                    located.month.between(period.start, period.end))
+        events = events.filter(events[column].notnull())
+        missing = [i for i in group if i.needs and i.needs not in events.columns]
+        counts = {i.slug: events.count(where=_condition(i, events))
+                  for i in group if i not in missing}
+        result = wh.frame(events.group_by(code=events[column])
+                          .aggregate(_records=events.count(), **counts)
+                          .order_by("code")).set_index("code")
         if source in PARTNER_SOURCES and result["_records"].sum() == 0:
             for issue in group:
                 skipped[issue.slug] = f"no {source} data for {district.name} in {period.label}"
             continue
+        if missing:
+            raise EngineError(
+                f"{', '.join(i.label for i in missing)} is counted from the "
+                f"{missing[0].needs!r} column of {source} events, which {wh.location or wh.engine} "
+                f"does not have: export the warehouse again (`cspkit export parquet`)")
         frames.append(result.drop(columns="_records"))
     counted = pd.concat(frames, axis=1) if frames else pd.DataFrame()
     return counted, skipped
 
 
-def _deprivation(con: duckdb.DuckDBPyConnection, district: AreaSelection, period: Period,
+def _condition(issue: Issue, events: ir.Table) -> ir.BooleanValue:
+    """The issue's condition, NULL read as false (a filtered count skips NULL; a sum of
+    flags, as Spark counts, would not be 0 where every row is NULL)."""
+    assert issue.condition is not None
+    return issue.condition(events).fill_null(False)
+
+
+def _deprivation(con: WarehouseLike, district: AreaSelection, period: Period,
                  level: str) -> pd.DataFrame | None:
     """Per place: LSOAs ranked (`deprivation`) and the population-weighted mean of
     (N + 1 - rank) / N (`deprivation_rate`), or None when no IoD edition is loaded."""
@@ -243,9 +279,11 @@ def _deprivation(con: duckdb.DuckDBPyConnection, district: AreaSelection, period
     lsoas = lsoa_deprivation(con, district, edition)
     if lsoas.empty:
         return None
-    row = con.execute("SELECT count(*) FROM imd WHERE edition = ? AND domain = 'imd'",
-                      [edition]).fetchone()
-    n_england = int(row[0]) if row else 0
+    wh = warehouse(con)
+    imd = wh.table("imd")
+    ranked = imd.filter(imd.edition == edition, imd.domain == "imd")
+    found = wh.values(ranked.aggregate(n=ranked.count()))
+    n_england = int(found[0]) if found else 0
     lsoas = lsoas.merge(_lsoa_persons(con, lsoas["lsoa_code"].tolist(),
                                       EDITION_VINTAGE.get(edition, "2011"),
                                       period.start.year),
@@ -261,18 +299,23 @@ def _deprivation(con: duckdb.DuckDBPyConnection, district: AreaSelection, period
     return grouped[["deprivation", "deprivation_rate"]]
 
 
-def _lsoa_persons(con: duckdb.DuckDBPyConnection, codes: list[str], vintage: str, year: int
+def _lsoa_persons(con: WarehouseLike, codes: list[str], vintage: str, year: int
                   ) -> pd.DataFrame:
     """Each LSOA's residents in the year nearest `year` (later year on a tie)."""
     if not codes:
         return pd.DataFrame(columns=["lsoa_code", "persons"])
-    marks = ", ".join("?" for _ in codes)
-    return con.execute(
-        f"""SELECT code AS lsoa_code, persons FROM population
-            WHERE vintage = ? AND persons IS NOT NULL AND code IN ({marks})
-            QUALIFY row_number() OVER (PARTITION BY code
-                                       ORDER BY abs(year - ?), year DESC) = 1""",
-        [vintage, *codes, year]).df()
+    wh = warehouse(con)
+    p = wh.population_rows(codes)
+    p = p.filter(p.vintage == vintage, p.persons.notnull())
+    nearest = ibis.row_number().over(group_by=p.code,
+                                     order_by=[(p.year - year).abs(), p.year.desc()])
+    ranked = p.select(lsoa_code=p.code, persons=p.persons, _nearest=nearest)
+    return wh.frame(ranked.filter(ranked["_nearest"] == 0).select("lsoa_code", "persons"))
+
+
+def synthetic_sources(con: WarehouseLike) -> frozenset[str]:
+    """The sources holding synthetic sample data (`Warehouse.synthetic_sources`)."""
+    return warehouse(con).synthetic_sources()
 
 
 def _drivers(contrib: pd.Series, row: pd.Series, issues: list[Issue]) -> str:
@@ -284,7 +327,7 @@ def _drivers(contrib: pd.Series, row: pd.Series, issues: list[Issue]) -> str:
 
 
 @reads_warehouse
-def ranking_stability(con: duckdb.DuckDBPyConnection, area: str | AreaSelection,
+def ranking_stability(con: WarehouseLike, area: str | AreaSelection,
                       periods: list[Period], *, level: str = "ward", top_n: int = 10,
                       weights: dict[str, float] | None = None) -> dict[str, Any]:
     """How far the ranking holds between consecutive periods: the Spearman correlation of

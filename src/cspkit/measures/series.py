@@ -24,26 +24,10 @@ from cspkit.measures.settings import Settings
 from cspkit.store.tables import WarehouseLike, warehouse
 
 
-def _category_filter(category: str | Sequence[str] | None, subcategory: str | None = None
-                     ) -> tuple[str, list[object]]:
-    sql, params = "", []
-    if category == ALL_CRIME:
-        sql, params = " AND e.category <> ?", [ASB]
-    elif isinstance(category, str):
-        sql, params = " AND e.category = ?", [category]
-    elif category is not None:   # several categories counted together
-        if ALL_CRIME in category:
-            raise ValueError(f"{ALL_CRIME!r} cannot be counted with other categories")
-        sql, params = " AND e.category IN (SELECT unnest(?))", [list(category)]
-    if subcategory is not None:  # e.g. deliberate fires: cause within any fire category
-        sql, params = sql + " AND e.subcategory = ?", [*params, subcategory]
-    return sql, params
-
-
 def category_filter(events: ir.Table, category: str | Sequence[str] | None,
                     subcategory: str | None = None) -> ir.Table:
     """`events` of `category` (one, several counted together, or ALL_CRIME) and
-    `subcategory`: the Ibis form of `_category_filter`."""
+    `subcategory`."""
     if category == ALL_CRIME:
         events = events.filter(events.category != ASB)
     elif isinstance(category, str):

@@ -30,12 +30,12 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-import duckdb
 import numpy as np
 import pandas as pd
 
 from cspkit.measures.areas import AreaSelection, memoised
 from cspkit.store.similar_inputs import district_inputs
+from cspkit.store.tables import WarehouseLike, duckdb_con
 
 # (column, what it is, log10 before standardising)
 VARIABLES: list[tuple[str, str, bool]] = [
@@ -172,12 +172,15 @@ def method_text(size: int = DEFAULT_SIZE) -> str:
 # --------------------------------------------------------------------------- on a warehouse
 
 
-def inputs_of(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
-    """Every current district's inputs, from the store (kept until something is ingested)."""
-    return memoised(con, ("similar-inputs",), lambda: district_inputs(con)).copy()
+def inputs_of(con: WarehouseLike) -> pd.DataFrame:
+    """Every current district's inputs, from the store (kept until something is ingested).
+    They draw on tables only the DuckDB warehouse holds (age bands, lookups as published,
+    deprivation by district): EngineError on another engine."""
+    return memoised(con, ("similar-inputs",),
+                    lambda: district_inputs(duckdb_con(con))).copy()
 
 
-def family_of(con: duckdb.DuckDBPyConnection, area: AreaSelection,
+def family_of(con: WarehouseLike, area: AreaSelection,
               size: int = DEFAULT_SIZE) -> SimilarFamily:
     """The family of a district held in the warehouse."""
     if area.level != "lad":
@@ -186,7 +189,7 @@ def family_of(con: duckdb.DuckDBPyConnection, area: AreaSelection,
     return similar_districts(inputs_of(con), area.code, size)
 
 
-def family_table(con: duckdb.DuckDBPyConnection, area: AreaSelection,
+def family_table(con: WarehouseLike, area: AreaSelection,
                  size: int = DEFAULT_SIZE) -> pd.DataFrame:
     """The `cspkit measure similar` table: the district itself (rank 0, distance 0), then
     its family nearest first, each with its inputs."""

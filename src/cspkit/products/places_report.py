@@ -28,6 +28,7 @@ from cspkit.measures.disclosure_audit import (
     audit_table,
 )
 from cspkit.measures.periods import Period, calendar_year
+from cspkit.measures.place_lsoas import lsoa_wards
 from cspkit.measures.places import ISSUES, stability_of, vulnerable_places
 from cspkit.products.cell_safety import write_csv
 from cspkit.products.profile import slug
@@ -58,10 +59,7 @@ def ranking_blocks(con: duckdb.DuckDBPyConnection, area: str, period: Period, *,
     shown = ranking if top is None else ranking.head(top)
     table = pd.DataFrame({"Rank": shown["rank"], one[0].upper() + one[1:]: shown["name"]})
     if level == "lsoa":   # which ward each LSOA lies in, so a reader can find it
-        wards = dict(con.execute(
-            """SELECT lsoa_code, ward_name FROM lsoa_geography WHERE lad_code = ?
-               AND lsoa_vintage = ?""", [district.code, events_vintage(con, district)]
-        ).fetchall())
+        wards = lsoa_wards(con, district, events_vintage(con, district))
         table["Ward"] = [wards.get(c) or "" for c in shown["code"]]
     table["Score"] = shown["score"].round(1)
     table["Issues flagged"] = shown["flags"]

@@ -33,7 +33,6 @@ import pandas as pd
 
 from cspkit.errors import AreaNotFound
 from cspkit.measures.areas import (
-    LEVEL_COLUMN,
     AreaSelection,
     Population,
     children,
@@ -72,6 +71,8 @@ from cspkit.measures.disclosure_audit import (
 from cspkit.measures.error_control import Family, control
 from cspkit.measures.period_change import change_from_monthly
 from cspkit.measures.periods import calendar_year, month_range, months_text
+from cspkit.measures.place_counts import lsoa_counts, place_counts
+from cspkit.measures.place_lsoas import lsoa_codes, lsoa_pairs, lsoas_of_areas, main_district
 from cspkit.measures.series import monthly_counts, monthly_series, peak_months
 from cspkit.measures.settings import Settings
 from cspkit.measures.trend import FALLING, RISING, monthly_trend_test
@@ -93,26 +94,10 @@ def default_district(con: duckdb.DuckDBPyConnection, area: AreaSelection) -> Are
     """The district holding most of the area's LSOAs (of the edition its events use)."""
     if area.level == "lad":
         return area
-    condition, params = area.where("g")
-    row = con.execute(
-        f"""SELECT g.lad_code, any_value(g.lad_name), count(DISTINCT g.lsoa_code) n
-            FROM lsoa_geography g WHERE {condition} AND g.lsoa_vintage = ?
-              AND g.lad_code IS NOT NULL
-            GROUP BY 1 ORDER BY n DESC, 1 LIMIT 1""",
-        [*params, events_vintage(con, area)]).fetchone()
-    if row is None:
+    found = main_district(con, area, events_vintage(con, area))
+    if found is None:
         raise AreaNotFound(f"{area.name} lies in no district the warehouse holds")
-    return AreaSelection(row[0], row[1] or row[0], "lad")
-
-
-def _lsoas_used(con: duckdb.DuckDBPyConnection, area: AreaSelection, vintage: str) -> list[str]:
-    if area.level == "custom":
-        return list(area.lsoas)
-    condition, params = area.where("g")
-    return [r[0] for r in con.execute(
-        f"""SELECT DISTINCT g.lsoa_code FROM lsoa_geography g
-            WHERE {condition} AND g.lsoa_vintage = ? ORDER BY 1""",
-        [*params, vintage]).fetchall()]
+    return found
 
 
 def _vs(count: int, rest_count: int, pop: float | None, rest_pop: float | None,
@@ -136,7 +121,7 @@ def profile(con: duckdb.DuckDBPyConnection, area: AreaSelection, year: int, *,
     vintage = events_vintage(con, area)
     years = [year - 2, year - 1, year]
     period = calendar_year(year)
-    lsoas = _lsoas_used(con, area, vintage)
+    lsoas = lsoa_codes(con, area, vintage)
     inside = area_lsoas(con, area)
 
     # The containing areas, and each less the area's LSOAs (so the two counts compared are
@@ -144,7 +129,7 @@ def profile(con: duckdb.DuckDBPyConnection, area: AreaSelection, year: int, *,
     context = _context_places(con, district)
     rests: dict[str, AreaSelection] = {}
     for role, place in context:
-        codes = sorted(set(_lsoas_used(con, place, vintage)) - inside)
+        codes = sorted(set(lsoa_codes(con, place, vintage)) - inside)
         if codes:
             rests[role] = _held(f"{place.name} excluding {area.name}", codes)
     # Every population on the area's LSOA edition, in one batch (with every ward the peers are
@@ -161,10 +146,10 @@ def profile(con: duckdb.DuckDBPyConnection, area: AreaSelection, year: int, *,
 
     # Every count from one GROUP BY of the events by place, month and category.
     places = [area, *[p for _, p in context], *rests.values(), *peers]
-    pairs = _pairs(con, places)
+    pairs = lsoa_pairs(con, places)
     by_year = {place: _totals(counted, years) for place, counted in
-               _place_counts(con, pairs, years[0], year).items()}
-    monthly = _place_counts(con, {area: pairs[area]}, years[0], year, by_month=True)[area]
+               place_counts(con, pairs, years[0], year).items()}
+    monthly = place_counts(con, {area: pairs[area]}, years[0], year, by_month=True)[area]
     counts_of = by_year[area]
     now = area_period(con, area, period)
     covered = months_covered(con, area)
@@ -312,10 +297,7 @@ def _pooled(con: duckdb.DuckDBPyConnection, peers: list[AreaSelection], inside: 
     """The similar-sized wards as one custom area, without LSOAs shared with the area."""
     if not peers:
         return None
-    codes = sorted({c for (c,) in con.execute(
-        """SELECT DISTINCT lsoa_code FROM lsoa_geography
-           WHERE ward_code IN (SELECT unnest(?)) AND lsoa_vintage = ?""",
-        [[p.code for p in peers], vintage]).fetchall()} - inside)
+    codes = sorted(lsoas_of_areas(con, "ward", [p.code for p in peers], vintage) - inside)
     return _held(f"{len(peers)} similar wards", codes) if codes else None
 
 
@@ -406,64 +388,6 @@ def _monthly_total(months: dict[date, dict[str, int]], covered: set[date], years
     return out
 
 
-def _pairs(con: duckdb.DuckDBPyConnection, places: list[AreaSelection]
-           ) -> dict[AreaSelection, frozenset[tuple[str, str]]]:
-    """The (LSOA code, edition) pairs each place selects, as its `where` condition does on the
-    hierarchy; one query per level rather than per place."""
-    out: dict[AreaSelection, frozenset[tuple[str, str]]] = {}
-    custom = [p for p in places if p.level == "custom"]
-    if custom:
-        rows = con.execute(
-            """SELECT lsoa_code, lsoa_vintage FROM lsoa_geography
-               WHERE lsoa_code IN (SELECT unnest(?))""",
-            [sorted({c for p in custom for c in p.lsoas})]).fetchall()
-        for place in custom:
-            codes = set(place.lsoas)
-            out[place] = frozenset((c, v) for c, v in rows if c in codes)
-    by_level: dict[str, list[AreaSelection]] = {}
-    for place in places:
-        if place.level != "custom":
-            by_level.setdefault(place.level, []).append(place)
-    for level, group in by_level.items():
-        column = LEVEL_COLUMN[level]
-        found: dict[str, set[tuple[str, str]]] = {}
-        for code, lsoa, edition in con.execute(
-            f"""SELECT {column}, lsoa_code, lsoa_vintage FROM lsoa_geography
-                WHERE {column} IN (SELECT unnest(?))""", [[p.code for p in group]]).fetchall():
-            found.setdefault(code, set()).add((lsoa, edition))
-        for place in group:
-            out[place] = frozenset(found.get(place.code, set()))
-    return out
-
-
-def _place_counts(con: duckdb.DuckDBPyConnection,
-                  places: dict[AreaSelection, frozenset[tuple[str, str]]], first_year: int,
-                  last_year: int, *, by_month: bool = False, source: str = "police.uk"
-                  ) -> dict[AreaSelection, dict[Any, dict[str, int]]]:
-    """Located events of `source` by place, year (or month) and category, from one query over
-    the events joined to each place's (LSOA, edition) pairs."""
-    order = list(places)
-    members = [(i, code, edition) for i, place in enumerate(order)
-               for code, edition in sorted(places[place])]
-    when = "e.month" if by_month else "year(e.month)"
-    rows = con.execute(
-        f"""WITH m AS (SELECT unnest(?) AS place, unnest(?) AS lsoa_code,
-                              unnest(?) AS lsoa_vintage)
-            SELECT m.place, {when}, e.category, count(*)
-            FROM events e
-            JOIN lsoa_geography g
-              ON g.lsoa_code = e.lsoa_code AND g.lsoa_vintage = e.lsoa_vintage
-            JOIN m ON m.lsoa_code = e.lsoa_code AND m.lsoa_vintage = e.lsoa_vintage
-            WHERE e.source = ? AND e.month BETWEEN ? AND ?
-            GROUP BY ALL""",
-        [[m[0] for m in members], [m[1] for m in members], [m[2] for m in members],
-         source, date(first_year, 1, 1), date(last_year, 12, 31)]).fetchall()
-    out: dict[AreaSelection, dict[Any, dict[str, int]]] = {p: {} for p in order}
-    for i, when_, category, n in rows:
-        out[order[i]].setdefault(when_, {})[str(category)] = int(n)
-    return out
-
-
 def _rule_text(area: AreaSelection, lsoas: list[str], vintage: str,
                info: dict[str, Any] | None) -> str:
     if info and info.get("rule"):
@@ -483,7 +407,7 @@ def _deprivation(con: duckdb.DuckDBPyConnection, area: AreaSelection,
         in_district = lsoa_deprivation(con, district)
         edition = str(in_district["edition"].iloc[0]) if not in_district.empty else None
         frame = in_district[in_district["lsoa_code"].isin(area_lsoas(con, area))]
-        if set(frame["lsoa_code"]) != set(_lsoas_used(con, area, EDITION_VINTAGE.get(
+        if set(frame["lsoa_code"]) != set(lsoa_codes(con, area, EDITION_VINTAGE.get(
                 edition or "", events_vintage(con, area)))):
             frame = lsoa_deprivation(con, area, edition)   # some LSOAs lie outside
         frame = frame.reset_index(drop=True)
@@ -718,13 +642,7 @@ def _crime_map(con: duckdb.DuckDBPyConnection, data: dict[str, Any],
     shown."""
     year = data["years"][-1]
     area = _selection(data)
-    condition, params = area.where("g")
-    rows = dict(con.execute(
-        f"""SELECT g.lsoa_code, count(*) FROM events e JOIN lsoa_geography g
-              ON g.lsoa_code = e.lsoa_code AND g.lsoa_vintage = e.lsoa_vintage
-            WHERE {condition} AND e.source = 'police.uk' AND e.category IS DISTINCT FROM ?
-              AND e.month BETWEEN ? AND ? GROUP BY 1""",
-        [*params, ASB, date(year, 1, 1), date(year, 12, 31)]).fetchall())
+    rows = lsoa_counts(con, area, calendar_year(year), excluding=ASB)
     if len(data["lsoas"]) < 2:
         return []
     names = {r["code"]: r["name"] for r in data["deprivation"]["lsoas"]}

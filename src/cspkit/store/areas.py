@@ -108,6 +108,16 @@ def district_history(con: duckdb.DuckDBPyConnection, area: Area) -> list[str]:
             for code, name, year, change in former_districts(con, area.code)]
 
 
+def area_parents(con: duckdb.DuckDBPyConnection, code: str) -> list[tuple[str, str, str | None]]:
+    """(code, level, name) of every area the geography lookups link the area `code` into
+    (any edition), by level."""
+    rows = con.execute(
+        """SELECT DISTINCT l.parent_code, l.parent_level, a.name FROM area_links l
+           LEFT JOIN areas a ON a.code = l.parent_code WHERE l.child_code = ? ORDER BY 2""",
+        [code]).fetchall()
+    return [(str(c), str(level), name) for c, level, name in rows]
+
+
 # --- an area's districts, LSOAs and wards (what `cspkit setup` downloads for) -----------------
 
 def districts_within(con: duckdb.DuckDBPyConnection, area: Area) -> list[Area]:

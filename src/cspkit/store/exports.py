@@ -44,9 +44,9 @@ TABLES: list[TidyTable] = [
         "events", "Events with their geography (police.uk crime and ASB, partner records)",
         """SELECT e.event_id, e.source, e.force, e.month, e.event_date, e.category,
                   e.subcategory, e.record_id, e.lsoa_code, e.lsoa_vintage, e.lon, e.lat,
-                  e.located, e.outcome, e.context, g.ward_code, g.ward_name, g.lad_code,
-                  g.lad_name, g.county_code, g.county_name, g.region_code, g.region_name,
-                  g.force_code, g.force_name, e.ingest_id
+                  e.located, e.outcome, e.context, e.attributes, g.ward_code, g.ward_name,
+                  g.lad_code, g.lad_name, g.county_code, g.county_name, g.region_code,
+                  g.region_name, g.force_code, g.force_name, e.ingest_id
            FROM events e
            LEFT JOIN lsoa_geography g ON g.lsoa_code = e.lsoa_code
                                      AND g.lsoa_vintage = e.lsoa_vintage
@@ -67,19 +67,22 @@ TABLES: list[TidyTable] = [
          "located": "True when the record has both a location and an LSOA.",
          "outcome": "Last outcome (police.uk) where given.",
          "context": "Free-text context where the source gives one.",
+         "attributes": "A partner record's other fields (age band, flags ...) as a JSON "
+                       "object; empty for police.uk.",
          **_GEOGRAPHY,
          "ingest_id": "The load that brought the record in (see ingests)."},
         geometry="points"),
     TidyTable(
         "indicators", "Partner indicators (aggregate figures by area and period)",
         """SELECT source, indicator, area_code, period_start, period_end, period_label, value,
-                  unit, ingest_id
+                  unit, attributes, ingest_id
            FROM indicators WHERE NOT list_contains($withheld, source)
            ORDER BY source, indicator, area_code, period_start""",
         {"source": "Partner source name.", "indicator": "What is measured.",
          "area_code": "GSS code of the area.", "period_start": "First day of the period.",
          "period_end": "Last day of the period.", "period_label": "The period as published.",
          "value": "The figure.", "unit": "Its unit.",
+         "attributes": "Its breakdown (substance group ...) and other fields, as a JSON object.",
          "ingest_id": "The load that brought it in (see ingests)."}),
     TidyTable(
         "areas", "Areas: every code held, with its level, name and boundary where held",
@@ -105,6 +108,13 @@ TABLES: list[TidyTable] = [
          "lsoa_name": "LSOA name.", "ward_vintage": "Edition of the ward lookup.",
          "ward_method": "How the ward was assigned (best fit, or the lookup's own).",
          **_GEOGRAPHY}),
+    TidyTable(
+        "lsoa_changes", "ONS LSOA 2011 to 2021 lookup: how each 2011 LSOA became 2021 LSOAs",
+        """SELECT lsoa11_code, lsoa21_code, change, source FROM lsoa_changes
+           ORDER BY lsoa11_code, lsoa21_code""",
+        {"lsoa11_code": "LSOA code, 2011 edition.", "lsoa21_code": "LSOA code, 2021 edition.",
+         "change": "U unchanged, S split, M merged, X irregular (as the ONS lookup has it).",
+         "source": "Publication."}),
     TidyTable(
         "population", "Population estimates by area and year",
         """SELECT code, vintage, year, persons, households, method, source FROM population

@@ -100,6 +100,19 @@ def lsoa_shapes_by_area(con: duckdb.DuckDBPyConnection, level: str, codes: list[
     return out
 
 
+def lsoa_boundary_wkb(con: duckdb.DuckDBPyConnection, codes: list[str], vintage: str
+                      ) -> dict[str, bytes]:
+    """The boundary (WKB, WGS84 lon/lat as published) held for each LSOA code of `vintage`;
+    codes with none held are absent."""
+    if not codes:
+        return {}
+    rows = con.execute(
+        """SELECT code, geometry_wkb FROM area_geometry
+           WHERE vintage = ? AND lower(level) = 'lsoa' AND code IN (SELECT unnest(?))""",
+        [vintage, list(codes)]).fetchall()
+    return {str(code): bytes(wkb) for code, wkb in rows}
+
+
 def area_boundaries(con: duckdb.DuckDBPyConnection, codes: list[str], level: str,
                     vintage: str | None = None) -> dict[str, bytes]:
     """The boundary (WKB) of each code at `level`: the given vintage first, else the newest
@@ -117,3 +130,27 @@ def area_boundaries(con: duckdb.DuckDBPyConnection, codes: list[str], level: str
     except duckdb.Error:
         return {}   # e.g. an older warehouse without boundaries: maps just say so
     return {str(code): bytes(wkb) for code, wkb in rows}
+
+
+def lsoa_candidates(con: duckdb.DuckDBPyConnection, vintage: str,
+                    bounds: tuple[float, float, float, float], pad: float = 0.05
+                    ) -> list[tuple[str, float | None, float | None, bytes | None]]:
+    """(code, centroid lon, centroid lat, boundary WKB) of the LSOAs of edition `vintage`
+    whose population-weighted centroid lies within `bounds` (min lon, min lat, max lon, max
+    lat) widened by `pad` degrees, or whose boundary's box meets `bounds`: the candidates a
+    drawn polygon may select. Centroid or boundary is None where not held."""
+    minx, miny, maxx, maxy = bounds
+    rows = con.execute(
+        """WITH l AS (SELECT DISTINCT lsoa_code FROM lsoa_geography WHERE lsoa_vintage = ?),
+                c AS (SELECT code, lon, lat FROM area_centroids
+                      WHERE vintage = ? AND kind = 'population-weighted'),
+                b AS (SELECT code, geometry_wkb, min_lon, min_lat, max_lon, max_lat
+                      FROM area_geometry WHERE vintage = ? AND lower(level) = 'lsoa')
+           SELECT l.lsoa_code, c.lon, c.lat, b.geometry_wkb FROM l
+           LEFT JOIN c ON c.code = l.lsoa_code LEFT JOIN b ON b.code = l.lsoa_code
+           WHERE (c.lon BETWEEN ? AND ? AND c.lat BETWEEN ? AND ?)
+              OR (b.max_lon >= ? AND b.min_lon <= ? AND b.max_lat >= ? AND b.min_lat <= ?)""",
+        [vintage, vintage, vintage, minx - pad, maxx + pad, miny - pad, maxy + pad,
+         minx, maxx, miny, maxy]).fetchall()
+    return [(str(code), lon, lat, bytes(wkb) if wkb is not None else None)
+            for code, lon, lat, wkb in rows]

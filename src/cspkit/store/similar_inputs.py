@@ -20,6 +20,8 @@ from datetime import date
 import duckdb
 import pandas as pd
 
+from cspkit.store.tables import WarehouseLike, months_in, warehouse
+
 # Rural Urban Classification 2011: D1/D2 rural town and fringe, E1/E2 rural village,
 # F1/F2 rural hamlets and isolated dwellings; A..C are urban.
 RURAL_CLASSES = ("D1", "D2", "E1", "E2", "F1", "F2")
@@ -151,20 +153,21 @@ def district_inputs(con: duckdb.DuckDBPyConnection, year: int | None = None) -> 
     return frame
 
 
-def police_months(con: duckdb.DuckDBPyConnection, codes: list[str]) -> dict[str, set[date]]:
+def police_months(con: WarehouseLike, codes: list[str]) -> dict[str, set[date]]:
     """The months of police.uk street data held for each district: the months loaded for the
     force whose area it lies in (every force, where more than one covers it); a district in
-    no loaded force's area has none, whatever stray out-of-area records fall in it."""
-    rows = con.execute(
-        """WITH f AS (SELECT DISTINCT lad_code, force_code FROM lsoa_geography
-                      WHERE lad_code IN (SELECT unnest(?)) AND force_code IS NOT NULL)
-           SELECT f.lad_code, f.force_code, i.month FROM f
-           LEFT JOIN ingests i ON i.force = f.force_code AND i.kind = 'police-street'
-                AND i.status = 'loaded'""", [list(codes)]).fetchall()
+    no loaded force's area has none, whatever stray out-of-area records fall in it. On every
+    engine."""
+    wh = warehouse(con)
+    g = wh.hierarchy()
+    pairs = wh.rows(g.filter(g.lad_code.isin(list(codes)), g.force_code.notnull())
+                    .select("lad_code", "force_code").distinct()) if codes else []
+    loaded: dict[str, set[date]] = {}
+    forces = sorted({str(force) for _, force in pairs})
+    for force, month in (wh.rows(wh.loaded_months(forces)) if forces else []):
+        loaded.setdefault(str(force), set()).update(months_in([month]))
     by_force: dict[str, dict[str, set[date]]] = {}
-    for lad, force, month in rows:
-        months = by_force.setdefault(str(lad), {}).setdefault(str(force), set())
-        if month is not None:
-            months.add(month)
+    for lad, force in pairs:
+        by_force.setdefault(str(lad), {})[str(force)] = loaded.get(str(force), set())
     return {code: (set.intersection(*by_force[code].values()) if code in by_force else set())
             for code in codes}

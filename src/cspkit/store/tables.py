@@ -49,10 +49,23 @@ ENGINE_ENV = "CSPKIT_ENGINE"
 # The columns of `events` measures may use: those the warehouse and its Parquet export share.
 EVENT_COLUMNS = ("source", "force", "month", "event_date", "category", "subcategory",
                  "record_id", "lsoa_code", "lsoa_vintage", "lon", "lat", "located", "outcome")
+# Columns of `events` measures may use where the engine's events have them (a Parquet export
+# written before they were exported lacks them): `attributes`, the JSON of a partner source's
+# own fields.
+OPTIONAL_EVENT_COLUMNS = ("attributes",)
+# An ingested file whose name (not its folders) contains SYNTHETIC holds synthetic sample data.
+SYNTHETIC_FILE = r"(?i)SYNTHETIC[^/\\]*$"
 # Export file name -> warehouse table name, where they differ.
 EXPORTED_AS = {"imd": "deprivation"}
+# The temporary table `Warehouse.focus` holds a force's events in (this connection only), and
+# its columns: every column of `events()` but the source's record identifier, which no measure reads
+# and which costs more to gather than all the others together (an expression that asks for it
+# of focused rows fails loudly).
+FOCUS_TABLE = "cspkit_focus_events"
+FOCUS_LEFT_OUT = ("record_id",)
+FOCUS_DISTRICT = "focus_lad_code"   # the held rows' LSOA's district, which orders them
 PARQUET_TABLES = ("events", "indicators", "areas", "lsoa_geography", "population", "imd",
-                  "ingests")
+                  "ingests", "lsoa_changes")
 
 
 class EngineError(CspkitError):
@@ -96,7 +109,7 @@ class Warehouse:
         self._con = con                            # a strong reference when we own it
         self._con_ref = weakref.ref(con) if con is not None else None
         self._tables: dict[str, ir.Table] = {}
-        self._located: dict[str | None, ir.Table] = {}   # expressions are immutable: reused
+        self._located: dict[tuple[str | None, bool], ir.Table] = {}   # immutable: reused
 
     # ----------------------------------------------------------------------- construction
 
@@ -212,25 +225,96 @@ class Warehouse:
     # ----------------------------------------------------------------------- named queries
 
     def events(self) -> ir.Table:
-        """Events with the columns measures use (`EVENT_COLUMNS`)."""
-        return self.table("events").select(*EVENT_COLUMNS)
+        """Events with the columns measures use (`EVENT_COLUMNS`, and those of
+        `OPTIONAL_EVENT_COLUMNS` the engine's events have)."""
+        events = self.table("events")
+        return events.select(*EVENT_COLUMNS,
+                             *(c for c in OPTIONAL_EVENT_COLUMNS if c in events.columns))
 
     def hierarchy(self) -> ir.Table:
         """The LSOA hierarchy: each LSOA (code, edition) with its ward, district, county,
         region and force."""
         return self.table("lsoa_geography")
 
-    def located_events(self, source: str | None = None) -> ir.Table:
+    def located_events(self, source: str | None = None, *,
+                       within: frozenset[str] | None = None,
+                       districts: frozenset[str] | None = None) -> ir.Table:
         """Events with an LSOA the hierarchy holds, joined to it on (code, edition): every
-        event column and every hierarchy column (the LSOA's `lsoa_name` included)."""
-        found = self._located.get(source)
-        if found is None:   # building the join costs a few ms: once per source
-            events = self.events()
-            if source is not None:
-                events = events.filter(events.source == source)
-            found = self._located[source] = events.join(self.hierarchy(),
-                                                        ["lsoa_code", "lsoa_vintage"])
-        return found
+        event column and every hierarchy column (the LSOA's `lsoa_name` included).
+
+        `within` (the LSOA codes the caller will filter to) and `districts` (their districts'
+        codes) let the rows held by `focus` be read instead of every event when they cover
+        those LSOAs, and only the districts' part of them (the held rows are sorted by
+        district, so the rest is skipped unread)."""
+        focused = within is not None and self.covers(within)
+        key = (source, focused)
+        found = self._located.get(key)
+        if found is not None and not (focused and districts):
+            return found
+        events = self.table(FOCUS_TABLE) if focused else self.events()
+        if source is not None:
+            events = events.filter(events.source == source)
+        if focused:
+            if districts:
+                events = events.filter(events[FOCUS_DISTRICT].isin(sorted(districts)))
+            events = events.drop(FOCUS_DISTRICT)
+        joined = events.join(self.hierarchy(), ["lsoa_code", "lsoa_vintage"])
+        if not (focused and districts):   # building the join costs a few ms: once per source
+            self._located[key] = joined
+        return joined
+
+    # ----------------------------------------------------------------------- focus
+
+    def focus(self, lsoas: Iterable[str]) -> None:
+        """Hold every event of these LSOAs apart (a temporary table of this connection) and
+        read those rows instead of the whole events table for areas inside them.
+
+        A district's document on a national warehouse asks a hundred questions of its own
+        district and force: each would scan every event in the country, so the rows of the
+        force around it are read once and the questions scan those. Results are the same by
+        construction: the held rows are every event of those LSOAs, and only areas wholly
+        inside them read the held rows. One focus at a time per connection (a new one
+        replaces it); its memory is that of the force, not of the nation. DuckDB warehouse
+        only: elsewhere (a Parquet export, Spark) nothing changes."""
+        codes = frozenset(lsoas)
+        if not self.can_focus:
+            return
+        con = self.con
+        if codes == _FOCUS.get(con):
+            return
+        self._ready()
+        codes_table = pa.table({"lsoa_code": pa.array(sorted(codes), pa.string())})
+        con.register("cspkit_focus_codes", codes_table)
+        try:
+            # Each row carries its LSOA's district, and the rows are sorted by it: a question
+            # about one district (or a ward of it) then reads that district's row groups only.
+            columns = ", ".join(f"e.{c}" for c in self.events().columns
+                                if c not in FOCUS_LEFT_OUT)
+            con.execute(f"CREATE OR REPLACE TEMP TABLE {FOCUS_TABLE} AS "
+                        f"SELECT {columns}, g.lad_code AS {FOCUS_DISTRICT} FROM events e "
+                        "LEFT JOIN lsoa_geography g "
+                        "ON g.lsoa_code = e.lsoa_code AND g.lsoa_vintage = e.lsoa_vintage "
+                        "WHERE e.lsoa_code IN (SELECT lsoa_code FROM cspkit_focus_codes) "
+                        f"ORDER BY {FOCUS_DISTRICT}, e.lsoa_code, e.month")
+        finally:
+            con.unregister("cspkit_focus_codes")
+        _FOCUS[con] = codes
+        self._tables.pop(FOCUS_TABLE, None)
+
+    @property
+    def can_focus(self) -> bool:
+        return self.engine == "duckdb" and self._views is None and self.has_con
+
+    @property
+    def has_focus(self) -> bool:
+        return self.can_focus and bool(_FOCUS.get(self.con))
+
+    def covers(self, lsoas: frozenset[str]) -> bool:
+        """Whether `focus` holds every event of these LSOAs."""
+        if not lsoas or not self.can_focus:
+            return False
+        held = _FOCUS.get(self.con)
+        return held is not None and lsoas <= held
 
     def population_rows(self, codes: Iterable[str] | None = None) -> ir.Table:
         """Published population figures (code, vintage, year, persons, households, method,
@@ -267,14 +351,51 @@ class Warehouse:
                 return str(code), str(name or code), str(level)
         return None
 
+    def synthetic_sources(self) -> frozenset[str]:
+        """The sources (of events, and of indicators where the engine has them) holding rows
+        loaded from a file whose name contains SYNTHETIC (any case): as
+        `store.ingest_log.synthetic_sources` on the DuckDB warehouse."""
+        ingests = self.table("ingests")
+        ids = self.values(ingests.filter(ingests.status == "loaded",
+                                         ingests.file.re_search(SYNTHETIC_FILE))
+                          .select("ingest_id"))
+        if not ids:
+            return frozenset()
+        found: set[str] = set()
+        for name in ("events", "indicators"):
+            if self._views is not None and name not in self._views:
+                continue   # an export without the table holds none of its rows
+            rows = self.table(name)
+            found.update(str(s) for s in self.values(
+                rows.filter(rows.ingest_id.isin(ids)).select("source").distinct()))
+        return frozenset(found)
+
     def ingest_state(self) -> tuple[Any, ...]:
         """What changes whenever something is ingested: (last ingest id, ingests)."""
         ingests = self.table("ingests")
         row = self.rows(ingests.aggregate(last=ingests.ingest_id.max(), n=ingests.count()))
         return tuple(row[0]) if row else (None, 0)
 
+    def json_text(self, value: ir.StringValue, key: str) -> ir.StringValue:
+        """The member `key` of `value`, a JSON object held as text (partner records'
+        `attributes`), as text: a string without its quotes, a number or true/false as
+        written, NULL where absent or null. Each engine's own function (Ibis's JSON type
+        would unwrap values through Python on Spark)."""
+        extract = _spark_json_text if self.engine == "spark" else _duckdb_json_text
+        return extract(value, f"$.{key}")  # type: ignore[no-any-return]
+
     def __repr__(self) -> str:
         return f"Warehouse({self.engine}, {self.location or 'duckdb connection'})"
+
+
+@ibis.udf.scalar.builtin(name="json_extract_string")
+def _duckdb_json_text(value: str, path: str) -> str:  # type: ignore[empty-body]
+    """DuckDB: the JSON value at `path` as text."""
+
+
+@ibis.udf.scalar.builtin(name="get_json_object")
+def _spark_json_text(value: str, path: str) -> str:  # type: ignore[empty-body]
+    """Spark: the JSON value at `path` as text."""
 
 
 WarehouseLike = duckdb.DuckDBPyConnection | Warehouse
@@ -437,6 +558,10 @@ def _duckdb_frame(con: duckdb.DuckDBPyConnection, expr: ir.Table) -> pd.DataFram
 
 
 _WRAPPED: weakref.WeakKeyDictionary[duckdb.DuckDBPyConnection, Warehouse] = (
+    weakref.WeakKeyDictionary())
+# The LSOAs each connection's focus table holds: kept by connection, not by wrapper, since the
+# temporary table belongs to the connection.
+_FOCUS: weakref.WeakKeyDictionary[duckdb.DuckDBPyConnection, frozenset[str]] = (
     weakref.WeakKeyDictionary())
 
 

@@ -564,3 +564,21 @@ def transaction(con: duckdb.DuckDBPyConnection) -> Iterator[duckdb.DuckDBPyConne
         raise
     else:
         con.execute("COMMIT")
+
+
+_DATABASE_PATHS: weakref.WeakKeyDictionary[duckdb.DuckDBPyConnection, str] = (
+    weakref.WeakKeyDictionary())
+
+
+def warehouse_state(con: duckdb.DuckDBPyConnection) -> tuple[str, tuple[object, ...]]:
+    """What identifies the warehouse's contents: its file ('' in memory) and its ingest log's
+    state (last ingest id, ingests), which changes whenever something is ingested. Facts
+    memoised about the warehouse are keyed by it. One small query (the file is read once per
+    connection): it is asked often."""
+    path = _DATABASE_PATHS.get(con)
+    if path is None:
+        row = con.execute("SELECT path FROM duckdb_databases() "
+                          "WHERE database_name = current_database()").fetchone()
+        path = _DATABASE_PATHS[con] = str(row[0]) if row and row[0] is not None else ""
+    state = con.execute("SELECT max(ingest_id), count(*) FROM ingests").fetchone()
+    return path, tuple(state) if state else (None, 0)

@@ -118,3 +118,12 @@ def test_the_areas_file(tmp_path: Path):
     path.write_text("# nothing\n")
     with pytest.raises(Exception, match="no district names or codes"):
         batch.read_areas_file(path)
+
+
+def test_the_districts_of_each_force_are_built_together(demo_warehouse):
+    """`by_force` orders the jobs so that a worker holding one force's rows goes on to that
+    force's next district; the index keeps the order the districts were listed in (above)."""
+    queries = ["Cambridge", "Bedford", "Nowhere", "Huntingdonshire", "Luton"]
+    assert batch.by_force(demo_warehouse, queries) == [1, 4, 0, 3, 2]
+    with pytest.raises(ValueError, match="every job's position once"):
+        batch.assess_all([batch.Job("Bedford", "out")], db=None, order=[0, 0])

@@ -16,6 +16,7 @@ from cspkit.measures import comparisons, counts, deprivation, period_change, ser
 from cspkit.measures.areas import (
     AreaSelection,
     events_vintage,
+    focus_on,
     geography_editions,
     reads_warehouse,
     select_area,
@@ -27,6 +28,7 @@ from cspkit.measures.disclosure import Derived, DisclosurePolicy, hidden_last, p
 from cspkit.measures.disclosure_audit import Difference, KnownSum, PercentChange, Rate, Share
 from cspkit.measures.error_control import HOLM, Family, budget, control, level_text, survivors
 from cspkit.measures.periods import Period, month_label, months_text, year_before
+from cspkit.measures.place_lsoas import area_forces
 from cspkit.measures.settings import Settings
 from cspkit.products.report import charts, narrative
 from cspkit.products.report.config import LocalContent
@@ -95,6 +97,7 @@ def build_assessment(con: duckdb.DuckDBPyConnection, area: str, period: Period,
     settings = settings or Settings()
     local = local or LocalContent()
     selection = select_area(con, area)
+    focus_on(con, selection)   # the document's questions read its force's rows, not all rows
     ctx = Context(con, selection, period, baseline or year_before(period), local, settings,
                   DisclosurePolicy.from_settings(settings), withheld=frozenset(withheld))
     title = local.title or f"{selection.name} Community Safety Strategic Assessment {period.label}"
@@ -193,10 +196,7 @@ def _commentary(ctx: Context, key: str) -> list[Paragraph]:
 
 def _area_forces(ctx: Context) -> set[str]:
     """The police forces whose data covers the area (its LSOAs' force)."""
-    condition, params = ctx.area.where("g")
-    return {r[0] for r in ctx.con.execute(
-        f"SELECT DISTINCT g.force_code FROM lsoa_geography g WHERE {condition} "
-        "AND g.force_code IS NOT NULL", params).fetchall()}
+    return area_forces(ctx.con, ctx.area)
 
 
 def _held_label(ctx: Context, period: Period) -> str:

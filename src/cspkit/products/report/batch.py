@@ -152,7 +152,7 @@ def assess_one(job: Job) -> Outcome:
 
 
 def _assess(job: Job, outcome: Outcome) -> None:
-    from cspkit.measures.areas import latest_full_year, select_area
+    from cspkit.measures.areas import focus_on, latest_full_year, select_area
     from cspkit.measures.counts import area_period
     from cspkit.measures.periods import parse_period
     from cspkit.products.report.assessment import build_assessment
@@ -160,6 +160,7 @@ def _assess(job: Job, outcome: Outcome) -> None:
 
     con, local = _WORKER["con"], _WORKER["local"]
     area = select_area(con, job.query)
+    focus_on(con, area)   # districts of one force, in turn, reuse its rows
     outcome.name, outcome.code = area.name, area.code
     period = parse_period(job.period or str(latest_full_year(con, area)))
     outcome.period = period.label
@@ -234,11 +235,34 @@ def start_method() -> str:
     return "forkserver" if "forkserver" in multiprocessing.get_all_start_methods() else "spawn"
 
 
+def by_force(con: Any, queries: Sequence[str]) -> list[int]:
+    """The positions of `queries` (district names or codes) with the districts of each police
+    force together: the order to build them in, so that a worker holding one force's rows
+    (`focus_on`) goes on to that force's next district. Unknown names keep their place at the
+    end (their job reports the error)."""
+    from cspkit.errors import CspkitError
+    from cspkit.measures.areas import area_forces, select_area
+
+    keys: list[tuple[str, int]] = []
+    for i, query in enumerate(queries):
+        try:
+            forces = sorted(area_forces(con, select_area(con, query)))
+        except (CspkitError, ValueError):
+            forces = []
+        keys.append(("\uffff" if not forces else ",".join(forces), i))
+    return [i for _, i in sorted(keys)]
+
+
 def assess_all(jobs: Sequence[Job], *, db: str | None, config: str | None = None,
                workers: int | None = None,
-               on_done: Callable[[Outcome], None] | None = None) -> list[Outcome]:
+               on_done: Callable[[Outcome], None] | None = None,
+               order: Sequence[int] | None = None) -> list[Outcome]:
     """Every job, `workers` at a time (default: the number of CPUs), in worker processes
-    that each open the warehouse once. Outcomes in the order of `jobs`."""
+    that each open the warehouse once, started in `order` (positions in `jobs`; default
+    as listed). Outcomes in the order of `jobs`."""
+    order = list(order) if order is not None else list(range(len(jobs)))
+    if sorted(order) != list(range(len(jobs))):
+        raise ValueError("order must list every job's position once")
     workers = max(1, min(workers or os.cpu_count() or 1, len(jobs)))
     done: dict[int, Outcome] = {}
 
@@ -250,8 +274,8 @@ def assess_all(jobs: Sequence[Job], *, db: str | None, config: str | None = None
     if workers == 1:   # no process to start for one at a time
         _start_worker(db, config)
         try:
-            for i, job in enumerate(jobs):
-                finish(i, assess_one(job))
+            for i in order:
+                finish(i, assess_one(jobs[i]))
         finally:
             _WORKER["con"].close()
             _WORKER.clear()
@@ -263,8 +287,8 @@ def assess_all(jobs: Sequence[Job], *, db: str | None, config: str | None = None
                                         "cspkit.products.report.render"])
     with ProcessPoolExecutor(max_workers=workers, mp_context=context,
                              initializer=_start_worker, initargs=(db, config)) as pool:
-        futures: dict[Future[Outcome], int] = {pool.submit(assess_one, job): i
-                                               for i, job in enumerate(jobs)}
+        futures: dict[Future[Outcome], int] = {pool.submit(assess_one, jobs[i]): i
+                                               for i in order}
         for future in as_completed(futures):
             index = futures[future]
             try:

@@ -15,6 +15,7 @@ import duckdb
 
 from cspkit.products.report import partner_sections as ps
 from cspkit.products.report.document import Block, Paragraph, Section
+from cspkit.store.holdings import holds_source, source_rows
 
 
 @dataclass(frozen=True)
@@ -27,10 +28,7 @@ class PartnerSource:
 
 def _summary_blocks(con: duckdb.DuckDBPyConnection, source: str) -> list[Block]:
     # Until a source has its own builder: say what is held, so nothing loaded goes unmentioned.
-    row = con.execute("SELECT (SELECT count(*) FROM events WHERE source = ?),"
-                      " (SELECT count(*) FROM indicators WHERE source = ?)",
-                      [source, source]).fetchone()
-    events, indicators = row if row else (0, 0)
+    events, indicators = source_rows(con, source)
     return [Paragraph(f"{events:,} records and {indicators:,} aggregate figures are held for "
                       "this source.")]
 
@@ -49,10 +47,7 @@ PARTNER_SOURCES = [
 
 
 def held(con: duckdb.DuckDBPyConnection, source: str) -> bool:
-    row = con.execute(
-        "SELECT EXISTS (SELECT 1 FROM events WHERE source = ?) OR "
-        "EXISTS (SELECT 1 FROM indicators WHERE source = ?)", [source, source]).fetchone()
-    return bool(row and row[0])
+    return holds_source(con, source)
 
 
 def partner_section(con: duckdb.DuckDBPyConnection, context: object, *,
