@@ -91,7 +91,8 @@ def run_ingest(con: duckdb.DuckDBPyConnection, source: Source,
     names = source.paths([str(p) for p in paths])
     memory = current_limits().max_ingest_memory
     with work_dir() as workdir, expand_inputs(names, member_filter=source.suffixes()) as files, \
-            writes.memory_capped(con, memory):
+            writes.memory_capped(con, memory), \
+            writes.threads_capped(con, 1 if getattr(source, "parses_apart", False) else None):
         if not files:
             raise InputError(", ".join(str(p) for p in paths), f"no {source.name} files found",
                              expected=source.nothing_found())
