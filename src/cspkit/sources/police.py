@@ -28,6 +28,7 @@ from typing import IO
 
 import duckdb
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from cspkit.errors import InputError, UnrecognisedFile
 from cspkit.police_forces import force_id_from_name
@@ -376,7 +377,25 @@ class PoliceParser:
         con.execute(f'CREATE OR REPLACE TEMP VIEW "{PARSED}" AS SELECT *, '
                     f"{_control_flag(LAYOUTS[batch.kind], batch.files)} "
                     f"FROM ({_parsed_sql(batch.kind, batch)})")
-        any_rejected = _find_rejects(con, batch.kind)
+        if alone:
+            any_rejected = _find_rejects(con, batch.kind)
+            table = None
+        else:
+            # One pass over the stage gives every row as loaded with its reason (NULL: valid);
+            # the few rejected rows are then taken out in Arrow. The stage's rows come in file
+            # and line order unless it was put together from several reads: only then sorted.
+            order = "" if ordered else " ORDER BY _file, line_no"
+            checked = con.sql(_canonical_sql(batch.kind, control, False, reason=True)
+                              + order).to_arrow_table()
+            reasons = checked.column("_reason")
+            bad = checked.filter(pc.is_valid(reasons)).select(["_file", "line_no", "_reason"])
+            any_rejected = _rejects_from(con, bad, batch.kind)
+            table = checked.drop(["_reason"])
+            if any_rejected:
+                out = con.sql(f'SELECT _file, _line FROM "{REJECTS}"').to_arrow_table()
+                table = table.filter(pc.invert(pc.is_in(
+                    _row_keys(table.column("_file"), table.column("line_no")),
+                    value_set=_row_keys(out.column("_file"), out.column("_line")))))
         rows_in = dict(con.execute(f'SELECT _file, count(*) FROM "{STAGE}" GROUP BY 1'
                                    ).fetchall())
         controls: dict[int, int] = {}
@@ -390,12 +409,6 @@ class PoliceParser:
                     ).fetchall():
                 rejected.setdefault(int(index), []).append((int(line), str(reason)))
         select = _canonical_sql(batch.kind, control, any_rejected)
-        # The stage's rows come in file and line order unless it was put together from several
-        # reads, or rows are left out by an anti-join: only then are they sorted.
-        order = "" if ordered and not any_rejected else " ORDER BY _file, line_no"
-        # Small batches come back as one Arrow table sliced per file; a file too big for that
-        # streams its rows to the writer batch by batch.
-        table = None if alone else con.sql(select + order).to_arrow_table()
         offset = 0
         for index, pf in enumerate(batch.files):
             items = rejected.get(index, [])
@@ -473,30 +486,33 @@ def _text(column: str, control: bool) -> str:
             f"'', 'g')), '') ELSE {_clean(column)} END")
 
 
-def _canonical_sql(kind: str, control: bool, any_rejected: bool) -> str:
-    """The valid rows of PARSED as the columns of their warehouse table (and `_file`)."""
+def _canonical_sql(kind: str, control: bool, any_rejected: bool, reason: bool = False) -> str:
+    """The valid rows of PARSED as the columns of their warehouse table (and `_file`); with
+    `reason`, every row and its `_reason` (NULL: valid; nothing in a rejected row's other
+    columns fails, as they are TRY_CAST)."""
     valid = (f' ANTI JOIN "{REJECTS}" USING (_file, _line)' if any_rejected else "")
     source = f'"{PARSED}"{valid}'
+    why = f", {_reason_sql(kind)} AS _reason" if reason else ""
     ctype = (f"CASE WHEN _control THEN regexp_replace(ctype, '{CONTROL}', '', 'g') "
              "ELSE ctype END" if control else "ctype")
     if kind == "street":
         return f"""
             SELECT _file, _line AS line_no, 'police.uk' AS source, force,
-                   CAST("Month" || '-01' AS DATE) AS month, {ctype} AS category,
+                   TRY_CAST("Month" || '-01' AS DATE) AS month, {ctype} AS category,
                    {_text("Crime ID", control)} AS record_id, lsoa AS lsoa_code,
                    {_text("LSOA name", control)} AS lsoa_name, lon, lat,
                    {_text("Location", control)} AS location,
                    lsoa IS NOT NULL AND lon IS NOT NULL AS located,
                    {_text("Last outcome category", control)} AS outcome,
-                   {_text("Context", control)} AS context
+                   {_text("Context", control)} AS context{why}
             FROM {source}"""
     if kind == "outcomes":
         return f"""
             SELECT _file, _line AS line_no, force,
-                   CAST("Month" || '-01' AS DATE) AS month,
+                   TRY_CAST("Month" || '-01' AS DATE) AS month,
                    {_text("Crime ID", control)} AS crime_id,
                    lsoa AS lsoa_code, lon, lat, {_text("Location", control)} AS location,
-                   {ctype} AS outcome
+                   {ctype} AS outcome{why}
             FROM {source}"""
     return f"""
         SELECT _file, _line AS line_no, force,
@@ -513,7 +529,7 @@ def _canonical_sql(kind: str, control: bool, any_rejected: bool) -> str:
                TRY_CAST({_text("Outcome linked to object of search", control)} AS BOOLEAN)
                    AS outcome_linked,
                TRY_CAST({_text("Removal of more than just outer clothing", control)}
-                        AS BOOLEAN) AS removal_of_clothing
+                        AS BOOLEAN) AS removal_of_clothing{why}
         FROM {source}"""
 
 
@@ -535,6 +551,29 @@ def _find_rejects(con: duckdb.DuckDBPyConnection, kind: str) -> bool:
         SELECT _file, _line, _reason FROM (SELECT _file, _line, {_reason_sql(kind)} AS _reason
                                            FROM "{PARSED}")
         WHERE _reason IS NOT NULL""")
+    return _with_duplicates(con, kind)
+
+
+def _rejects_from(con: duckdb.DuckDBPyConnection, bad: pa.Table, kind: str) -> bool:
+    """The table REJECTS from the rows found invalid (`bad`: _file, line_no, _reason), and the
+    repeated Crime IDs; returns whether there is any."""
+    con.register("_bad_arrow", bad)
+    try:
+        con.execute(f"""CREATE OR REPLACE TEMP TABLE "{REJECTS}" AS
+            SELECT _file::INTEGER AS _file, line_no::BIGINT AS _line,
+                   _reason::VARCHAR AS _reason FROM _bad_arrow""")
+    finally:
+        con.unregister("_bad_arrow")
+    return _with_duplicates(con, kind)
+
+
+def _row_keys(files: pa.ChunkedArray, lines: pa.ChunkedArray) -> pa.ChunkedArray:
+    """One number per (file index, line), to find rows by both at once."""
+    return pc.add(pc.multiply(pc.cast(files, pa.int64()), 1 << 32), pc.cast(lines, pa.int64()))
+
+
+def _with_duplicates(con: duckdb.DuckDBPyConnection, kind: str) -> bool:
+    """Adds the repeated Crime IDs of a street stage to REJECTS; whether it holds any row."""
     if kind == "street":
         # The same Crime ID twice in one file is a publishing duplicate: keep the first valid
         # row. The IDs repeated among all rows are found by one grouping on their hashes (few
@@ -554,8 +593,8 @@ def _find_rejects(con: duckdb.DuckDBPyConnection, kind: str) -> bool:
                    'duplicate Crime ID: first seen at line ' || f._first_line
             FROM valid v JOIN first f USING (_file, "Crime ID")
             WHERE v._line > f._first_line""")
-    row = con.execute(f'SELECT count(*) FROM "{REJECTS}"').fetchone()
-    return bool(row and row[0])
+    ((count,),) = con.execute(f'SELECT count(*) FROM "{REJECTS}"').fetchall()
+    return bool(count)
 
 
 def stage_many(con: duckdb.DuckDBPyConnection, files: list[PoliceFile], table: str) -> bool:
