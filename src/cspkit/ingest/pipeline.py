@@ -26,9 +26,12 @@ from __future__ import annotations
 
 import itertools
 import os
-from collections.abc import Callable, Mapping, Sequence
+import threading
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from pathlib import Path
+from queue import Full, Queue
 
 import duckdb
 import numpy as np
@@ -49,7 +52,7 @@ from cspkit.ingest.report import (
 from cspkit.sources.inputs import InputFile, expand_inputs, work_dir
 from cspkit.sources.limits import current_limits
 from cspkit.sources.parsed import HeldGeography, Parsed
-from cspkit.store import ingest_log, writes
+from cspkit.store import ingest_log, vintages, writes
 from cspkit.store.ingest_log import IngestRecord
 from cspkit.store.warehouse import commit_point, in_private_copy
 
@@ -57,6 +60,8 @@ OnFile = Callable[[str, int, int], None]
 # The kind of a skipped file recognised for what it is but not held (errors.NotLoaded).
 NOT_LOADED_KIND = "not-loaded"
 HASH_THREADS = min(4, os.cpu_count() or 1)
+# Files a source that parses apart may parse ahead of the writer (each holds its rows).
+PARSE_AHEAD = 64
 # Files hashed, then recognised, together (one ingest-log query each group).
 PLAN_GROUP = 64
 
@@ -86,15 +91,18 @@ def run_ingest(con: duckdb.DuckDBPyConnection, source: Source,
     names = source.paths([str(p) for p in paths])
     memory = current_limits().max_ingest_memory
     with work_dir() as workdir, expand_inputs(names, member_filter=source.suffixes()) as files, \
-            writes.memory_capped(con, memory):
+            writes.memory_capped(con, memory), \
+            writes.threads_capped(con, 1 if getattr(source, "parses_apart", False) else None):
         if not files:
             raise InputError(", ".join(str(p) for p in paths), f"no {source.name} files found",
                              expected=source.nothing_found())
         items, twice = _plan(con, source, files, report, workdir, on_file, skip_unknown)
         items.sort(key=source.order)
         writer = _Writer(con, source, run_id, replace, report, source_urls, chunks)
-        for item, parsed in zip(items, source.parse(items, writer.held, workdir), strict=True):
-            writer.add(item, parsed)
+        with _parsed_ahead(source.parse(items, writer.held, workdir),
+                           getattr(source, "parses_apart", False)) as parsed_files:
+            for item, parsed in zip(items, parsed_files, strict=True):
+                writer.add(item, parsed)
         writer.flush()
         for sha, records in twice.items():
             for record in records:
@@ -107,14 +115,69 @@ def run_ingest(con: duckdb.DuckDBPyConnection, source: Source,
     # 256 MiB was seen rebuilding the LSOA hierarchy).
     source.after(con, any(r.status == LOADED for r in report.files),
                  (lambda: commit_point(con)) if chunks else _no_commit)
-    vintages = ingest_log.ingest_vintages(con, run_id)
+    editions_of = ingest_log.ingest_vintages(con, run_id)
     for record in report.records:
-        record.lsoa_vintage = vintages.get(record.ingest_id, record.lsoa_vintage)
+        record.lsoa_vintage = editions_of.get(record.ingest_id, record.lsoa_vintage)
     return report
 
 
 def _no_commit() -> None:
     pass
+
+
+@contextmanager
+def _parsed_ahead(parsed: Iterator[Parsed], apart: bool) -> Iterator[Iterator[Parsed]]:
+    """The parsed files, in order. A source that parses apart from the warehouse (in a
+    DuckDB of its own) parses on a thread of its own, up to PARSE_AHEAD files ahead: its reads
+    and the warehouse's writes then run on both cores at once. Its errors are raised here, in
+    the order they came; if the writer fails, parsing stops."""
+    if not apart:
+        yield parsed
+        return
+    ready: Queue[tuple[str, Parsed | BaseException | None]] = Queue(maxsize=PARSE_AHEAD)
+    stop = threading.Event()
+
+    def put(kind: str, value: Parsed | BaseException | None) -> bool:
+        while not stop.is_set():
+            try:
+                ready.put((kind, value), timeout=0.1)
+                return True
+            except Full:
+                continue
+        return False
+
+    def work() -> None:
+        try:
+            for one in parsed:
+                if not put("file", one):
+                    break
+            else:
+                put("end", None)
+        except BaseException as exc:   # handed to the writer's thread, which raises it
+            put("error", exc)
+        finally:
+            close = getattr(parsed, "close", None)
+            if close is not None:
+                close()
+
+    def taken() -> Iterator[Parsed]:
+        while True:
+            kind, value = ready.get()
+            if kind == "error":
+                assert isinstance(value, BaseException)
+                raise value
+            if kind == "end":
+                return
+            assert isinstance(value, Parsed)
+            yield value
+
+    thread = threading.Thread(target=work, name="cspkit-parse", daemon=True)
+    thread.start()
+    try:
+        yield taken()
+    finally:
+        stop.set()
+        thread.join()
 
 
 def _sha256(file: InputFile) -> str:
@@ -179,6 +242,24 @@ def _plan(con: duckdb.DuckDBPyConnection, source: Source, files: list[InputFile]
     return items, twice
 
 
+# Below this many rows per chunk on average, many files' rows are copied into one contiguous
+# table before a write (DuckDB scans a great many tiny chunks slowly); above it the files'
+# tables are written as they are, without copying every row in Python.
+SMALL_CHUNK_ROWS = 8192
+
+
+def _with_ingest_ids(parts: Sequence[tuple[pa.Table, int]]) -> pa.Table:
+    """Many files' rows as one table (their chunks side by side, not copied), each row with
+    its file's ingest id."""
+    rows = pa.concat_tables([t for t, _ in parts], promote_options="default")
+    ids = np.repeat(np.array([i for _, i in parts], np.int32), [t.num_rows for t, _ in parts])
+    rows = rows.append_column("ingest_id", pa.array(ids, pa.int32()))
+    chunks = max((rows.column(0).num_chunks if rows.num_columns else 0), 1)
+    if rows.num_rows / chunks < SMALL_CHUNK_ROWS:
+        rows = rows.combine_chunks()
+    return rows
+
+
 class _Writer:
     """Writes parsed files, many at a time where the source allows (one statement per table
     for a whole batch of small files), and keeps what the next file needs to know: coverage
@@ -204,6 +285,9 @@ class _Writer:
         self.pending: list[tuple[Item, Parsed]] = []
         self.pending_rows = 0
         self.ids: dict[str, int] = {}           # sha -> ingest id, for files seen twice
+        # The LSOA editions held (False: not read yet), and the files given theirs as written.
+        self._editions: vintages.LsoaEditions | None | bool = False
+        self.vintage_given: set[int] = set()
 
     def url_of(self, display: str) -> str | None:
         """The URL a file was downloaded from: its own, or its archive's for a zip member
@@ -240,7 +324,7 @@ class _Writer:
         for (item, parsed), ingest_id in zip(batch, ids, strict=True):
             self.ids[item.sha] = ingest_id
             records.append(self._settle(item, parsed, ingest_id, records))
-        by_target: dict[str, list[pa.Table]] = {}
+        by_target: dict[str, list[tuple[pa.Table, int, str]]] = {}
         for (item, parsed), record in zip(batch, records, strict=True):
             if record.status not in (LOADED,):
                 continue
@@ -248,9 +332,8 @@ class _Writer:
                 if len(batch) > 1 and isinstance(rows, pa.Table):
                     # Many files' rows in one write, each row carrying its file's ingest id
                     # (only sources whose rows belong to an ingest are batched).
-                    by_target.setdefault(target, []).append(rows.append_column(
-                        "ingest_id", pa.array(np.full(rows.num_rows, record.ingest_id,
-                                                      np.int32))))
+                    by_target.setdefault(target, []).append((rows, record.ingest_id,
+                                                             item.log_kind))
                 else:
                     self._write(item, target, rows, record)
             if parsed.areas:
@@ -260,9 +343,9 @@ class _Writer:
                 writes.upsert_links(con, parsed.links, item.file.name)
             if parsed.areas or parsed.links:
                 self._held = None   # the next file sees these areas
-        for target, tables in by_target.items():
-            # One contiguous table: DuckDB scans hundreds of small chunks slowly.
-            rows = pa.concat_tables(tables, promote_options="default").combine_chunks()
+                self._editions = False
+        for target, parts in by_target.items():
+            rows = self._with_vintages(target, parts, records)
             # One file's name as the source of rows that lack one (reference tables come one
             # file at a time, so this is that file's name).
             writes.write(con, target, rows, ingest_id=0, source=batch[0][0].file.name)
@@ -277,6 +360,26 @@ class _Writer:
         if self.commit_chunks:
             # The batch's rows, log and quarantine together; DuckDB can now let them go.
             commit_point(con)
+
+    def _with_vintages(self, target: str, parts: Sequence[tuple[pa.Table, int, str]],
+                       records: list[IngestRecord]) -> pa.Table:
+        """Many files' rows as one table; police files' LSOA editions decided from their rows
+        as they are written (what the source's `after` would otherwise do by updating every
+        row again; the files it cannot decide alone it still does)."""
+        rows = _with_ingest_ids([(t, i) for t, i, _ in parts])
+        if (target not in ("events", "police_outcomes") or "lsoa_vintage" in rows.column_names
+                or any(kind not in vintages.POLICE_KINDS for _, _, kind in parts)):
+            return rows
+        if self._editions is False:
+            self._editions = vintages.lsoa_editions(self.con)
+        if not isinstance(self._editions, vintages.LsoaEditions):
+            return rows
+        rows, decided = vintages.with_file_vintages(rows, self._editions)
+        for record in records:
+            if record.ingest_id in decided:
+                record.lsoa_vintage = decided[record.ingest_id]
+                self.vintage_given.add(record.ingest_id)
+        return rows
 
     def _write(self, item: Item, target: str, rows: pa.Table | Path,
                record: IngestRecord) -> None:
@@ -333,6 +436,9 @@ class _Writer:
                 return (f"duplicate coverage: {message}; pass --replace to load this file "
                         "instead")
             ingest_log.retire_ingest(self.con, old_id, next(iter(parsed.tables)))
+            if old_id in self.vintage_given:
+                # Decided as it was written; a file replaced in the same ingest never was.
+                ingest_log.forget_vintage(self.con, old_id)
             for record in [*self.report.files, *batch]:   # a file earlier in this ingest
                 if record.ingest_id == old_id:
                     record.status = REPLACED

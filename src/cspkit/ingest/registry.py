@@ -45,6 +45,9 @@ class Source(Protocol):
     coverage: bool
     # Files independent of each other, written many at a time.
     batched: bool
+    # Parsing never touches the warehouse (not even `held`): it may run on a thread of its
+    # own, ahead of the writes.
+    parses_apart: bool
 
     def paths(self, paths: Sequence[str]) -> list[str]: ...
     def suffixes(self) -> tuple[str, ...] | None: ...
@@ -64,6 +67,7 @@ class PoliceSource:
     name = "police"
     coverage = True
     batched = True
+    parses_apart = True
 
     def paths(self, paths: Sequence[str]) -> list[str]:
         return list(paths)
@@ -108,6 +112,7 @@ class ReferenceSource:
     name = "reference"
     coverage = False
     batched = False
+    parses_apart = False
 
     def __init__(self, kind: str | None = None, edition: str | None = None) -> None:
         if kind is not None and kind not in KIND_CHOICES:
@@ -156,6 +161,7 @@ class PartnerSource:
     name = "partner"
     coverage = False
     batched = False
+    parses_apart = False
 
     def __init__(self, schema: str | Schema) -> None:
         self.schema = schema if isinstance(schema, Schema) else load_schema(schema)

@@ -28,6 +28,7 @@ from typing import IO
 
 import duckdb
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from cspkit.errors import InputError, UnrecognisedFile
 from cspkit.police_forces import force_id_from_name
@@ -235,12 +236,22 @@ def _layout_of(header: list[str]) -> str | None:
     return None
 
 
+def _clean(column: str) -> str:
+    """A text field trimmed, empty as NULL. trim() copies every string, which is costly at
+    national scale, so it runs only where it could change something: a field whose first and
+    last characters are printable ASCII other than a space is already trimmed (trim removes
+    spaces, Unicode ones too, and nothing printable)."""
+    c = f'"{column}"'
+    return (f"CASE WHEN {c}[1] BETWEEN '!' AND '~' AND {c}[-1] BETWEEN '!' AND '~' "
+            f"THEN {c} ELSE nullif(trim({c}), '') END")
+
+
 def location_checks_sql() -> str:
     """CASE branches shared by street and outcomes files (columns lon, lat, lsoa)."""
     return f"""
-        WHEN nullif(trim("Longitude"), '') IS NOT NULL AND lon IS NULL
+        WHEN {_clean("Longitude")} IS NOT NULL AND lon IS NULL
           THEN 'Longitude: expected a number, found "' || "Longitude" || '"'
-        WHEN nullif(trim("Latitude"), '') IS NOT NULL AND lat IS NULL
+        WHEN {_clean("Latitude")} IS NOT NULL AND lat IS NULL
           THEN 'Latitude: expected a number, found "' || "Latitude" || '"'
         WHEN (lon IS NULL) <> (lat IS NULL) THEN 'Longitude/Latitude: one given without the other'
         WHEN lon IS NOT NULL AND (lon NOT BETWEEN {LON_RANGE[0]} AND {LON_RANGE[1]}
@@ -250,21 +261,54 @@ def location_checks_sql() -> str:
           THEN 'LSOA code: expected E01/W01 and 6 digits, found "' || lsoa || '"'"""
 
 
-def validation_sql(table: str, files: str, type_column: str) -> str:
-    """SELECT over a staged street or outcomes table joined to `files` (_file, month): the
-    parsed columns plus `_reason` (NULL = valid)."""
-    return f"""
-    WITH v AS (
-      SELECT s.*, f.month AS file_month,
-        TRY_CAST(nullif(trim("Longitude"), '') AS DOUBLE) AS lon,
-        TRY_CAST(nullif(trim("Latitude"), '') AS DOUBLE) AS lat,
-        nullif(trim("LSOA code"), '') AS lsoa,
-        nullif(trim("{type_column}"), '') AS ctype
-      FROM "{table}" s JOIN "{files}" f USING (_file)
-    )
-    SELECT *,
+def _per_file(values: Sequence[str | None]) -> str:
+    """A file's value by its index `_file`, from a list literal (no join: a scan with no join
+    keeps the staged rows' order, so they need no sort)."""
+    items = ", ".join("NULL" if v is None else "'" + v.replace("'", "''") + "'" for v in values)
+    return f"CAST([{items}] AS VARCHAR[])[_file + 1]"
+
+
+def _parsed_sql(kind: str, batch: _Batch) -> str:
+    """The staged rows with the parsed fields the checks and the canonical rows need:
+    file_month, force, lon, lat, lsoa, ctype (the type column) and, for stop-and-search, _at."""
+    # TRY_CAST to DOUBLE ignores the ASCII blanks trim keeps, and trim removes the rest.
+    lon = f'TRY_CAST({_clean("Longitude")} AS DOUBLE)'
+    lat = f'TRY_CAST({_clean("Latitude")} AS DOUBLE)'
+    common = (f"{_per_file(batch.months)} AS file_month, {_per_file(batch.forces)} AS force, "
+              f"{lon} AS lon, {lat} AS lat")
+    if kind == "stop-and-search":
+        return (f'SELECT *, {common}, TRY_CAST("Date" AS TIMESTAMPTZ) AS _at, '
+                f'NULL::VARCHAR AS lsoa FROM "{STAGE}"')
+    type_column = "Crime type" if kind == "street" else "Outcome type"
+    return (f'SELECT *, {common}, {_clean("LSOA code")} AS lsoa, '
+            f'{_clean(type_column)} AS ctype FROM "{STAGE}"')
+
+
+def _reason_sql(kind: str) -> str:
+    """Why a parsed row (of `_parsed_sql`) is rejected; NULL when it is valid."""
+    if kind == "stop-and-search":
+        return f"""CASE
+            WHEN _error IS NOT NULL THEN _error
+            WHEN _at IS NULL THEN 'Date: expected an ISO date-time, found "' ||
+                                  coalesce("Date", '') || '"'
+            WHEN strftime(_at, '%Y-%m') < '{FIRST_MONTH}'
+                 OR strftime(_at, '%Y-%m') > '{latest_month()}'
+              THEN 'Date: ' || "Date" || ' is outside the months data.police.uk can have '
+                   || 'published ({FIRST_MONTH} to {latest_month()})'
+            WHEN {_clean("Longitude")} IS NOT NULL AND lon IS NULL
+              THEN 'Longitude: expected a number, found "' || "Longitude" || '"'
+            WHEN {_clean("Latitude")} IS NOT NULL AND lat IS NULL
+              THEN 'Latitude: expected a number, found "' || "Latitude" || '"'
+            ELSE NULL
+          END"""
+    type_column = "Crime type" if kind == "street" else "Outcome type"
+    # The first check that fails, in this order. A row whose month is its file's (a valid
+    # month: the name was checked) passes the month checks at once, without the regular
+    # expression; coalesce evaluates each part only for the rows still passing.
+    return f"""coalesce(
+      _error,
       CASE
-        WHEN _error IS NOT NULL THEN _error
+        WHEN "Month" = file_month THEN NULL
         WHEN "Month" IS NULL OR NOT regexp_full_match("Month", '\\d{{4}}-(0[1-9]|1[0-2])')
           THEN 'Month: expected YYYY-MM, found ' || coalesce('"' || "Month" || '"', 'nothing')
         WHEN "Month" < '{FIRST_MONTH}' OR "Month" > '{latest_month()}'
@@ -272,17 +316,17 @@ def validation_sql(table: str, files: str, type_column: str) -> str:
                || 'published ({FIRST_MONTH} to {latest_month()})'
         WHEN file_month IS NOT NULL AND "Month" <> file_month
           THEN 'Month: ' || "Month" || ' in a file for ' || file_month
+      END,
+      CASE
         WHEN ctype IS NULL THEN '{type_column}: empty'
         {location_checks_sql()}
         ELSE NULL
-      END AS _reason
-    FROM v
-    """
+      END)"""
 
 
 STAGE = "_stage"
-CHECKED = "_checked"
-FILES = "_files"
+REJECTS = "_rejects"
+PARSED = "_parsed"
 
 
 @dataclass
@@ -305,6 +349,10 @@ class PoliceParser:
         self.memory = current_limits().max_ingest_memory
         self.con.execute(f"SET temp_directory = '{str(workdir).replace(chr(39), '')}'")
         self.con.execute("SET preserve_insertion_order = true")
+        # One thread: keeping rows in file order (their line numbers) across threads costs
+        # DuckDB half as much CPU again as the read itself, and the warehouse's writes use the
+        # other core meanwhile.
+        self.con.execute("SET threads = 1")
 
     def close(self) -> None:
         self.con.close()
@@ -314,58 +362,67 @@ class PoliceParser:
             yield from self._parse_batch(batch)
 
     def _parse_batch(self, batch: _Batch) -> Iterator[Parsed]:
+        """Set-based, in DuckDB: the files are staged once (one table, read in one pass), the
+        rejected rows found by one scan of it (and a grouping for repeated Crime IDs), and the
+        valid rows read from the stage straight into Arrow. Nothing is copied row by row."""
         con = self.con
         # A batch of files is at most BATCH_BYTES of CSV, so its memory is bounded whatever the
         # limit; a single larger file is what the memory limit is for (DuckDB spills beyond it).
         alone = len(batch.files) == 1 and batch.files[0].path.stat().st_size > BATCH_BYTES
         limit = self.memory if alone else max(self.memory, BATCH_MEMORY)
         con.execute(f"SET memory_limit = '{limit // (1 << 20)}MiB'")
-        stage_many(con, batch.files, STAGE)
+        ordered = stage_many(con, batch.files, STAGE)
         self._identify(batch)
-        con.execute(f'DROP TABLE IF EXISTS "{FILES}"')
-        con.register("_files_arrow", pa.table({
-            "_file": pa.array(range(len(batch.files)), pa.int32()),
-            "month": pa.array(batch.months, pa.string()),
-            "force": pa.array(batch.forces, pa.string()),
-        }))
-        con.execute(f'CREATE TEMP TABLE "{FILES}" AS SELECT * FROM _files_arrow')
-        con.unregister("_files_arrow")
-        if batch.kind == "street":
-            _check_street(con, batch.files)
-        elif batch.kind == "outcomes":
-            con.execute(f'CREATE OR REPLACE TEMP TABLE "{CHECKED}" AS SELECT *, '
-                        f'{_control_flag(OUTCOMES, batch.files)} FROM '
-                        f'({validation_sql(STAGE, FILES, "Outcome type")})')
+        control = any(pf.control for pf in batch.files)
+        con.execute(f'CREATE OR REPLACE TEMP VIEW "{PARSED}" AS SELECT *, '
+                    f"{_control_flag(LAYOUTS[batch.kind], batch.files)} "
+                    f"FROM ({_parsed_sql(batch.kind, batch)})")
+        if alone:
+            any_rejected = _find_rejects(con, batch.kind)
+            table = None
         else:
-            _check_stop_search(con, batch.files)
-        drop_stage(con, STAGE)
-        counts = {int(i): (int(n), int(bad), int(ctl)) for i, n, bad, ctl in con.execute(
-            f"""SELECT _file, count(*), count(*) FILTER (WHERE _reason IS NOT NULL),
-                       count(*) FILTER (WHERE _control)
-                FROM "{CHECKED}" GROUP BY 1""").fetchall()}
+            # One pass over the stage gives every row as loaded with its reason (NULL: valid);
+            # the few rejected rows are then taken out in Arrow. The stage's rows come in file
+            # and line order unless it was put together from several reads: only then sorted.
+            order = "" if ordered else " ORDER BY _file, line_no"
+            checked = con.sql(_canonical_sql(batch.kind, control, False, reason=True)
+                              + order).to_arrow_table()
+            reasons = checked.column("_reason")
+            bad = checked.filter(pc.is_valid(reasons)).select(["_file", "line_no", "_reason"])
+            any_rejected = _rejects_from(con, bad, batch.kind)
+            table = checked.drop(["_reason"])
+            if any_rejected:
+                out = con.sql(f'SELECT _file, _line FROM "{REJECTS}"').to_arrow_table()
+                table = table.filter(pc.invert(pc.is_in(
+                    _row_keys(table.column("_file"), table.column("line_no")),
+                    value_set=_row_keys(out.column("_file"), out.column("_line")))))
+        rows_in = dict(con.execute(f'SELECT _file, count(*) FROM "{STAGE}" GROUP BY 1'
+                                   ).fetchall())
+        controls: dict[int, int] = {}
+        if control:
+            controls = dict(con.execute(f'SELECT _file, count(*) FROM "{PARSED}" '
+                                        "WHERE _control GROUP BY 1").fetchall())
         rejected: dict[int, list[tuple[int, str]]] = {}
-        for index, line, reason in con.execute(
-                f'SELECT _file, _line, _reason FROM "{CHECKED}" WHERE _reason IS NOT NULL '
-                "ORDER BY _file, _line").fetchall():
-            rejected.setdefault(int(index), []).append((int(line), str(reason)))
-        select = _canonical_sql(batch.kind)
-        # Small batches come back as one Arrow table sliced per file; a file too big for that
-        # streams its rows to the writer batch by batch.
-        table = None if alone else con.sql(
-            f'{select} ORDER BY c._file, c._line').to_arrow_table()
+        if any_rejected:
+            for index, line, reason in con.execute(
+                    f'SELECT _file, _line, _reason FROM "{REJECTS}" ORDER BY _file, _line'
+                    ).fetchall():
+                rejected.setdefault(int(index), []).append((int(line), str(reason)))
+        select = _canonical_sql(batch.kind, control, any_rejected)
         offset = 0
         for index, pf in enumerate(batch.files):
-            rows_in, bad, control = counts.get(index, (0, 0, 0))
-            parsed = Parsed(rows_in=rows_in, rows_loaded=rows_in - bad,
-                            force=batch.forces[index], month=batch.months[index],
-                            control_characters=control)
             items = rejected.get(index, [])
+            count = int(rows_in.get(index, 0))
+            ctl = int(controls.get(index, 0))
+            parsed = Parsed(rows_in=count, rows_loaded=count - len(items),
+                            force=batch.forces[index], month=batch.months[index],
+                            control_characters=ctl)
             text = raw_lines(pf, [line for line, _ in items])
             header = set(pf.header)
             for line, reason in items:
                 head = reason.split(":", 1)[0]
                 parsed.reject(line, head if head in header else None, reason, text.get(line))
-            good = rows_in - bad
+            good = count - len(items)
             if table is not None:
                 rows: pa.Table | Path = table.slice(offset, good).drop(["_file"])
                 offset += good
@@ -378,9 +435,12 @@ class PoliceParser:
                             f"ORDER BY line_no) TO {literal} (FORMAT parquet)")
                 rows = spill
             parsed.tables[TARGET[batch.kind]] = rows
-            if control:
-                parsed.notes.append(f"{control:,} row(s) had control characters removed")
+            if ctl:
+                parsed.notes.append(f"{ctl:,} row(s) had control characters removed")
             yield parsed
+        con.execute(f'DROP VIEW IF EXISTS "{PARSED}"')
+        con.execute(f'DROP TABLE IF EXISTS "{REJECTS}"')
+        drop_stage(con, STAGE)
 
     def _identify(self, batch: _Batch) -> None:
         """Force and month of each file: from its name, else from its rows."""
@@ -401,6 +461,7 @@ class PoliceParser:
             batch.forces.append(pf.force or force_id_from_name(reported.get(index)))
 
 
+
 def _batches(files: Sequence[PoliceFile]) -> Iterator[_Batch]:
     """Runs of the same layout, each up to BATCH_BYTES (a bigger file on its own)."""
     current: list[PoliceFile] = []
@@ -416,51 +477,60 @@ def _batches(files: Sequence[PoliceFile]) -> Iterator[_Batch]:
         yield _Batch(current, current[0].kind)
 
 
-def _clean(column: str) -> str:
-    """A text field trimmed, empty as NULL, control characters removed (the regular
-    expression runs only on the rare rows that have one)."""
-    return (f"nullif(trim(CASE WHEN c._control THEN regexp_replace(c.\"{column}\", "
-            f"'{CONTROL}', '', 'g') ELSE c.\"{column}\" END), '')")
+def _text(column: str, control: bool) -> str:
+    """A text field as loaded: trimmed, empty as NULL, control characters removed (the
+    regular expression runs only on the rare rows that have one)."""
+    if not control:
+        return _clean(column)
+    return (f"CASE WHEN _control THEN nullif(trim(regexp_replace(\"{column}\", '{CONTROL}', "
+            f"'', 'g')), '') ELSE {_clean(column)} END")
 
 
-def _canonical_sql(kind: str) -> str:
-    """The valid rows of CHECKED as the columns of their warehouse table."""
+def _canonical_sql(kind: str, control: bool, any_rejected: bool, reason: bool = False) -> str:
+    """The valid rows of PARSED as the columns of their warehouse table (and `_file`); with
+    `reason`, every row and its `_reason` (NULL: valid; nothing in a rejected row's other
+    columns fails, as they are TRY_CAST)."""
+    valid = (f' ANTI JOIN "{REJECTS}" USING (_file, _line)' if any_rejected else "")
+    source = f'"{PARSED}"{valid}'
+    why = f", {_reason_sql(kind)} AS _reason" if reason else ""
+    ctype = (f"CASE WHEN _control THEN regexp_replace(ctype, '{CONTROL}', '', 'g') "
+             "ELSE ctype END" if control else "ctype")
     if kind == "street":
         return f"""
-            SELECT c._file, c._line AS line_no, 'police.uk' AS source, f.force,
-                   CAST(c."Month" || '-01' AS DATE) AS month,
-                   CASE WHEN c._control THEN regexp_replace(c.ctype, '{CONTROL}', '', 'g')
-                        ELSE c.ctype END AS category,
-                   {_clean("Crime ID")} AS record_id, c.lsoa AS lsoa_code,
-                   {_clean("LSOA name")} AS lsoa_name, c.lon, c.lat,
-                   {_clean("Location")} AS location,
-                   c.lsoa IS NOT NULL AND c.lon IS NOT NULL AS located,
-                   {_clean("Last outcome category")} AS outcome, {_clean("Context")} AS context
-            FROM "{CHECKED}" c JOIN "{FILES}" f USING (_file) WHERE c._reason IS NULL"""
+            SELECT _file, _line AS line_no, 'police.uk' AS source, force,
+                   TRY_CAST("Month" || '-01' AS DATE) AS month, {ctype} AS category,
+                   {_text("Crime ID", control)} AS record_id, lsoa AS lsoa_code,
+                   {_text("LSOA name", control)} AS lsoa_name, lon, lat,
+                   {_text("Location", control)} AS location,
+                   lsoa IS NOT NULL AND lon IS NOT NULL AS located,
+                   {_text("Last outcome category", control)} AS outcome,
+                   {_text("Context", control)} AS context{why}
+            FROM {source}"""
     if kind == "outcomes":
         return f"""
-            SELECT c._file, c._line AS line_no, f.force,
-                   CAST(c."Month" || '-01' AS DATE) AS month, {_clean("Crime ID")} AS crime_id,
-                   c.lsoa AS lsoa_code, c.lon, c.lat, {_clean("Location")} AS location,
-                   CASE WHEN c._control THEN regexp_replace(c.ctype, '{CONTROL}', '', 'g')
-                        ELSE c.ctype END AS outcome
-            FROM "{CHECKED}" c JOIN "{FILES}" f USING (_file) WHERE c._reason IS NULL"""
+            SELECT _file, _line AS line_no, force,
+                   TRY_CAST("Month" || '-01' AS DATE) AS month,
+                   {_text("Crime ID", control)} AS crime_id,
+                   lsoa AS lsoa_code, lon, lat, {_text("Location", control)} AS location,
+                   {ctype} AS outcome{why}
+            FROM {source}"""
     return f"""
-        SELECT c._file, c._line AS line_no, c.force,
-               coalesce(CAST(c.file_month || '-01' AS DATE),
-                        date_trunc('month', c._at)::DATE) AS month,
-               c._at AS searched_at, {_clean("Type")} AS search_type,
-               {_clean("Policing operation")} AS policing_operation, c.lon, c.lat,
-               {_clean("Gender")} AS gender, {_clean("Age range")} AS age_range,
-               {_clean("Self-defined ethnicity")} AS self_defined_ethnicity,
-               {_clean("Officer-defined ethnicity")} AS officer_defined_ethnicity,
-               {_clean("Legislation")} AS legislation,
-               {_clean("Object of search")} AS object_of_search, {_clean("Outcome")} AS outcome,
-               TRY_CAST({_clean("Outcome linked to object of search")} AS BOOLEAN)
+        SELECT _file, _line AS line_no, force,
+               coalesce(CAST(file_month || '-01' AS DATE),
+                        date_trunc('month', _at)::DATE) AS month,
+               _at AS searched_at, {_text("Type", control)} AS search_type,
+               {_text("Policing operation", control)} AS policing_operation, lon, lat,
+               {_text("Gender", control)} AS gender, {_text("Age range", control)} AS age_range,
+               {_text("Self-defined ethnicity", control)} AS self_defined_ethnicity,
+               {_text("Officer-defined ethnicity", control)} AS officer_defined_ethnicity,
+               {_text("Legislation", control)} AS legislation,
+               {_text("Object of search", control)} AS object_of_search,
+               {_text("Outcome", control)} AS outcome,
+               TRY_CAST({_text("Outcome linked to object of search", control)} AS BOOLEAN)
                    AS outcome_linked,
-               TRY_CAST({_clean("Removal of more than just outer clothing")} AS BOOLEAN)
-                   AS removal_of_clothing
-        FROM "{CHECKED}" c WHERE c._reason IS NULL"""
+               TRY_CAST({_text("Removal of more than just outer clothing", control)}
+                        AS BOOLEAN) AS removal_of_clothing{why}
+        FROM {source}"""
 
 
 def _control_flag(columns: Sequence[str], files: Sequence[PoliceFile]) -> str:
@@ -474,65 +544,70 @@ def _control_flag(columns: Sequence[str], files: Sequence[PoliceFile]) -> str:
             f"regexp_matches(concat_ws('', {joined}), '{CONTROL}') ELSE false END AS _control")
 
 
-def _check_street(con: duckdb.DuckDBPyConnection, files: Sequence[PoliceFile]) -> None:
-    # The same Crime ID twice in one file is a publishing duplicate: keep the first valid row.
-    # Only the few repeated IDs are grouped (a join on them), not every row sorted in a window.
-    con.execute(
-        f"""CREATE OR REPLACE TEMP TABLE "{CHECKED}" AS
-        WITH v AS MATERIALIZED ({validation_sql(STAGE, FILES, "Crime type")}),
-             repeated AS (SELECT _file, "Crime ID", min(_line) AS _first_line FROM v
-                          WHERE _reason IS NULL AND "Crime ID" IS NOT NULL
-                          GROUP BY ALL HAVING count(*) > 1)
-        SELECT v.* REPLACE (
-          CASE WHEN v._reason IS NULL AND v._line > r._first_line
-               THEN 'duplicate Crime ID: first seen at line ' || r._first_line
-               ELSE v._reason END AS _reason),
-          {_control_flag(STREET, files)}
-        FROM v LEFT JOIN repeated r USING (_file, "Crime ID")"""
-    )
+def _find_rejects(con: duckdb.DuckDBPyConnection, kind: str) -> bool:
+    """The table REJECTS (_file, _line, _reason) of every rejected row of PARSED, found in one
+    scan; returns whether there is any."""
+    con.execute(f"""CREATE OR REPLACE TEMP TABLE "{REJECTS}" AS
+        SELECT _file, _line, _reason FROM (SELECT _file, _line, {_reason_sql(kind)} AS _reason
+                                           FROM "{PARSED}")
+        WHERE _reason IS NOT NULL""")
+    return _with_duplicates(con, kind)
 
 
-def _check_stop_search(con: duckdb.DuckDBPyConnection, files: Sequence[PoliceFile]) -> None:
-    con.execute(
-        f"""CREATE OR REPLACE TEMP TABLE "{CHECKED}" AS
-        SELECT *,
-          CASE
-            WHEN _error IS NOT NULL THEN _error
-            WHEN _at IS NULL THEN 'Date: expected an ISO date-time, found "' ||
-                                  coalesce("Date", '') || '"'
-            WHEN strftime(_at, '%Y-%m') < '{FIRST_MONTH}'
-                 OR strftime(_at, '%Y-%m') > '{latest_month()}'
-              THEN 'Date: ' || "Date" || ' is outside the months data.police.uk can have '
-                   || 'published ({FIRST_MONTH} to {latest_month()})'
-            WHEN nullif(trim("Longitude"), '') IS NOT NULL AND lon IS NULL
-              THEN 'Longitude: expected a number, found "' || "Longitude" || '"'
-            WHEN nullif(trim("Latitude"), '') IS NOT NULL AND lat IS NULL
-              THEN 'Latitude: expected a number, found "' || "Latitude" || '"'
-            ELSE NULL
-          END AS _reason,
-          {_control_flag(STOP_SEARCH, files)}
-        FROM (SELECT s.*, f.month AS file_month, f.force,
-                     TRY_CAST("Date" AS TIMESTAMPTZ) AS _at,
-                     TRY_CAST(nullif(trim("Longitude"), '') AS DOUBLE) AS lon,
-                     TRY_CAST(nullif(trim("Latitude"), '') AS DOUBLE) AS lat,
-                     NULL::VARCHAR AS lsoa
-              FROM "{STAGE}" s JOIN "{FILES}" f USING (_file))"""
-    )
+def _rejects_from(con: duckdb.DuckDBPyConnection, bad: pa.Table, kind: str) -> bool:
+    """The table REJECTS from the rows found invalid (`bad`: _file, line_no, _reason), and the
+    repeated Crime IDs; returns whether there is any."""
+    con.register("_bad_arrow", bad)
+    try:
+        con.execute(f"""CREATE OR REPLACE TEMP TABLE "{REJECTS}" AS
+            SELECT _file::INTEGER AS _file, line_no::BIGINT AS _line,
+                   _reason::VARCHAR AS _reason FROM _bad_arrow""")
+    finally:
+        con.unregister("_bad_arrow")
+    return _with_duplicates(con, kind)
 
 
-def stage_many(con: duckdb.DuckDBPyConnection, files: list[PoliceFile], table: str) -> None:
-    """Parse `files` (all of one layout) into the temporary table `table`: ``_file`` (index into
+def _row_keys(files: pa.ChunkedArray, lines: pa.ChunkedArray) -> pa.ChunkedArray:
+    """One number per (file index, line), to find rows by both at once."""
+    return pc.add(pc.multiply(pc.cast(files, pa.int64()), 1 << 32), pc.cast(lines, pa.int64()))
+
+
+def _with_duplicates(con: duckdb.DuckDBPyConnection, kind: str) -> bool:
+    """Adds the repeated Crime IDs of a street stage to REJECTS; whether it holds any row."""
+    if kind == "street":
+        # The same Crime ID twice in one file is a publishing duplicate: keep the first valid
+        # row. The IDs repeated among all rows are found by one grouping on their hashes (few
+        # or none; a collision only adds rows to look at), and only their rows are looked at
+        # again, by the IDs themselves.
+        con.execute(f"""INSERT INTO "{REJECTS}"
+            WITH repeated AS (SELECT _file, hash("Crime ID") AS _hash FROM "{STAGE}"
+                              WHERE "Crime ID" IS NOT NULL GROUP BY ALL HAVING count(*) > 1),
+                 valid AS (SELECT s._file, s._line, s."Crime ID" FROM "{STAGE}" s
+                           SEMI JOIN repeated p
+                             ON p._file = s._file AND p._hash = hash(s."Crime ID")
+                           ANTI JOIN "{REJECTS}" x USING (_file, _line)
+                           WHERE s."Crime ID" IS NOT NULL),
+                 first AS (SELECT _file, "Crime ID", min(_line) AS _first_line FROM valid
+                           GROUP BY ALL HAVING count(*) > 1)
+            SELECT v._file, v._line,
+                   'duplicate Crime ID: first seen at line ' || f._first_line
+            FROM valid v JOIN first f USING (_file, "Crime ID")
+            WHERE v._line > f._first_line""")
+    ((count,),) = con.execute(f'SELECT count(*) FROM "{REJECTS}"').fetchall()
+    return bool(count)
+
+
+def stage_many(con: duckdb.DuckDBPyConnection, files: list[PoliceFile], table: str) -> bool:
+    """Parse `files` (all of one layout) into the temporary view `table`: ``_file`` (index into
     `files`), ``_line`` (the physical line the row starts on), ``_error`` (a structural problem
     such as a wrong number of fields, else NULL) and one VARCHAR column per layout field.
+    Returns whether its rows come in (_file, _line) order as they are (no sort needed).
 
     Well-formed files are read by DuckDB in one pass per header variant; a file with blank lines,
     records spanning lines or rows DuckDB rejects is re-read with Python's csv module, which
     gives exact line numbers and keeps malformed rows for quarantine."""
     layout = LAYOUTS[files[0].kind]
     drop_stage(con, table)
-    cols = ", ".join(f'"{c}" VARCHAR' for c in layout)
-    con.execute(f'CREATE TEMP TABLE "{table}_slow" (_file INTEGER, _line BIGINT, '
-                f"_error VARCHAR, {cols})")
     slow: list[int] = []
     # One DuckDB read per header and line-ending variant: a multi-file read takes its dialect
     # from the first file, and LF files read with a CRLF dialect come out wrong.
@@ -540,16 +615,27 @@ def stage_many(con: duckdb.DuckDBPyConnection, files: list[PoliceFile], table: s
     for index, pf in enumerate(files):
         variants.setdefault((tuple(pf.header), pf.crlf), []).append(index)
     parts: list[str] = []
+    ordered = True
     for number, ((header, _), indexes) in enumerate(variants.items()):
-        part, again = _stage_with_duckdb(con, [files[i] for i in indexes], indexes, header,
-                                         layout, f"{table}_raw{number}")
+        part, again, in_order = _stage_with_duckdb(con, [files[i] for i in indexes], indexes,
+                                                   header, layout, f"{table}_raw{number}")
         slow.extend(again)
+        ordered = ordered and in_order
         if part:
             parts.append(part)
-    for index in sorted(slow):
-        _stage_with_csv_module(con, files[index], index, layout, f"{table}_slow")
-    parts.append(f'SELECT * FROM "{table}_slow"')
+    if slow:
+        cols = ", ".join(f'"{c}" VARCHAR' for c in layout)
+        con.execute(f'CREATE TEMP TABLE "{table}_slow" (_file INTEGER, _line BIGINT, '
+                    f"_error VARCHAR, {cols})")
+        for index in sorted(slow):
+            _stage_with_csv_module(con, files[index], index, layout, f"{table}_slow")
+        parts.append(f'SELECT * FROM "{table}_slow"')
+    if not parts:   # every file empty
+        cols = ", ".join(f'NULL::VARCHAR AS "{c}"' for c in layout)
+        parts.append(f"SELECT NULL::INTEGER AS _file, NULL::BIGINT AS _line, "
+                     f"NULL::VARCHAR AS _error, {cols} WHERE false")
     con.execute(f'CREATE TEMP VIEW "{table}" AS ' + " UNION ALL ".join(parts))
+    return ordered and len(parts) == 1
 
 
 def drop_stage(con: duckdb.DuckDBPyConnection, table: str) -> None:
@@ -562,60 +648,69 @@ def drop_stage(con: duckdb.DuckDBPyConnection, table: str) -> None:
         con.execute(f'DROP TABLE IF EXISTS "{name}"')
 
 
+def _literal(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
 def _stage_with_duckdb(con: duckdb.DuckDBPyConnection, files: list[PoliceFile],
                        indexes: list[int], header: tuple[str, ...], layout: tuple[str, ...],
-                       raw: str) -> tuple[str | None, list[int]]:
+                       raw: str) -> tuple[str | None, list[int], bool]:
     """Read `files` into the table `raw`; returns the SELECT giving their staged rows (None if
-    no file qualified) and the indexes of files that need the slow path after all."""
-    columns = ", ".join("'" + c.replace("'", "''") + "': 'VARCHAR'" for c in header)
-    paths = "[" + ", ".join("'" + str(pf.path).replace("'", "''") + "'" for pf in files) + "]"
+    no file qualified), the indexes of files that need the slow path after all, and whether
+    that SELECT gives its rows in (_file, _line) order."""
+    columns = ", ".join(_literal(c) + ": 'VARCHAR'" for c in header)
+    paths = "[" + ", ".join(_literal(str(pf.path)) for pf in files) + "]"
+    # Each row's file index is worked out from its file name as it is read: the name is the
+    # same for a whole chunk of rows, so this costs nothing per row (unlike a join on it).
+    index_of = "[" + ", ".join(str(i) for i in indexes) + "]"
     try:
         con.execute(
             f"""CREATE TEMP TABLE "{raw}" AS
-                SELECT * FROM read_csv({paths}, header = true, delim = ',', quote = '"',
-                                       escape = '"', columns = {{{columns}}},
-                                       strict_mode = true,
-                                       max_line_size = {max_field_bytes() + 2},
-                                       filename = '_path', store_rejects = true,
-                                       rejects_table = '{raw}_rej',
-                                       rejects_scan = '{raw}_scan')"""
+                SELECT {index_of}[list_position({paths}, _path)]::INTEGER AS _file,
+                       * EXCLUDE (_path)
+                FROM read_csv({paths}, header = true, delim = ',', quote = '"',
+                              escape = '"', columns = {{{columns}}}, strict_mode = true,
+                              max_line_size = {max_field_bytes() + 2},
+                              filename = '_path', store_rejects = true,
+                              rejects_table = '{raw}_rej', rejects_scan = '{raw}_scan')"""
         )
     except duckdb.Error:
         # What DuckDB cannot read at all (a line over the size limit, a dialect it cannot
         # settle) the careful path reads, and names the line.
         for name in (raw, f"{raw}_rej", f"{raw}_scan"):
             con.execute(f'DROP TABLE IF EXISTS "{name}"')
-        return None, list(indexes)
+        return None, list(indexes), True
     rejected = {r[0] for r in con.execute(
         f"""SELECT DISTINCT s.file_path FROM "{raw}_rej" r
             JOIN "{raw}_scan" s USING (scan_id, file_id)""").fetchall()}
     # Insertion order is scan order, so a file's rows are contiguous and in line order: a row's
     # line is its rowid less the file's first rowid, plus 2 (the header is line 1).
-    spans = {path: (int(n), int(first)) for path, n, first in con.execute(
-        f'SELECT _path, count(*), min(rowid) FROM "{raw}" GROUP BY 1').fetchall()}
+    spans = {int(i): (int(n), int(first), int(last)) for i, n, first, last in con.execute(
+        f'SELECT _file, count(*), min(rowid), max(rowid) FROM "{raw}" GROUP BY 1').fetchall()}
     con.execute(f'DROP TABLE IF EXISTS "{raw}_rej"')
     con.execute(f'DROP TABLE IF EXISTS "{raw}_scan"')
-    good: list[tuple[int, str, int]] = []
+    good: list[tuple[int, int]] = []
     slow: list[int] = []
     for pf, index in zip(files, indexes, strict=True):
-        path = str(pf.path)
-        n, first = spans.get(path, (0, 0))
-        if path in rejected or n != pf.lines:
+        n, first, last = spans.get(index, (0, 0, -1))
+        if str(pf.path) in rejected or n != pf.lines or (n and last - first + 1 != n):
             slow.append(index)
         else:
-            good.append((index, path, first))
+            good.append((index, first))
     if not good:
-        return None, slow
-    mapping = pa.table({"_file": pa.array([g[0] for g in good], pa.int32()),
-                        "_path": [g[1] for g in good],
-                        "_first": pa.array([g[2] for g in good], pa.int64())})
-    con.register("_stage_files", mapping)
-    con.execute(f'CREATE TEMP TABLE "{raw}_map" AS SELECT * FROM _stage_files')
-    con.unregister("_stage_files")
-    select = ", ".join(f'r."{c}"' if c in header else f'NULL::VARCHAR AS "{c}"' for c in layout)
-    return (f"""SELECT m._file, r.rowid - m._first + 2 AS _line, NULL::VARCHAR AS _error,
-                       {select}
-                FROM "{raw}" r JOIN "{raw}_map" m USING (_path)"""), slow
+        return None, slow, True
+    if slow:
+        con.execute(f'DELETE FROM "{raw}" WHERE _file IN ({", ".join(map(str, slow))})')
+    # The files' rows follow each other in the order given unless the reader interleaved them.
+    firsts = [first for _, first in sorted(good)]
+    in_order = firsts == sorted(firsts)
+    first_of = [0] * (max(indexes) + 1)
+    for index, first in good:
+        first_of[index] = first
+    select = ", ".join(f'"{c}"' if c in header else f'NULL::VARCHAR AS "{c}"' for c in layout)
+    return (f"""SELECT _file, rowid - [{", ".join(map(str, first_of))}][_file + 1] + 2
+                       AS _line, NULL::VARCHAR AS _error, {select}
+                FROM "{raw}\"""", slow, in_order)
 
 
 def _stage_with_csv_module(con: duckdb.DuckDBPyConnection, pf: PoliceFile, index: int,

@@ -176,6 +176,11 @@ def retire_ingest(con: duckdb.DuckDBPyConnection, ingest_id: int, table: str) ->
     con.execute("UPDATE ingests SET status = 'replaced' WHERE ingest_id = ?", [ingest_id])
 
 
+def forget_vintage(con: duckdb.DuckDBPyConnection, ingest_id: int) -> None:
+    """A file replaced in the ingest that loaded it keeps no LSOA edition."""
+    con.execute("UPDATE ingests SET lsoa_vintage = NULL WHERE ingest_id = ?", [ingest_id])
+
+
 def ingest_vintages(con: duckdb.DuckDBPyConnection, run_id: str) -> dict[int, str | None]:
     return {int(i): v for i, v in con.execute(
         "SELECT ingest_id, lsoa_vintage FROM ingests WHERE run_id = ?", [run_id]).fetchall()}

@@ -12,8 +12,11 @@ Runs after every police and reference load; only unresolved files are looked at.
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 
 import duckdb
+import pyarrow as pa
+import pyarrow.compute as pc
 
 POLICE_KINDS = ("police-street", "police-outcomes")
 # Events changed by one UPDATE when the caller commits between them.
@@ -166,3 +169,64 @@ def align_partner_vintages(con: duckdb.DuckDBPyConnection) -> None:
              AND p.lsoa_vintage IS DISTINCT FROM v.vintage
              AND EXISTS (SELECT 1 FROM area_vintages a
                          WHERE a.code = p.lsoa_code AND a.vintage = v.vintage)""")
+
+
+@dataclass(frozen=True)
+class LsoaEditions:
+    """The LSOA codes held in each edition, to decide police files' editions as their rows are
+    written (an UPDATE of every event afterwards costs as much again as writing them)."""
+
+    codes_2011: pa.Array
+    codes_2021: pa.Array
+
+
+def lsoa_editions(con: duckdb.DuckDBPyConnection) -> LsoaEditions | None:
+    """The codes of each edition held; None when neither is (nothing can be decided yet)."""
+    rows = con.sql("SELECT code, vintage FROM area_vintages "
+                   "WHERE vintage IN ('2011', '2021')").to_arrow_table()
+    if rows.num_rows == 0:
+        return None
+    vintage = rows.column("vintage")
+    return LsoaEditions(rows.filter(pc.equal(vintage, "2011")).column("code").combine_chunks(),
+                        rows.filter(pc.equal(vintage, "2021")).column("code").combine_chunks())
+
+
+def with_file_vintages(rows: pa.Table, editions: LsoaEditions
+                       ) -> tuple[pa.Table, dict[int, str]]:
+    """Police rows (columns ingest_id, lsoa_code) of files not yet resolved, with lsoa_vintage
+    as `resolve_event_vintages` would give them: each file's edition is decided from its codes
+    (`_edition`) and each row takes it if its code is in that edition, else the other if it is
+    there. Files it leaves undecided (every code in both editions, or none held) get NULL and
+    are resolved afterwards, as before. Returns the rows and each decided file's edition."""
+    code = rows.column("lsoa_code")
+    in11 = pc.fill_null(pc.is_in(code, value_set=editions.codes_2011), False)
+    in21 = pc.fill_null(pc.is_in(code, value_set=editions.codes_2021), False)
+    codes = pa.table({"ingest_id": rows.column("ingest_id"), "code": code, "in11": in11,
+                      "in21": in21}).filter(pc.is_valid(code))
+    distinct = codes.group_by(["ingest_id", "code"]).aggregate([("in11", "max"),
+                                                                ("in21", "max")])
+    a, b = distinct.column("in11_max"), distinct.column("in21_max")
+    per_file = pa.table({
+        "ingest_id": distinct.column("ingest_id"),
+        "only11": pc.cast(pc.and_(a, pc.invert(b)), pa.int64()),
+        "only21": pc.cast(pc.and_(b, pc.invert(a)), pa.int64()),
+        "both": pc.cast(pc.and_(a, b), pa.int64()),
+    }).group_by("ingest_id").aggregate([("only11", "sum"), ("only21", "sum"), ("both", "sum")])
+    decided: dict[int, str] = {}
+    for ingest_id, only11, only21, both in zip(
+            *(per_file.column(c).to_pylist() for c in
+              ("ingest_id", "only11_sum", "only21_sum", "both_sum")), strict=True):
+        edition = _edition(int(only11 or 0), int(only21 or 0), int(both or 0))
+        if edition in ("2011", "2021", "mixed"):
+            decided[int(ingest_id)] = edition
+    ids = pa.array(list(decided), pa.int32())
+    preferred_of = pa.array(["2011" if v == "2011" else "2021" for v in decided.values()],
+                            pa.string())
+    preferred = pc.take(preferred_of, pc.index_in(rows.column("ingest_id"), value_set=ids))
+    prefers_2021 = pc.equal(preferred, "2021")
+    other = pc.if_else(prefers_2021, "2011", "2021")
+    in_preferred = pc.if_else(prefers_2021, in21, in11)
+    in_other = pc.if_else(prefers_2021, in11, in21)
+    vintage = pc.if_else(in_preferred, preferred,
+                         pc.if_else(in_other, other, pa.scalar(None, pa.string())))
+    return rows.append_column("lsoa_vintage", vintage), decided

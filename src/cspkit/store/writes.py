@@ -74,6 +74,25 @@ def memory_capped(con: duckdb.DuckDBPyConnection, limit_bytes: int) -> Iterator[
         con.execute(f"SET memory_limit = '{before}'")
 
 
+@contextmanager
+def threads_capped(con: duckdb.DuckDBPyConnection, threads: int | None) -> Iterator[None]:
+    """At most `threads` threads for the writes (None: as set), the setting held before
+    restored afterwards: while a parser works on another core, one thread writes the same rows
+    for less CPU than two keeping them in order between them."""
+    if threads is None:
+        yield
+        return
+    row = con.execute("SELECT current_setting('threads')").fetchone()
+    before = int(row[0]) if row else None
+    con.execute(f"SET threads = {int(threads)}")
+    try:
+        yield
+    finally:
+        if before:
+            with suppress(duckdb.Error):
+                con.execute(f"SET threads = {before}")
+
+
 _COLUMNS: dict[str, list[str]] = {}
 
 
