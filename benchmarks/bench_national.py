@@ -19,6 +19,9 @@ process's, or its largest child's; read with wait4), and each optional (--no-STE
              in the same run: memory should not grow with the national total
   places     the vulnerable-places ranking (and its stability, as `cspkit places` does) for
              every district, in one process; also one whole `cspkit places` command
+  spark      `cspkit export parquet` of the national warehouse, then five measures of the
+             district (counts, change, wards, series, concentration) on the warehouse and on
+             local Spark over the export
   all        `cspkit assess --all --jobs N` (with PDFs) over a sample of districts, extrapolated
              to every district (goal: all of them in under an hour); its CPU and peak memory
              are the parent process's only (the workers are not counted)
@@ -251,6 +254,54 @@ def whole_forces(every: dict[str, tuple[str, str]], n: int) -> list[str]:
     return chosen
 
 
+MEASURES = """
+import json, sys, time
+from cspkit.measures.catalogue import run_measure
+from cspkit.measures.areas import forget
+from cspkit.store import open_reader
+from cspkit.store.tables import Warehouse, local_spark
+engine, source, code, year = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4]
+start = time.perf_counter()
+if engine == "spark":
+    wh = Warehouse.spark(source, local_spark("cspkit-bench", memory="4g"))
+else:
+    wh = Warehouse.duckdb(open_reader(source))
+print(json.dumps({"measure": "start", "s": time.perf_counter() - start}), flush=True)
+for name in ("counts", "change", "wards", "series", "concentration"):
+    forget()   # each engine computes every fact itself
+    start = time.perf_counter()
+    frame = run_measure(wh, name, area=code, period=year)
+    print(json.dumps({"measure": name, "rows": len(frame), "s": time.perf_counter() - start}),
+          flush=True)
+"""
+
+
+def spark_step(args: argparse.Namespace, work: Path, national: Path) -> list[Step]:
+    """`cspkit export parquet` of the national warehouse, then the same five measures of one
+    district on the DuckDB warehouse and on local Spark over the export (each in its own
+    process; Spark's start-up is timed apart)."""
+    folder = work / "export"
+    shutil.rmtree(folder, ignore_errors=True)
+    say("cspkit export parquet of the national warehouse ...")
+    got = measure(cspkit("export", "parquet", "--out", str(folder), "--db", str(national)),
+                  work / "export.log")
+    steps = [step("cspkit export parquet, national warehouse", got,
+                  {"export_gib": sum(f.stat().st_size for f in folder.rglob("*")
+                                     if f.is_file()) / 2**30})]
+    for engine, source in (("duckdb", national), ("spark", folder)):
+        say(f"five measures of {args.district} on {engine} ...")
+        got = measure([sys.executable, "-c", MEASURES, engine, str(source), args.district,
+                       str(args.year)], work / f"measures-{engine}.log")
+        timings = [json.loads(line) for line in got.stdout.splitlines()
+                   if line.startswith("{")]
+        each = {t["measure"]: round(t["s"], 1) for t in timings}
+        say(f"  {got.seconds:.1f} s in all: {each}")
+        steps.append(step(f"counts, change, wards, series, concentration of {args.district} "
+                          f"on {engine}" + (" (local, over the export)" if engine == "spark"
+                                            else " (the warehouse)"), got, {"each_s": each}))
+    return steps
+
+
 PLACES = """
 import json, sys, time
 from cspkit.measures.periods import calendar_year
@@ -296,7 +347,7 @@ def main(argv: list[str] | None = None) -> None:
                              "run, extrapolated to all "
                              "(0: every district)")
     parser.add_argument("--jobs", type=int, default=os.cpu_count() or 1)
-    for step in ("bare", "ingest", "assess", "places", "all"):
+    for step in ("bare", "ingest", "assess", "places", "all", "spark"):
         parser.add_argument(f"--{step}", action=argparse.BooleanOptionalAction, default=True,
                             help=f"run the {step} step (default yes)")
     parser.add_argument("--json", type=Path, help="also write the figures to this JSON file")
@@ -399,6 +450,8 @@ def run(args: argparse.Namespace, work: Path) -> None:
             steps.append(Step(f"assess --all, all {len(codes)} districts (EXTRAPOLATED from "
                               f"{len(chosen)})", got.seconds * len(codes) / len(chosen),
                               got.peak_mib))
+    if args.spark:
+        steps += spark_step(args, work, national)
     report(args, steps, files, size, load_start, time.perf_counter() - started)
 
 
@@ -417,6 +470,10 @@ def report(args: argparse.Namespace, steps: list[Step], files: list[Path], size:
             extra = f"  {s.detail['rows']:,} rows, {s.detail['rows_per_s']:,.0f} rows/s"
         if "warehouse_gib" in s.detail and "rows" in s.detail:
             extra += f", warehouse {s.detail['warehouse_gib']:.2f} GiB"
+        if "each_s" in s.detail:
+            extra += "  " + ", ".join(f"{k} {v} s" for k, v in s.detail["each_s"].items())
+        if "export_gib" in s.detail:
+            extra += f"  {s.detail['export_gib']:.2f} GiB of Parquet"
         if s.detail.get("failed"):
             extra += f"  {len(s.detail['failed'])} district(s) failed (see the log)"
         if s is national and floor:

@@ -35,10 +35,14 @@ from cspkit.store.exports import (
     tidy_tables,
     withheld_sources,
 )
+from cspkit.store.writes import memory_capped
 
 FORMATS = ("parquet", "csv", "geopackage")
 GEOPACKAGE = "cspkit.gpkg"
 BATCH_ROWS = 200_000
+# DuckDB's memory while it sorts and writes the tables, spilling to disk beyond it: a national
+# warehouse's events (25 M rows) otherwise took 14 GiB to export.
+EXPORT_MEMORY = 2 << 30
 CSV_RULE = TextRule(cell_safety.TRIGGERS, cell_safety.PLAIN_NUMBER.pattern, cell_safety.PREFIX)
 
 Progress = Callable[[str, int, int], None]   # (table, rows written so far, rows in table)
@@ -65,6 +69,16 @@ def export(con: duckdb.DuckDBPyConnection, out_dir: Path, fmt: str, *,
     result = ExportResult(out_dir, fmt, withheld=withheld)
     if fmt == "geopackage":
         (out_dir / GEOPACKAGE).unlink(missing_ok=True)   # layers are appended batch by batch
+    with memory_capped(con, EXPORT_MEMORY):
+        _write_tables(con, chosen, withheld, fmt, out_dir, result, progress)
+    result.files.append(_write_dictionary(con, chosen, withheld, fmt, out_dir))
+    result.files.append(_write_manifest(result, chosen))
+    return result
+
+
+def _write_tables(con: duckdb.DuckDBPyConnection, chosen: list[TidyTable], withheld: list[str],
+                  fmt: str, out_dir: Path, result: ExportResult,
+                  progress: Progress | None) -> None:
     for table in chosen:
         total = row_count(con, table, withheld)
         if progress:
@@ -83,9 +97,6 @@ def export(con: duckdb.DuckDBPyConnection, out_dir: Path, fmt: str, *,
         result.rows[table.name] = total
         if path not in result.files:
             result.files.append(path)
-    result.files.append(_write_dictionary(con, chosen, withheld, fmt, out_dir))
-    result.files.append(_write_manifest(result, chosen))
-    return result
 
 
 def _chosen(names: list[str] | None) -> list[TidyTable]:
