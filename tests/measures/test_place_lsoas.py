@@ -8,9 +8,8 @@ import duckdb
 import pandas as pd
 import pytest
 
-from cspkit.measures.areas import AreaSelection
+from cspkit.measures.areas import AreaSelection, area_forces
 from cspkit.measures.place_lsoas import (
-    area_forces,
     lsoa_codes,
     lsoa_pairs,
     lsoa_wards,

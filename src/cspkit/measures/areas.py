@@ -177,14 +177,12 @@ def focus_on(con: WarehouseLike, area: AreaSelection, *, force: bool = True) -> 
 
 
 def area_forces(con: WarehouseLike, area: AreaSelection) -> frozenset[str]:
-    """The police force areas (codes) the area's LSOAs lie in, as the hierarchy has them."""
-    def compute() -> frozenset[str]:
-        wh = warehouse(con)
-        g = wh.hierarchy()
-        return frozenset(wh.values(g.filter(area.filter(g), g.force_code.notnull())
-                                   .select("force_code").distinct()))
-
-    return memoised(con, ("forces", area), compute)
+    """The police force areas (codes) the area's LSOAs lie in (any edition), as the hierarchy
+    has them."""
+    wh = warehouse(con)
+    g = wh.hierarchy()
+    return frozenset(str(f) for f in wh.values(g.filter(area.filter(g), g.force_code.notnull())
+                                               .select("force_code").distinct()))
 
 
 def select_area(con: WarehouseLike, query: str | AreaSelection) -> AreaSelection:

@@ -99,12 +99,3 @@ def lsoa_wards(con: WarehouseLike, area: AreaSelection, vintage: str) -> dict[st
     g = wh.hierarchy()
     chosen = g.filter(area.filter(g), g.lsoa_vintage == vintage)
     return {str(code): ward for code, ward in wh.rows(chosen.select("lsoa_code", "ward_name"))}
-
-
-def area_forces(con: WarehouseLike, area: AreaSelection) -> set[str]:
-    """The police forces whose area covers the area's LSOAs (any edition)."""
-    wh = warehouse(con)
-    g = wh.hierarchy()
-    chosen = g.filter(area.filter(g), g.force_code.notnull())
-    return {str(f) for f in wh.values(chosen.select("force_code").distinct())}
-

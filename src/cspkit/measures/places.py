@@ -235,11 +235,6 @@ def _count_issues(con: WarehouseLike, district: AreaSelection, period: Period,
                 skipped[issue.slug] = f"withheld: {source} is a restricted partner source"
             continue
         events = period_events(wh, district, period, source)
-        if any(i.needs and i.needs not in events.columns for i in group):
-            # A focus's rows hold the columns every measure reads, not these: read them all.
-            located = wh.located_events(source)
-            events = located.filter(district.filter(located),
-                                    located.month.between(period.start, period.end))
         events = events.filter(events[column].notnull())
         missing = [i for i in group if i.needs and i.needs not in events.columns]
         counts = {i.slug: events.count(where=_condition(i, events))

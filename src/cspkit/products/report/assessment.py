@@ -15,6 +15,7 @@ import pandas as pd
 from cspkit.measures import comparisons, counts, deprivation, period_change, series
 from cspkit.measures.areas import (
     AreaSelection,
+    area_forces,
     events_vintage,
     focus_on,
     geography_editions,
@@ -28,7 +29,6 @@ from cspkit.measures.disclosure import Derived, DisclosurePolicy, hidden_last, p
 from cspkit.measures.disclosure_audit import Difference, KnownSum, PercentChange, Rate, Share
 from cspkit.measures.error_control import HOLM, Family, budget, control, level_text, survivors
 from cspkit.measures.periods import Period, month_label, months_text, year_before
-from cspkit.measures.place_lsoas import area_forces
 from cspkit.measures.settings import Settings
 from cspkit.products.report import charts, narrative
 from cspkit.products.report.config import LocalContent
@@ -194,7 +194,7 @@ def _commentary(ctx: Context, key: str) -> list[Paragraph]:
     return [Paragraph(text, kind="local")] if text else []
 
 
-def _area_forces(ctx: Context) -> set[str]:
+def _area_forces(ctx: Context) -> frozenset[str]:
     """The police forces whose data covers the area (its LSOAs' force)."""
     return area_forces(ctx.con, ctx.area)
 
